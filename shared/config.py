@@ -1,0 +1,30 @@
+"""Settings both nodes share, read from PRIVSYNTH_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "privsynth" / "models"
+
+
+class ModelSettings(BaseSettings):
+    """Where prepared models live and whether a hub may be asked for weights."""
+
+    model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_", extra="ignore")
+
+    model_cache: Path = Field(default_factory=_default_cache, description="prepared model directories")
+    allow_hub: bool = Field(True, description="resolve HF model ids from the hub when the machine has network")
+
+
+@lru_cache(maxsize=1)
+def get_model_settings() -> ModelSettings:
+    """The process-wide model settings (tests build their own ``ModelSettings`` instead)."""
+    return ModelSettings()

@@ -1,0 +1,178 @@
+"""One error tree for all three packages; each class carries the machine-readable code and HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class SynthError(Exception):
+    """Root of every error this project raises on purpose.
+
+    ``code`` is the stable machine-readable code sent in the error body, ``http_status`` the status the
+    HTTP layer answers with. Domain code raises these; only the web layer turns them into responses.
+    """
+
+    code: ClassVar[str] = "synth_error"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_body(self) -> dict[str, Any]:
+        """The wire error body ``{"error": {"code", "message", "detail"}}``."""
+        return {"error": {"code": self.code, "message": self.message, "detail": self.detail}}
+
+
+# --- adapter files -------------------------------------------------------------------------------
+
+
+class AdapterFormatError(SynthError, ValueError):
+    """The adapter bytes are not a well-formed safetensors file we accept."""
+
+    code = "adapter_malformed"
+    http_status = 400
+
+
+class AdapterNotSafetensorsError(AdapterFormatError):
+    """The bytes are a pickle or zip (torch.save) file or otherwise not safetensors; never unpickled."""
+
+    code = "adapter_not_safetensors"
+    http_status = 415
+
+
+class AdapterTruncatedError(AdapterFormatError):
+    """The file ends before its header or tensor data does."""
+
+    code = "adapter_truncated"
+
+
+class AdapterHeaderTooLargeError(AdapterFormatError):
+    """The safetensors JSON header is larger than the allowed limit."""
+
+    code = "adapter_header_too_large"
+
+
+class AdapterTooLargeError(AdapterFormatError):
+    """The adapter file is larger than the allowed total size."""
+
+    code = "adapter_too_large"
+    http_status = 413
+
+
+class AdapterDtypeError(AdapterFormatError):
+    """A tensor has a dtype outside the allow-list (float32, bfloat16, float16)."""
+
+    code = "adapter_dtype_not_allowed"
+    http_status = 422
+
+
+class AdapterNonFiniteError(AdapterFormatError):
+    """A tensor holds NaN or infinite values."""
+
+    code = "adapter_non_finite"
+    http_status = 422
+
+
+class AdapterUnknownTensorError(AdapterFormatError):
+    """A tensor name is not a LoRA weight of a target module of the named base model."""
+
+    code = "adapter_unknown_tensor"
+    http_status = 422
+
+
+class AdapterShapeError(AdapterFormatError):
+    """A tensor's shape does not match the base model's module and the adapter's rank."""
+
+    code = "adapter_shape_mismatch"
+    http_status = 422
+
+
+class AdapterMissingTensorError(AdapterFormatError):
+    """A target module has lora_A without lora_B (or the reverse), or the file holds no tensors."""
+
+    code = "adapter_missing_tensor"
+    http_status = 422
+
+
+class AdapterRankError(AdapterFormatError):
+    """The LoRA rank is above the allowed limit."""
+
+    code = "adapter_rank_too_high"
+    http_status = 422
+
+
+class AdapterMetadataError(AdapterFormatError):
+    """Required adapter metadata (format version, base model, LoRA config, template) is missing or bad."""
+
+    code = "adapter_metadata_invalid"
+    http_status = 422
+
+
+class CertificateMissingError(AdapterFormatError):
+    """The adapter carries no DP certificate."""
+
+    code = "certificate_missing"
+    http_status = 422
+
+
+class CertificateMalformedError(AdapterFormatError):
+    """The DP certificate is present but not well-formed (bad JSON, missing fields, bad values)."""
+
+    code = "certificate_malformed"
+    http_status = 422
+
+
+class BaseModelMismatchError(AdapterFormatError):
+    """The adapter names a base model (id or weights sha256) other than the one it is checked against."""
+
+    code = "base_model_mismatch"
+    http_status = 422
+
+
+# --- models ----------------------------------------------------------------------------------------
+
+
+class UnsupportedModelError(SynthError, ValueError):
+    """A model spec names nothing we can resolve: no bundled default, no local directory, no hub id."""
+
+    code = "model_unsupported"
+    http_status = 400
+
+
+class ModelUnavailableError(SynthError, RuntimeError):
+    """A model exists by name but its weights are not here (not prepared, or the hub is unreachable)."""
+
+    code = "model_unavailable"
+    http_status = 503
+
+
+class ModelIntegrityError(SynthError, RuntimeError):
+    """Downloaded or extracted model bytes do not match their pinned sha256."""
+
+    code = "model_integrity"
+    http_status = 500
+
+
+__all__ = [
+    "AdapterDtypeError",
+    "AdapterFormatError",
+    "AdapterHeaderTooLargeError",
+    "AdapterMetadataError",
+    "AdapterMissingTensorError",
+    "AdapterNonFiniteError",
+    "AdapterNotSafetensorsError",
+    "AdapterRankError",
+    "AdapterShapeError",
+    "AdapterTooLargeError",
+    "AdapterTruncatedError",
+    "AdapterUnknownTensorError",
+    "BaseModelMismatchError",
+    "CertificateMalformedError",
+    "CertificateMissingError",
+    "ModelIntegrityError",
+    "ModelUnavailableError",
+    "SynthError",
+    "UnsupportedModelError",
+]

@@ -1,0 +1,70 @@
+"""Plain batched text generation with a loaded model: chat prompts or completion prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.models.loading import LoadedModel
+
+
+def generate_chat(
+    loaded: LoadedModel,
+    conversations: Sequence[Sequence[dict[str, str]]],
+    *,
+    max_new_tokens: int = 64,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+) -> list[str]:
+    """Answer each conversation (list of chat messages) with the tokenizer's chat template."""
+    tokenizer = loaded.tokenizer
+    if tokenizer.chat_template is None:
+        raise ValueError(f"{loaded.resolved.model_id} has no chat template; use generate_completion")
+    prompts = [
+        tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+        for messages in conversations
+    ]
+    return _generate(loaded, prompts, max_new_tokens, temperature, top_p, add_special_tokens=False)
+
+
+def generate_completion(
+    loaded: LoadedModel,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 64,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+) -> list[str]:
+    """Continue each plain-text prompt (for base models without a chat template)."""
+    return _generate(loaded, list(prompts), max_new_tokens, temperature, top_p, add_special_tokens=True)
+
+
+def _generate(
+    loaded: LoadedModel,
+    prompts: list[str],
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    *,
+    add_special_tokens: bool,
+) -> list[str]:
+    import torch
+
+    tokenizer, model = loaded.tokenizer, loaded.model
+    previous_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
+    try:
+        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
+    finally:
+        tokenizer.padding_side = previous_side
+    sampling = temperature > 0
+    with torch.inference_mode():
+        output = model.generate(
+            **batch,
+            max_new_tokens=max_new_tokens,
+            do_sample=sampling,
+            temperature=temperature if sampling else None,
+            top_p=top_p if sampling else None,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    new_tokens = output[:, batch["input_ids"].shape[1] :]
+    return [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]

@@ -1,0 +1,65 @@
+"""Load a resolved model and its tokenizer, offline, in the precision the caller asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.config import ModelSettings
+from shared.models.architecture import BaseModelSignature, linear_shapes_of_model
+from shared.models.fingerprint import weights_sha256_of_dir
+from shared.models.resolve import ResolvedModel, resolve_model
+
+if TYPE_CHECKING:
+    import torch
+
+DType = Literal["float32", "bfloat16", "float16"]
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM, its tokenizer, and where they came from."""
+
+    model: Any
+    tokenizer: Any
+    resolved: ResolvedModel
+    _signature: BaseModelSignature | None = field(default=None, repr=False)
+
+    def signature(self) -> BaseModelSignature:
+        """Id, weights sha256 and linear shapes, for checking adapters against this model."""
+        if self._signature is None:
+            self._signature = BaseModelSignature(
+                model_id=self.resolved.model_id,
+                weights_sha256=weights_sha256_of_dir(self.resolved.path),
+                linear_shapes=linear_shapes_of_model(self.model),
+            )
+        return self._signature
+
+
+def torch_dtype(name: DType) -> torch.dtype:
+    """The torch dtype for a precision name."""
+    import torch
+
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def load_causal_lm(
+    spec: str | ResolvedModel,
+    *,
+    dtype: DType = "float32",
+    settings: ModelSettings | None = None,
+    prepare: bool = False,
+) -> LoadedModel:
+    """Load a model spec (see ``resolve_model``) in eval mode, with a padding token set.
+
+    Loading never touches the network for bundled and local models.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    resolved = spec if isinstance(spec, ResolvedModel) else resolve_model(spec, settings=settings, prepare=prepare)
+    tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=torch_dtype(dtype))
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, resolved=resolved)

