@@ -4,7 +4,14 @@ Importing ``shared`` never imports torch, FastAPI or a database driver; heavy im
 functions that need them, so a node's API process stays light.
 """
 
-from shared.adapters import AdapterKind, AdapterLimits, AdapterMetadata, DecodedAdapter, decode_adapter, encode_adapter
+from shared.adapters import (
+    AdapterKind,
+    AdapterLimits,
+    AdapterMetadata,
+    DecodedAdapter,
+    decode_adapter,
+    encode_adapter,
+)
 from shared.errors import SynthError
 from shared.lora import LoraSpec
 from shared.privacy import Accountant, DPCertificate, Mechanism

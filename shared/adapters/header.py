@@ -75,7 +75,9 @@ def read_header(data: bytes, limits: AdapterLimits) -> SafetensorsHeader:
             f"adapter is {len(data)} bytes, above the limit of {limits.max_total_bytes}",
             detail={"size": len(data), "limit": limits.max_total_bytes},
         )
-    if data[:1] == bytes([_PICKLE_PROTO]) or data[:4] == _ZIP_MAGIC:
+    # A safetensors file always has its JSON header's "{" at byte 8; only without it is the magic telling
+    # (a header length may itself start with the byte 0x80).
+    if data[8:9] != b"{" and (data[:1] == bytes([_PICKLE_PROTO]) or data[:4] == _ZIP_MAGIC):
         raise AdapterNotSafetensorsError(
             "this is a pickle or torch.save archive, not safetensors; pickles are never loaded. "
             "Save adapters with shared.adapters.encode_adapter",

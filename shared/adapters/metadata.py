@@ -17,7 +17,6 @@ from shared.constants import (
     META_FORMAT_VERSION,
     META_KIND,
     META_LORA,
-    META_PREFIX,
     META_TEMPLATE,
 )
 from shared.errors import AdapterMetadataError, CertificateMalformedError, CertificateMissingError
