@@ -155,6 +155,42 @@ class ModelIntegrityError(SynthError, RuntimeError):
     http_status = 500
 
 
+
+
+# --- datasets and privacy budget -----------------------------------------------------------------------
+
+
+class DatasetValidationError(SynthError, ValueError):
+    """A private dataset file cannot be used: empty, not UTF-8, bad JSON/CSV, missing fields, too long.
+
+    ``detail["problems"]`` lists the first problems found, each with its line number.
+    """
+
+    code = "dataset_invalid"
+    http_status = 422
+
+
+class DatasetNotFoundError(SynthError, LookupError):
+    """No stored dataset has this id."""
+
+    code = "dataset_not_found"
+    http_status = 404
+
+
+class PrivacyBudgetExceededError(SynthError):
+    """A run would spend more epsilon (or delta) than the dataset's remaining budget; nothing was trained."""
+
+    code = "privacy_budget_exceeded"
+    http_status = 409
+
+
+class TrainingConfigError(SynthError, ValueError):
+    """Training settings that cannot work together (e.g. a batch larger than the dataset)."""
+
+    code = "training_config_invalid"
+    http_status = 422
+
+
 __all__ = [
     "AdapterDtypeError",
     "AdapterFormatError",
@@ -171,8 +207,12 @@ __all__ = [
     "BaseModelMismatchError",
     "CertificateMalformedError",
     "CertificateMissingError",
+    "DatasetNotFoundError",
+    "DatasetValidationError",
     "ModelIntegrityError",
     "ModelUnavailableError",
+    "PrivacyBudgetExceededError",
     "SynthError",
+    "TrainingConfigError",
     "UnsupportedModelError",
 ]

@@ -1,0 +1,16 @@
+"""Private dataset intake, validation and local storage."""
+
+from client_node.datasets.intake import IntakeReport, ParsedDataset, parse_dataset, read_dataset
+from client_node.datasets.records import Record, records_sha256
+from client_node.datasets.store import DatasetStore, StoredDataset
+
+__all__ = [
+    "DatasetStore",
+    "IntakeReport",
+    "ParsedDataset",
+    "Record",
+    "StoredDataset",
+    "parse_dataset",
+    "read_dataset",
+    "records_sha256",
+]

@@ -1,0 +1,1 @@
+"""Local evaluation of adapters and synthetic data on the client's own held-out records."""

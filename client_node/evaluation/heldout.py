@@ -1,0 +1,36 @@
+"""Held-out loss: how well a model writes the client's unseen records (the learning check for DP)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from client_node.datasets.records import Record
+from client_node.training.data import ExampleDataset, make_collate
+from client_node.training.examples import tokenize_examples
+from client_node.training.loss import per_sequence_loss
+from shared.prompts import GenerationTemplate
+
+
+def heldout_loss(
+    model: Any, tokenizer: Any, template: GenerationTemplate, records: Sequence[Record], *,
+    max_length: int = 256, batch_size: int = 16,
+) -> float:
+    """Mean per-record loss of the assistant turn (the record) under ``template``."""
+    examples, _ = tokenize_examples(tokenizer, template, records, max_length=max_length)
+    dataset = ExampleDataset(examples)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    collate = make_collate(pad)
+    was_training = model.training
+    model.eval()
+    losses: list[torch.Tensor] = []
+    with torch.inference_mode():
+        for start in range(0, len(dataset), batch_size):
+            batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            losses.append(per_sequence_loss(logits, batch["labels"]))
+    if was_training:
+        model.train()
+    return float(torch.cat(losses).mean())

@@ -1,0 +1,87 @@
+"""Privacy accountants by name, noise calibration, and epsilon of a (composed) step history.
+
+A history is opacus' own format: a list of ``(noise_multiplier, sample_rate, steps)`` entries. It is
+plain JSON, so the ledger stores it and re-composes runs later; accountant objects are never pickled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from shared.privacy import Accountant
+
+if TYPE_CHECKING:
+    from opacus.accountants import IAccountant
+
+HistoryEntry = tuple[float, float, int]
+
+_REGISTRY: dict[Accountant, str] = {Accountant.RDP: "rdp", Accountant.PRV: "prv", Accountant.GDP: "gdp"}
+
+
+def register_accountant(name: Accountant, opacus_mechanism: str) -> None:
+    """Map one of our accountant names to an opacus mechanism name.
+
+    Raises:
+        ValueError: the name is already registered.
+    """
+    if name in _REGISTRY:
+        raise ValueError(f"accountant {name!r} is already registered")
+    _REGISTRY[name] = opacus_mechanism
+
+
+def create_accountant(name: Accountant | str) -> IAccountant:
+    """A fresh opacus accountant for ``name`` (``rdp``, ``prv`` or ``gdp``).
+
+    Raises:
+        ValueError: unknown name, or ``none`` (a non-private run has nothing to account).
+    """
+    from opacus.accountants import create_accountant as opacus_create
+
+    try:
+        key = Accountant(name)
+        mechanism = _REGISTRY[key]
+    except (ValueError, KeyError):
+        raise ValueError(f"unknown accountant {name!r}; choose one of {[a.value for a in _REGISTRY]}") from None
+    return opacus_create(mechanism=mechanism)
+
+
+def noise_for_target(
+    *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: Accountant | str = Accountant.RDP
+) -> float:
+    """The smallest noise multiplier (to opacus' tolerance) for which ``steps`` steps spend <= epsilon."""
+    from opacus.accountants.utils import get_noise_multiplier
+
+    if not (math.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(f"target epsilon must be finite and > 0, got {epsilon}")
+    return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
+                                      steps=steps, accountant=_REGISTRY[Accountant(accountant)]))
+
+
+def epsilon_of_history(history: Sequence[HistoryEntry], *, delta: float, accountant: Accountant | str = Accountant.RDP) -> float:
+    """Epsilon at ``delta`` after all steps in ``history`` (0 for an empty history)."""
+    entries = [tuple(entry) for entry in history if int(entry[2]) > 0]
+    if not entries:
+        return 0.0
+    acc = create_accountant(accountant)
+    acc.history = [(float(s), float(q), int(n)) for s, q, n in entries]
+    return float(acc.get_epsilon(delta=delta))
+
+
+def compose_histories(histories: Iterable[Sequence[HistoryEntry]]) -> list[HistoryEntry]:
+    """Concatenate several runs' histories: the subsampled Gaussian steps of all runs, composed."""
+    out: list[HistoryEntry] = []
+    for history in histories:
+        out.extend((float(s), float(q), int(n)) for s, q, n in history)
+    return out
+
+
+def add_steps(history: Sequence[HistoryEntry], *, noise_multiplier: float, sample_rate: float, steps: int = 1) -> list[HistoryEntry]:
+    """``history`` followed by ``steps`` more steps (merged into the last entry when it matches)."""
+    out = [(float(s), float(q), int(n)) for s, q, n in history]
+    if out and out[-1][0] == noise_multiplier and out[-1][1] == sample_rate:
+        out[-1] = (out[-1][0], out[-1][1], out[-1][2] + steps)
+    else:
+        out.append((float(noise_multiplier), float(sample_rate), steps))
+    return out

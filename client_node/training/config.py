@@ -1,0 +1,52 @@
+"""Settings of one DP-LoRA training run, validated up front."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.lora import LoraSpec
+from shared.privacy import Accountant
+
+
+class Precision(StrEnum):
+    """How the frozen base model computes. LoRA weights and optimizer state stay float32 in every mode."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"  # base weights stored in bfloat16 (AMX on this CPU class); fastest here
+    BF16_AUTOCAST = "bf16-autocast"  # float32 weights, bfloat16 matmuls through autocast
+
+
+class TrainConfig(BaseModel):
+    """A DP (finite epsilon) or non-private (epsilon = inf) LoRA fine-tuning run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epsilon: float = Field(8.0, gt=0, description="target epsilon; inf trains without DP (a baseline)")
+    delta: float | None = Field(None, gt=0, lt=1, description="default: 1 / (10 N), below 1/N")
+    max_grad_norm: float = Field(1.0, gt=0)
+    epochs: int = Field(2, ge=1, le=1000)
+    batch_size: int = Field(16, ge=1, description="expected batch size (Poisson sampling rate = 1/ceil(N/B))")
+    learning_rate: float = Field(3e-3, gt=0, le=1.0)
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+    max_length: int = Field(256, ge=16, le=8192)
+    accountant: Accountant = Accountant.RDP
+    precision: Precision = Precision.BF16
+    seed: int = 0
+
+    @field_validator("accountant")
+    @classmethod
+    def _real_accountant(cls, value: Accountant) -> Accountant:
+        if value is Accountant.NONE:
+            raise ValueError("accountant 'none' is implied by epsilon = inf; choose rdp, prv or gdp")
+        return value
+
+    @property
+    def private(self) -> bool:
+        return math.isfinite(self.epsilon)
+
+    def delta_for(self, n_records: int) -> float:
+        """The run's delta: the configured one, else 1/(10 N)."""
+        return self.delta if self.delta is not None else 1.0 / (10 * max(1, n_records))

@@ -1,0 +1,46 @@
+"""Tokenized examples as a torch Dataset, and the collate function that right-pads a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from client_node.training.examples import IGNORE_INDEX, TokenizedExample
+
+
+class ExampleDataset(Dataset[dict[str, torch.Tensor]]):
+    """Examples by index; each item is unpadded (``collate_examples`` pads per batch)."""
+
+    def __init__(self, examples: Sequence[TokenizedExample]) -> None:
+        self.examples = list(examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        example = self.examples[index]
+        return {"input_ids": torch.tensor(example.input_ids), "labels": torch.tensor(example.labels)}
+
+
+def make_collate(pad_token_id: int) -> Any:
+    """A collate function padding on the right to the batch's longest example (labels padded with -100)."""
+
+    def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        if not items:  # opacus turns an empty Poisson batch into tensors with batch size 0 itself
+            return {"input_ids": torch.zeros(0, 1, dtype=torch.long), "labels": torch.zeros(0, 1, dtype=torch.long),
+                    "attention_mask": torch.zeros(0, 1, dtype=torch.long)}
+        length = max(item["input_ids"].numel() for item in items)
+        input_ids = torch.full((len(items), length), pad_token_id, dtype=torch.long)
+        labels = torch.full((len(items), length), IGNORE_INDEX, dtype=torch.long)
+        attention = torch.zeros((len(items), length), dtype=torch.long)
+        for row, item in enumerate(items):
+            n = item["input_ids"].numel()
+            input_ids[row, :n] = item["input_ids"]
+            labels[row, :n] = item["labels"]
+            attention[row, :n] = 1
+        return {"input_ids": input_ids, "labels": labels, "attention_mask": attention}
+
+    return collate

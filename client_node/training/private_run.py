@@ -1,0 +1,79 @@
+"""One DP training run end to end: budget check, charged training, adapter export."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from client_node.datasets.store import StoredDataset
+from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
+from client_node.training.config import TrainConfig
+from client_node.training.engine import PrivateLoraTrainer, StepInfo, TrainResult
+from client_node.training.export import export_adapter
+from shared.models.architecture import BaseModelSignature
+from shared.privacy import Mechanism
+from shared.prompts import GenerationTemplate, RecordFormat
+
+
+@dataclass
+class PrivateRun:
+    """A finished run: its id, the adapter bytes, the training result and the dataset's budget after it."""
+
+    run_id: str
+    adapter: bytes
+    result: TrainResult
+    template: GenerationTemplate
+    budget: BudgetStatus
+
+
+def run_private_training(
+    *,
+    dataset: StoredDataset,
+    ledger: PrivacyLedger,
+    config: TrainConfig,
+    model: Any,
+    tokenizer: Any,
+    base: BaseModelSignature,
+    run_id: str | None = None,
+    progress: bool = True,
+    on_step: Any = None,
+) -> PrivateRun:
+    """Train on the dataset's training split under the ledger, and export the DP adapter.
+
+    The run is refused before any training if its planned spend does not fit the dataset's budget;
+    every step is charged before it is taken; a crash leaves the run charged with what it spent.
+
+    Raises:
+        PrivacyBudgetExceededError: the plan does not fit; nothing was trained or charged.
+    """
+    run_id = run_id or uuid.uuid4().hex
+    template = GenerationTemplate.for_task(dataset.task, record_format=_format(dataset))
+    records = dataset.train_records
+    trainer = PrivateLoraTrainer(
+        config=config, progress=progress,
+        before_step=lambda history: ledger.charge(run_id, history),
+        on_step=on_step if on_step is not None else (lambda _info: None),
+    )
+    plan = trainer.plan(len(records))
+    ledger.open_run(
+        dataset.dataset_id, run_id=run_id, planned_epsilon=plan.epsilon, delta=plan.delta,
+        planned_history=plan.history() if plan.private else None,
+        accountant=config.accountant.value if plan.private else "none",
+        mechanism=Mechanism.DP_SGD.value if plan.private else Mechanism.NONE.value,
+    )
+    try:
+        result = trainer.train(model=model, tokenizer=tokenizer, records=records, template=template, plan=plan)
+    except BaseException as exc:
+        ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
+        raise
+    ledger.finish(run_id, history=result.history if plan.private else None, epsilon=result.certificate.epsilon)
+    adapter = export_adapter(result, base=base, template=template)
+    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id))
+
+
+def _format(dataset: StoredDataset) -> RecordFormat:
+    return RecordFormat.TEXT if dataset.records and dataset.records[0].is_text else RecordFormat.INSTRUCTION_RESPONSE
+
+
+__all__ = ["PrivateRun", "StepInfo", "run_private_training"]

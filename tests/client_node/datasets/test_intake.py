@@ -1,0 +1,73 @@
+"""Dataset intake: JSONL and CSV, and a coded, line-numbered error for each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from client_node.datasets import Record, parse_dataset, read_dataset
+from shared.errors import DatasetValidationError
+
+
+def _jsonl(*rows: object) -> bytes:
+    return "\n".join(json.dumps(r) if not isinstance(r, str) else r for r in rows).encode()
+
+
+def test_jsonl_instruction_response_and_duplicates() -> None:
+    data = _jsonl({"instruction": " Q1 ", "response": "A1"}, {"instruction": "Q2", "input": "ctx", "response": "A2"},
+                  "", {"instruction": "Q1", "response": "A1"})
+    parsed = parse_dataset(data, fmt="jsonl")
+    assert parsed.records == [Record(instruction="Q1", response="A1"), Record(instruction="Q2", input="ctx", response="A2")]
+    assert parsed.report.duplicate_lines == [4] and parsed.report.records == 2
+
+
+def test_text_records(tmp_path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(_jsonl({"text": "one"}, {"text": "two"}))
+    assert [r.text for r in read_dataset(path).records] == ["one", "two"]
+
+
+def test_csv_with_column_map(tmp_path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text('question,answer,other\n"What, exactly?","This, with comma",x\nQ2,A2,y\n', encoding="utf-8")
+    parsed = read_dataset(path, column_map={"instruction": "question", "response": "answer"})
+    assert parsed.records[0] == Record(instruction="What, exactly?", response="This, with comma")
+    with pytest.raises(DatasetValidationError, match="no column"):
+        read_dataset(path, column_map={"instruction": "nope", "response": "answer"})
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "problem"),
+    [
+        (b"", "jsonl", "empty"),
+        (b"  \n\n", "jsonl", "empty"),
+        (b'{"instruction": "caf\xe9", "response": "x"}', "jsonl", "UTF-8"),
+        (b'{"instruction": "a", "response": "b"}\n{oops', "jsonl", "invalid JSON"),
+        (b'["a", "b"]', "jsonl", "JSON object"),
+        (b'{"instruction": "a"}', "jsonl", "missing field"),
+        (b'{"instruction": 3, "response": "b"}', "jsonl", "must be a string"),
+        (b'{"text": "t", "instruction": "a", "response": "b"}', "jsonl", "not both"),
+        (b'{"text": "t"}\n{"instruction": "a", "response": "b"}', "jsonl", "mixes"),
+        (b"instruction,response\nq,\n", "csv", "missing field"),
+    ],
+)
+def test_bad_input_is_a_clear_error(data: bytes, fmt: str, problem: str) -> None:
+    with pytest.raises(DatasetValidationError) as info:
+        parse_dataset(data, fmt=fmt)
+    assert problem in info.value.message or any(problem in str(p) for p in info.value.detail.get("problems", []))
+    assert info.value.code == "dataset_invalid" and info.value.http_status == 422
+
+
+def test_errors_carry_line_numbers_and_length_limit() -> None:
+    data = _jsonl({"instruction": "a", "response": "b"}, {"instruction": "x" * 50, "response": "y"}, "{bad")
+    with pytest.raises(DatasetValidationError) as info:
+        parse_dataset(data, fmt="jsonl", max_record_chars=40)
+    assert [p["line"] for p in info.value.detail["problems"]] == [2, 3]
+    assert "above the limit of 40" in info.value.detail["problems"][0]["problem"]
+
+
+def test_unsupported_suffix(tmp_path) -> None:
+    (tmp_path / "d.txt").write_text("x")
+    with pytest.raises(DatasetValidationError, match="unsupported"):
+        read_dataset(tmp_path / "d.txt")

@@ -1,0 +1,41 @@
+"""Dataset storage: content-addressed, idempotent, atomic, with a fixed seeded held-out split."""
+
+from __future__ import annotations
+
+import pytest
+
+from client_node.datasets import DatasetStore, Record
+from shared.errors import DatasetNotFoundError, DatasetValidationError
+
+RECORDS = [Record(instruction=f"q{i}", response=f"a{i}") for i in range(30)]
+
+
+def test_add_get_and_split(tmp_path) -> None:
+    store = DatasetStore(tmp_path)
+    stored = store.add(RECORDS, name="faq", task="clinic questions", holdout_fraction=0.2, seed=1)
+    assert len(stored.holdout_records) == 6 and len(stored.train_records) == 24
+    assert set(stored.holdout_records).isdisjoint(stored.train_records)
+    again = DatasetStore(tmp_path).get(stored.dataset_id)
+    assert again == stored
+    assert store.add(RECORDS, name="other name", task="x") == stored  # same content, same dataset
+    assert [d.dataset_id for d in store.list()] == [stored.dataset_id]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".incoming")]
+
+
+def test_different_content_different_id(tmp_path) -> None:
+    store = DatasetStore(tmp_path)
+    a = store.add(RECORDS, name="a", task="t")
+    b = store.add(RECORDS[:-1], name="b", task="t")
+    assert a.dataset_id != b.dataset_id
+
+
+def test_errors(tmp_path) -> None:
+    store = DatasetStore(tmp_path)
+    with pytest.raises(DatasetValidationError):
+        store.add(RECORDS[:1], name="x", task="t")
+    with pytest.raises(DatasetValidationError):
+        store.add(RECORDS, name="x", task="  ")
+    with pytest.raises(DatasetNotFoundError):
+        store.get("0123456789abcdef")
+    with pytest.raises(DatasetNotFoundError):
+        store.get("../etc")

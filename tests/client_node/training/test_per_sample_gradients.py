@@ -1,0 +1,48 @@
+"""opacus' per-sample gradients on a right-padded peft batch equal one-example-at-a-time gradients."""
+
+from __future__ import annotations
+
+import torch
+from opacus import GradSampleModule
+
+from client_node.training.data import ExampleDataset, make_collate
+from client_node.training.examples import TokenizedExample
+from client_node.training.loss import batch_loss
+from shared.adapters.peft_io import attach_lora
+from shared.models.tiny import make_tiny_llama
+from tests.utils.training import TINY_LORA
+
+
+def _lora_model() -> torch.nn.Module:
+    model = attach_lora(make_tiny_llama(seed=0), TINY_LORA)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():  # non-zero B, so gradients of A are non-zero too
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.copy_(torch.randn(p.shape, generator=generator) * 0.2)
+    return model
+
+
+def test_per_sample_gradients_match_single_example_gradients() -> None:
+    # Prepare: four examples of different lengths, right-padded into one batch.
+    examples = [
+        TokenizedExample(list(range(3, 3 + n)), [-100] * 2 + list(range(5, 3 + n))) for n in (5, 9, 14, 7)
+    ]
+    dataset, collate = ExampleDataset(examples), make_collate(0)
+    model = _lora_model()
+    gsm = GradSampleModule(model, batch_first=True, loss_reduction="mean")
+    params = [(n, p) for n, p in gsm.named_parameters() if p.requires_grad]
+    # Execute: one batched backward with hooks.
+    batch_loss(gsm, collate([dataset[i] for i in range(4)])).backward()
+    per_sample = {n: p.grad_sample.detach().clone() for n, p in params}
+    # Assert: each row equals the gradient of that example alone (no padding).
+    for i in range(4):
+        gsm.zero_grad(set_to_none=True)
+        for _, p in params:
+            p.grad_sample = None
+        batch_loss(gsm, collate([dataset[i]])).backward()
+        for name, p in params:
+            expected = p.grad.detach()
+            got = per_sample[name][i]
+            rel = (got - expected).norm() / expected.norm().clamp(min=1e-12)
+            assert rel < 1e-4, f"{name} example {i}: relative error {rel:.2e}"
