@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from collections.abc import Sequence
+from pathlib import Path
 
 from client_node import __version__
 from shared.cli import add_models_commands, emit, emit_json, run_handler
+from shared.lora import DEFAULT_TARGET_MODULES
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="client-node",
         description="Private side of privsynth: DP-LoRA training on private records, privacy budget ledger, "
-        "runs against a server node, local evaluation.",
+        "runs against a server node, local evaluation. Settings: PRIVSYNTH_CLIENT_* environment variables.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
     add_models_commands(sub)
+    _add_dataset_commands(sub)
+    _add_train_command(sub)
     demo = sub.add_parser("demo", help="run the demo on bundled data and the offline default models")
     demo.add_argument("--question", help="ask this instead of the default demo question")
     demo.add_argument("--json", action="store_true", help="machine-readable output")
@@ -31,6 +36,134 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return run_handler(args)
+
+
+def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    datasets = sub.add_parser("datasets", help="add, list and inspect private datasets and their budgets")
+    dsub = datasets.add_subparsers(dest="datasets_command", required=True)
+    add = dsub.add_parser("add", help="validate and store a JSONL/CSV dataset with a privacy budget")
+    add.add_argument("file", type=Path)
+    add.add_argument("--name", required=True)
+    add.add_argument("--task", required=True, help="what the records are about; becomes the data-free prompt")
+    add.add_argument("--epsilon-budget", type=float, default=10.0, help="total epsilon this dataset may spend")
+    add.add_argument("--delta-budget", type=float, default=None, help="total delta (default 1/N)")
+    add.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                     help="CSV: take FIELD (instruction, input, response, text) from COLUMN; repeatable")
+    add.add_argument("--holdout", type=float, default=0.1, help="fraction kept aside for evaluation")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(handler=_datasets_add)
+    listing = dsub.add_parser("list", help="stored datasets")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_datasets_list)
+    show = dsub.add_parser("show", help="a dataset's split, budget and runs")
+    show.add_argument("dataset_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_datasets_show)
+
+
+def _add_train_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    train = sub.add_parser("train", help="DP-LoRA fine-tune the base model on a stored dataset")
+    train.add_argument("--dataset", required=True, help="dataset id (see `datasets list`)")
+    train.add_argument("--epsilon", type=float, default=8.0, help="target epsilon; 'inf' trains without DP")
+    train.add_argument("--delta", type=float, default=None, help="default 1/(10 N)")
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--batch-size", type=int, default=16, help="expected (Poisson) batch size")
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--max-grad-norm", type=float, default=1.0)
+    train.add_argument("--rank", type=int, default=8)
+    train.add_argument("--alpha", type=float, default=16.0)
+    train.add_argument("--targets", default=",".join(DEFAULT_TARGET_MODULES), help="comma-separated module names")
+    train.add_argument("--max-length", type=int, default=256)
+    train.add_argument("--precision", choices=["bf16", "fp32", "bf16-autocast"], default="bf16")
+    train.add_argument("--accountant", choices=["rdp", "prv"], default="rdp")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, help="adapter file (default: <data dir>/adapters/<sha256>.safetensors)")
+    train.add_argument("--json", action="store_true")
+    train.set_defaults(handler=_train)
+
+
+def _context():  # type: ignore[no-untyped-def]
+    from client_node.core.context import ClientContext
+
+    return ClientContext()
+
+
+def _datasets_add(args: argparse.Namespace) -> int:
+    from client_node.datasets.intake import read_dataset
+    from client_node.operations import add_dataset
+    from shared.errors import DatasetValidationError
+
+    column_map = {}
+    for item in args.map:
+        field, sep, column = item.partition("=")
+        if not sep:
+            raise DatasetValidationError(f"--map takes FIELD=COLUMN, got {item!r}")
+        column_map[field.strip()] = column.strip()
+    delta = args.delta_budget
+    if delta is None:
+        delta = 1.0 / max(2, len(read_dataset(args.file, column_map=column_map).records))
+    info = add_dataset(_context(), args.file, name=args.name, task=args.task, epsilon_budget=args.epsilon_budget,
+                       delta_budget=delta, column_map=column_map, holdout_fraction=args.holdout)
+    if args.json:
+        emit_json(info)
+    else:
+        emit(f"dataset {info['dataset_id']}: {info['records']} records ({info['train']} train, {info['holdout']} held out), "
+             f"{info['duplicates_dropped']} duplicates dropped; budget epsilon {info['budget']['epsilon_budget']}, "
+             f"delta {info['budget']['delta_budget']:.2e}")
+    return 0
+
+
+def _datasets_list(args: argparse.Namespace) -> int:
+    ctx = _context()
+    rows = []
+    for stored in ctx.datasets.list():
+        budget = ctx.ledger.status(stored.dataset_id)
+        rows.append({**stored.summary(), "epsilon_spent": budget.epsilon_spent, "epsilon_budget": budget.epsilon_budget})
+    if args.json:
+        emit_json(rows)
+    else:
+        for r in rows:
+            emit(f"{r['dataset_id']}  {r['name']:<20} {r['records']:>6} records  epsilon {r['epsilon_spent']:.2f} of {r['epsilon_budget']}")
+    return 0
+
+
+def _datasets_show(args: argparse.Namespace) -> int:
+    from client_node.operations import show_dataset
+
+    info = show_dataset(_context(), args.dataset_id)
+    if args.json:
+        emit_json(info)
+    else:
+        b = info["budget"]
+        emit(f"{info['dataset_id']} {info['name']!r}: {info['records']} records, task: {info['task']}")
+        emit(f"  budget: epsilon {b['epsilon_budget']}, delta {b['delta_budget']:.2e}; spent epsilon {b['epsilon_spent']:.3f} "
+             f"(basic {b['basic_composition']['epsilon']:.3f}, RDP {b['rdp_composition']['epsilon']:.3f})")
+        for run in info["runs"]:
+            emit(f"  run {run['run_id'][:12]} {run['status']:<9} {run['mechanism']:<8} epsilon {run['epsilon']:.3f} steps {run['steps']}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from client_node.operations import run_summary, train_adapter
+    from client_node.training.config import TrainConfig
+    from shared.lora import LoraSpec
+
+    config = TrainConfig(
+        epsilon=math.inf if str(args.epsilon).lower() in {"inf", "infinity"} else args.epsilon, delta=args.delta,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, max_grad_norm=args.max_grad_norm,
+        lora=LoraSpec(r=args.rank, alpha=args.alpha, target_modules=tuple(t.strip() for t in args.targets.split(",") if t.strip())),
+        max_length=args.max_length, precision=args.precision, accountant=args.accountant, seed=args.seed,
+    )
+    run, path = train_adapter(_context(), args.dataset, config=config, out=args.out, progress=not args.json)
+    summary = run_summary(run, path)
+    if args.json:
+        emit_json(summary)
+    else:
+        emit(f"adapter written to {path}")
+        emit(f"  epsilon {summary['epsilon']} (delta {run.result.certificate.delta:.2e}), {summary['steps']} steps in "
+             f"{summary['seconds']} s, final loss {summary['final_loss']}")
+        emit(f"  dataset budget: spent {run.budget.epsilon_spent:.3f} of {run.budget.epsilon_budget}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -169,31 +169,31 @@ class PrivateLoraTrainer:
         bar = tqdm(total=plan.steps, desc="DP-LoRA" if plan.private else "LoRA (no DP)", disable=not self.progress)
         trained.train()
         step = 0
-        with self._autocast():
-            for batch in self._batches(loader, plan.steps):
-                step += 1
-                optimizer.zero_grad(set_to_none=True)
-                size = int(batch["input_ids"].shape[0])
-                loss_value: float | None = None
-                if size == 0:
-                    result.empty_batches += 1
-                    for p in params:  # noise-only step: still taken, still counted by the accountant
-                        p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
-                else:
+        for batch in self._batches(loader, plan.steps):
+            step += 1
+            optimizer.zero_grad(set_to_none=True)
+            size = int(batch["input_ids"].shape[0])
+            loss_value: float | None = None
+            if size == 0:
+                result.empty_batches += 1
+                for p in params:  # noise-only step: still taken, still counted by the accountant
+                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
+            else:
+                with self._autocast():  # the forward only; backward and the DP step stay float32
                     loss = batch_loss(trained, batch)
-                    loss.backward()
-                    loss_value = float(loss.detach())
-                    result.losses.append(loss_value)
-                if plan.private and self.before_step is not None:
-                    self.before_step(add_steps(self._accountant.history, noise_multiplier=plan.noise_multiplier,
-                                               sample_rate=plan.sample_rate))
-                optimizer.step()
-                epsilon = self.epsilon_spent()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_value:.3f}" if loss_value is not None else "-",
-                                eps=f"{epsilon:.2f}" if math.isfinite(epsilon) else "inf")
-                if self.on_step is not None:
-                    self.on_step(StepInfo(step, plan.steps, loss_value, size, epsilon))
+                loss.backward()
+                loss_value = float(loss.detach())
+                result.losses.append(loss_value)
+            if plan.private and self.before_step is not None:
+                self.before_step(add_steps(self._accountant.history, noise_multiplier=plan.noise_multiplier,
+                                           sample_rate=plan.sample_rate))
+            optimizer.step()
+            epsilon = self.epsilon_spent()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.3f}" if loss_value is not None else "-",
+                            eps=f"{epsilon:.2f}" if math.isfinite(epsilon) else "inf")
+            if self.on_step is not None:
+                self.on_step(StepInfo(step, plan.steps, loss_value, size, epsilon))
         bar.close()
         trained.eval()
         result.seconds = time.perf_counter() - start

@@ -13,7 +13,7 @@ from client_node.training.examples import IGNORE_INDEX
 
 
 def per_sequence_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Loss of each sequence, shape ``(batch,)``: next-token cross-entropy averaged over its targets."""
+    """Loss of each sequence, shape ``(batch,)``, from full logits ``(batch, seq, vocab)``."""
     shift_logits = logits[:, :-1, :].float()
     shift_labels = labels[:, 1:]
     token_loss = F.cross_entropy(
@@ -24,7 +24,25 @@ def per_sequence_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return (token_loss * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
+def per_sequence_loss_of(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per-sequence loss computing vocabulary logits only where a target token follows.
+
+    The data-free prompt and the padding have no targets; skipping them in the (large) vocabulary
+    projection and its softmax saves about a third of that work. Equal to ``per_sequence_loss`` of the
+    full logits (tested).
+    """
+    labels = batch["labels"]
+    predicts = torch.zeros_like(labels, dtype=torch.bool)
+    predicts[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=predicts).logits
+    targets = labels[:, 1:][predicts[:, :-1]]
+    token_loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets, reduction="none")
+    rows = predicts.nonzero()[:, 0]
+    sums = torch.zeros(labels.shape[0], dtype=token_loss.dtype).index_add(0, rows, token_loss)
+    counts = predicts.sum(dim=1).clamp(min=1).to(token_loss.dtype)
+    return sums / counts
+
+
 def batch_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean of per-sequence losses of one batch (the quantity DP-SGD differentiates)."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    return per_sequence_loss(logits, batch["labels"]).mean()
+    return per_sequence_loss_of(model, batch).mean()

@@ -80,3 +80,10 @@ def test_training_lowers_loss_on_tiny_model() -> None:
     _, result = _train(tiny_config(epsilon=math.inf, epochs=6, learning_rate=3e-2))
     first, last = sum(result.losses[:3]) / 3, sum(result.losses[-3:]) / 3
     assert last < first - 0.1
+
+
+@pytest.mark.parametrize("precision", ["bf16", "bf16-autocast"])
+def test_dp_training_in_bfloat16_modes(precision: str) -> None:
+    _, result = _train(tiny_config(precision=precision))
+    assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in result.tensors.values())
+    assert result.certificate.steps == result.plan.steps and result.losses

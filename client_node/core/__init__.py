@@ -1,0 +1,1 @@
+"""Client node configuration and the objects built from it."""

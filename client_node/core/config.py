@@ -1,0 +1,45 @@
+"""Client settings from PRIVSYNTH_CLIENT_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.constants import DEFAULT_BASE_MODEL
+
+
+def _default_data_dir() -> Path:
+    root = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(root) / "privsynth" / "client"
+
+
+class ClientSettings(BaseSettings):
+    """Where the client keeps private data, its ledger database, and which base model it trains."""
+
+    model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_CLIENT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="datasets, adapters, runs")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/client.db")
+    base_model: str = Field(DEFAULT_BASE_MODEL, description="model spec the client fine-tunes")
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'client.db'}"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.data_dir / "adapters"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ClientSettings:
+    """The process-wide client settings (tests build their own)."""
+    return ClientSettings()

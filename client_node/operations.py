@@ -1,0 +1,66 @@
+"""Client operations as plain functions: what the CLI (and later the REST API) call."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from client_node.core.context import ClientContext
+from client_node.datasets.intake import read_dataset
+from client_node.training.config import TrainConfig
+from client_node.training.private_run import PrivateRun, run_private_training
+from shared.models.loading import load_causal_lm
+
+
+def add_dataset(
+    ctx: ClientContext,
+    path: Path,
+    *,
+    name: str,
+    task: str,
+    epsilon_budget: float,
+    delta_budget: float,
+    column_map: Mapping[str, str] | None = None,
+    holdout_fraction: float = 0.1,
+) -> dict[str, Any]:
+    """Validate and store a private dataset and give it a privacy budget."""
+    parsed = read_dataset(path, column_map=column_map)
+    stored = ctx.datasets.add(parsed.records, name=name, task=task, holdout_fraction=holdout_fraction)
+    budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta_budget)
+    return {**stored.summary(), "duplicates_dropped": len(parsed.report.duplicate_lines),
+            "duplicate_lines": parsed.report.duplicate_lines[:20], "budget": budget.as_dict()}
+
+
+def show_dataset(ctx: ClientContext, dataset_id: str) -> dict[str, Any]:
+    stored = ctx.datasets.get(dataset_id)
+    return {**stored.summary(), "budget": ctx.ledger.status(dataset_id).as_dict(), "runs": ctx.ledger.runs(dataset_id)}
+
+
+def train_adapter(
+    ctx: ClientContext, dataset_id: str, *, config: TrainConfig, out: Path | None = None, progress: bool = True
+) -> tuple[PrivateRun, Path]:
+    """DP-train an adapter on a stored dataset and write it (named by its sha256) under the data dir."""
+    dataset = ctx.datasets.get(dataset_id)
+    ctx.ledger.status(dataset_id)  # a clear error before loading any model if it has no budget
+    loaded = load_causal_lm(ctx.settings.base_model, prepare=True)
+    run = run_private_training(dataset=dataset, ledger=ctx.ledger, config=config, model=loaded.model,
+                               tokenizer=loaded.tokenizer, base=loaded.signature(), progress=progress)
+    sha = hashlib.sha256(run.adapter).hexdigest()
+    target = out or ctx.settings.adapters_dir / f"{sha}.safetensors"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_bytes(run.adapter)
+    tmp.replace(target)
+    return run, target
+
+
+def run_summary(run: PrivateRun, path: Path) -> dict[str, Any]:
+    cert = run.result.certificate
+    return {"run_id": run.run_id, "adapter": str(path), "sha256": hashlib.sha256(run.adapter).hexdigest(),
+            "certificate": cert.model_dump(mode="json"), "epsilon": cert.epsilon if math.isfinite(cert.epsilon) else "inf",
+            "steps": cert.steps, "seconds": round(run.result.seconds, 1), "empty_batches": run.result.empty_batches,
+            "truncated_examples": run.result.truncated_examples, "final_loss": run.result.losses[-1] if run.result.losses else None,
+            "budget": run.budget.as_dict()}

@@ -1,0 +1,51 @@
+"""The client CLI as a user runs it: real processes, real files, readable errors, --json output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).parent / "client-node")
+
+
+def _run(args: list[str], tmp_path: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRIVSYNTH_CLIENT_DATA_DIR": str(tmp_path / "client")}
+    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env, check=check)
+
+
+@pytest.fixture
+def csv_file(tmp_path) -> Path:
+    path = tmp_path / "faq.csv"
+    rows = "\n".join(f"Question {i}?,Answer {i}." for i in range(20))
+    path.write_text(f"question,answer\n{rows}\nQuestion 0?,Answer 0.\n", encoding="utf-8")
+    return path
+
+
+def test_datasets_add_list_show(tmp_path, csv_file) -> None:
+    out = _run(["datasets", "add", str(csv_file), "--name", "faq", "--task", "clinic questions", "--map", "instruction=question",
+                "--map", "response=answer", "--epsilon-budget", "6", "--json"], tmp_path)
+    info = json.loads(out.stdout)
+    assert info["records"] == 20 and info["duplicates_dropped"] == 1 and info["budget"]["epsilon_budget"] == 6
+    assert info["budget"]["delta_budget"] == pytest.approx(1 / 20)
+    listing = json.loads(_run(["datasets", "list", "--json"], tmp_path).stdout)
+    assert [d["dataset_id"] for d in listing] == [info["dataset_id"]]
+    shown = json.loads(_run(["datasets", "show", info["dataset_id"], "--json"], tmp_path).stdout)
+    assert shown["runs"] == [] and shown["budget"]["epsilon_spent"] == 0
+    human = _run(["datasets", "show", info["dataset_id"]], tmp_path).stdout
+    assert "budget: epsilon 6.0" in human
+
+
+def test_errors_are_readable_with_exit_code_2(tmp_path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "a"}\n', encoding="utf-8")
+    out = _run(["datasets", "add", str(bad), "--name", "x", "--task", "t"], tmp_path, check=False)
+    assert out.returncode == 2 and "error [dataset_invalid]" in out.stderr and "line 1" in out.stderr
+    out = _run(["datasets", "show", "0000000000000000"], tmp_path, check=False)
+    assert out.returncode == 2 and "dataset_not_found" in out.stderr
+    out = _run(["datasets", "add", str(bad), "--name", "x", "--task", "t", "--json"], tmp_path, check=False)
+    assert json.loads(out.stderr)["error"]["code"] == "dataset_invalid"
