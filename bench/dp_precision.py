@@ -19,11 +19,11 @@ from bench.common import machine, save, table  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=330)
+    parser.add_argument("--records", type=int, default=150)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--epsilon", type=float, default=8.0)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--precisions", default="fp32,bf16-autocast,bf16")
     args = parser.parse_args()
 
@@ -49,7 +49,7 @@ def main() -> None:
     for precision in args.precisions.split(","):
         loaded = load_causal_lm(DEFAULT_BASE_MODEL)
         config = TrainConfig(epsilon=args.epsilon, epochs=args.epochs, batch_size=args.batch, learning_rate=args.lr,
-                             lora=lora, max_length=192, precision=precision, seed=0)
+                             lora=lora, max_length=160, precision=precision, seed=0)
         start = time.perf_counter()
         result = PrivateLoraTrainer(config=config, progress=False).train(
             model=loaded.model, tokenizer=loaded.tokenizer, records=dataset.train_records, template=template)

@@ -6,6 +6,7 @@ adapter's certificate against the run's own accountant.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pytest
@@ -22,6 +23,8 @@ from shared.constants import DEFAULT_BASE_MODEL
 from shared.lora import LoraSpec
 from shared.models.loading import load_causal_lm
 from shared.prompts import GenerationTemplate
+
+logger = logging.getLogger(__name__)
 
 N_RECORDS = 150  # 120 train + 30 held out
 LORA = LoraSpec(r=8, alpha=16, target_modules=("q_proj", "v_proj"))
@@ -72,6 +75,6 @@ def test_dp_adapter_learns_and_non_dp_learns_more(setup) -> None:
     base_loss = _loss_with(None, base, setup, template)
     dp_loss = _loss_with(dp_run.adapter, base, setup, template)
     plain_loss = _loss_with(plain_run.adapter, base, setup, template)
-    print(f"held-out loss: base {base_loss:.3f}, DP eps={cert.epsilon:.2f} {dp_loss:.3f}, non-DP {plain_loss:.3f}")
+    logger.warning(f"held-out loss: base {base_loss:.3f}, DP eps={cert.epsilon:.2f} {dp_loss:.3f}, non-DP {plain_loss:.3f}")
     assert dp_loss < base_loss - 0.2, (base_loss, dp_loss)
     assert plain_loss < dp_loss, (dp_loss, plain_loss)
