@@ -1,0 +1,1 @@
+"""Adapter intake: validation against hosted models and the server's privacy policy, then storage."""

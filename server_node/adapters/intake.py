@@ -1,0 +1,89 @@
+"""Accept a client's adapter: decode and validate it, apply the epsilon policy, store it. Plain Python."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server_node.hosting import HostedModels
+from server_node.models import StoredAdapter
+from server_node.storage import ArtifactStore
+from shared.adapters import AdapterLimits, decode_adapter
+from shared.adapters.header import read_header
+from shared.adapters.metadata import AdapterMetadata
+from shared.errors import SynthError
+
+
+class CertificatePolicyError(SynthError, ValueError):
+    """The adapter's DP certificate claims more epsilon than this server accepts (or none at all)."""
+
+    code = "certificate_above_policy"
+    http_status = 422
+
+
+class AdapterNotFoundError(SynthError, LookupError):
+    """No adapter with this id belongs to the caller."""
+
+    code = "adapter_not_found"
+    http_status = 404
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    limits: AdapterLimits
+    max_epsilon: float
+    allow_non_private: bool = False
+
+
+def accept_adapter(
+    data: bytes, *, owner_id: str, session: Session, hosted: HostedModels, store: ArtifactStore, policy: IntakePolicy
+) -> StoredAdapter:
+    """Validate ``data`` fully, then store bytes and row; on any failure nothing is stored.
+
+    Raises:
+        shared.errors.AdapterFormatError subclasses, BaseModelNotHostedError, CertificatePolicyError.
+    """
+    header = read_header(data, policy.limits)
+    metadata = AdapterMetadata.from_strings(header.metadata)
+    hosted_model = hosted.for_adapter(metadata.base_model, metadata.base_model_sha256)
+    _check_policy(metadata, policy)
+    decoded = decode_adapter(data, limits=policy.limits, base=hosted_model.signature)
+    existing = session.scalar(select(StoredAdapter).where(StoredAdapter.owner_id == owner_id,
+                                                          StoredAdapter.sha256 == decoded.sha256))
+    if existing is not None:
+        return existing
+    store.put(data)
+    row = StoredAdapter(
+        adapter_id=uuid.uuid4().hex, owner_id=owner_id, sha256=decoded.sha256, kind=metadata.kind.value,
+        base_model=hosted_model.signature.model_id, lora=metadata.lora.model_dump(mode="json"),
+        certificate=metadata.certificate.model_dump(mode="json"), size_bytes=decoded.nbytes,
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def get_owned_adapter(session: Session, *, adapter_id: str, owner_id: str) -> StoredAdapter:
+    """The caller's adapter; another client's adapter is indistinguishable from a missing one (404)."""
+    row = session.get(StoredAdapter, adapter_id)
+    if row is None or row.owner_id != owner_id:
+        raise AdapterNotFoundError(f"no adapter {adapter_id!r}", detail={"adapter_id": adapter_id})
+    return row
+
+
+def _check_policy(metadata: AdapterMetadata, policy: IntakePolicy) -> None:
+    epsilon = metadata.certificate.epsilon
+    if math.isinf(epsilon) and not policy.allow_non_private:
+        raise CertificatePolicyError(
+            "the adapter was trained without DP (epsilon = inf); this server accepts only DP adapters",
+            detail={"epsilon": "inf", "max_epsilon": policy.max_epsilon},
+        )
+    if math.isfinite(epsilon) and epsilon > policy.max_epsilon:
+        raise CertificatePolicyError(
+            f"the adapter's certificate states epsilon {epsilon:.3f}, above this server's limit of {policy.max_epsilon}",
+            detail={"epsilon": epsilon, "max_epsilon": policy.max_epsilon},
+        )

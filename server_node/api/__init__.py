@@ -1,0 +1,1 @@
+"""The server's HTTP layer: thin routes over plain functions."""

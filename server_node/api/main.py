@@ -1,0 +1,14 @@
+"""All routers of the server's API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server_node.api.routes import adapters, health, models
+from shared.constants import API_PREFIX
+
+api_router = APIRouter(prefix=API_PREFIX)
+api_router.include_router(models.router)
+api_router.include_router(adapters.router)
+
+health_router = health.router

@@ -1,0 +1,36 @@
+"""Adapter upload and lookup."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from server_node.adapters.intake import accept_adapter, get_owned_adapter
+from server_node.api.body import read_limited_body
+from server_node.api.deps import CurrentClient, SessionDep, StateDep
+from server_node.models import StoredAdapter
+from shared.protocol import AdapterUploadResult
+
+router = APIRouter(prefix="/adapters", tags=["adapters"])
+
+
+def _public(row: StoredAdapter) -> AdapterUploadResult:
+    return AdapterUploadResult(adapter_id=row.adapter_id, sha256=row.sha256, kind=row.kind, base_model=row.base_model,
+                               lora=row.lora, certificate=row.certificate, size_bytes=row.size_bytes, created_at=row.created_at)
+
+
+@router.post("", response_model=AdapterUploadResult, status_code=status.HTTP_201_CREATED,
+             openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def create_adapter(request: Request, state: StateDep, session: SessionDep, client: CurrentClient) -> AdapterUploadResult:
+    """Upload a DP adapter (raw safetensors bytes); validated against hosted models and the epsilon policy."""
+    data = await read_limited_body(request, state.policy.limits.max_total_bytes)
+    # Decoding and hashing are CPU work: keep them off the event loop.
+    row = await run_in_threadpool(accept_adapter, data, owner_id=client.client_id, session=session,
+                                  hosted=state.hosted, store=state.store, policy=state.policy)
+    return _public(row)
+
+
+@router.get("/{adapter_id}", response_model=AdapterUploadResult)
+def read_adapter(adapter_id: str, session: SessionDep, client: CurrentClient) -> AdapterUploadResult:
+    """One of the caller's adapters."""
+    return _public(get_owned_adapter(session, adapter_id=adapter_id, owner_id=client.client_id))

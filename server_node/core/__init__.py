@@ -1,0 +1,1 @@
+"""Server node configuration, database and security."""

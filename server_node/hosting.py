@@ -1,0 +1,58 @@
+"""The models this server hosts, known by their signatures before any weights are loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import SynthError
+from shared.models.architecture import BaseModelSignature, linear_shapes_from_config
+from shared.models.fingerprint import weights_sha256_of_dir
+from shared.models.resolve import ResolvedModel, resolve_model
+
+
+class BaseModelNotHostedError(SynthError, LookupError):
+    """An adapter names a base model (by weights sha256) that this server does not host."""
+
+    code = "base_model_not_hosted"
+    http_status = 422
+
+
+@dataclass(frozen=True)
+class HostedModel:
+    resolved: ResolvedModel
+    signature: BaseModelSignature
+
+
+class HostedModels:
+    """Base models by weights sha256 (what an adapter's metadata names), and the expert."""
+
+    def __init__(self, base: list[HostedModel], expert: ResolvedModel | None) -> None:
+        self.base = {m.signature.weights_sha256: m for m in base}
+        self.expert = expert
+
+    @classmethod
+    def from_specs(cls, base_specs: list[str], expert_spec: str | None, *, settings: Any = None) -> HostedModels:
+        """Resolve every spec and read each base model's signature from its config (no weights loaded)."""
+        from transformers import AutoConfig
+
+        hosted = []
+        for spec in base_specs:
+            resolved = resolve_model(spec, settings=settings)
+            config = AutoConfig.from_pretrained(str(resolved.path))
+            signature = BaseModelSignature(resolved.model_id, weights_sha256_of_dir(resolved.path),
+                                           linear_shapes_from_config(config))
+            hosted.append(HostedModel(resolved, signature))
+        expert = resolve_model(expert_spec, settings=settings) if expert_spec else None
+        return cls(hosted, expert)
+
+    def for_adapter(self, base_model: str, weights_sha256: str) -> HostedModel:
+        try:
+            return self.base[weights_sha256]
+        except KeyError:
+            raise BaseModelNotHostedError(
+                f"this server does not host base model {base_model!r} (weights sha256 {weights_sha256[:12]}...); "
+                f"hosted: {[m.signature.model_id for m in self.base.values()]}",
+                detail={"base_model": base_model, "hosted": [
+                    {"model_id": m.signature.model_id, "weights_sha256": m.signature.weights_sha256} for m in self.base.values()]},
+            ) from None

@@ -1,0 +1,29 @@
+"""create_app(): build the server's FastAPI app, attach routers and error handlers; nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server_node import __version__
+from server_node.api.errors import install_error_handlers
+from server_node.api.main import api_router, health_router
+from server_node.core.config import ServerSettings, get_settings
+from server_node.state import ServerState
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """The server app; models are resolved and the database opened at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.server = ServerState.from_settings(settings or get_settings())
+        yield
+
+    app = FastAPI(title="privsynth server node", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    return app
