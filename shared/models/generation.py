@@ -1,8 +1,9 @@
-"""Plain batched text generation with a loaded model: chat prompts or completion prompts."""
+"""Plain batched text generation: chat prompts or completion prompts, greedy or sampled."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from shared.models.loading import LoadedModel
 
@@ -23,7 +24,8 @@ def generate_chat(
         tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
         for messages in conversations
     ]
-    return _generate(loaded, prompts, max_new_tokens, temperature, top_p, add_special_tokens=False)
+    return generate_texts(loaded.model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
+                          top_p=top_p, add_special_tokens=False)
 
 
 def generate_completion(
@@ -35,25 +37,27 @@ def generate_completion(
     top_p: float = 1.0,
 ) -> list[str]:
     """Continue each plain-text prompt (for base models without a chat template)."""
-    return _generate(loaded, list(prompts), max_new_tokens, temperature, top_p, add_special_tokens=True)
+    return generate_texts(loaded.model, loaded.tokenizer, list(prompts), max_new_tokens=max_new_tokens,
+                          temperature=temperature, top_p=top_p, add_special_tokens=True)
 
 
-def _generate(
-    loaded: LoadedModel,
-    prompts: list[str],
-    max_new_tokens: int,
-    temperature: float,
-    top_p: float,
+def generate_texts(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
     *,
-    add_special_tokens: bool,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    add_special_tokens: bool = False,
 ) -> list[str]:
+    """One batched ``generate`` over already-rendered prompts (left-padded); returns the new text of each."""
     import torch
 
-    tokenizer, model = loaded.tokenizer, loaded.model
     previous_side = tokenizer.padding_side
     tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
     try:
-        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
+        batch = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
     finally:
         tokenizer.padding_side = previous_side
     sampling = temperature > 0

@@ -1,0 +1,1 @@
+"""The server's stages as plain functions: generate, grade, rewrite, train. No web imports."""

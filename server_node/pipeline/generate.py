@@ -1,0 +1,92 @@
+"""Generate: sample new records from base + DP adapter, prompted only by the adapter's data-free template.
+
+The prompts hold nothing but the template the adapter carries (itself made from the task description),
+so no private record can reach the server through them; by DP's post-processing property the samples
+carry the adapter's (epsilon, delta) guarantee.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.models.generation import generate_texts
+from shared.prompts import GenerationTemplate, parse_record
+from shared.protocol import SamplingParams
+
+
+@dataclass(frozen=True)
+class GeneratedSample:
+    """One parsed sample and the raw text it came from."""
+
+    fields: dict[str, str]
+    raw: str
+
+
+@dataclass
+class GenerationResult:
+    samples: list[GeneratedSample] = field(default_factory=list)
+    attempts: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+
+
+def sampling_prompt(tokenizer: Any, template: GenerationTemplate) -> str:
+    """The one prompt every sample starts from: the template's chat messages, then the assistant turn."""
+    if tokenizer.chat_template is None:
+        raise ValueError("the base model has no chat template; DP adapters are trained on chat examples")
+    return str(tokenizer.apply_chat_template(template.messages(), add_generation_prompt=True, tokenize=False))
+
+
+def generate_samples(
+    *,
+    model: Any,
+    tokenizer: Any,
+    template: GenerationTemplate,
+    n_samples: int,
+    sampling: SamplingParams,
+    batch_size: int = 16,
+    max_attempts: int | None = None,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> GenerationResult:
+    """Sample until ``n_samples`` well-formed, distinct records exist or ``max_attempts`` are spent.
+
+    Args:
+        model: the base model with the client's adapter applied (merged is fastest).
+        max_attempts: generations allowed in all (default ``3 * n_samples``).
+        on_progress: called with (kept, n_samples) after each batch.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    prompt = sampling_prompt(tokenizer, template)
+    budget = max_attempts if max_attempts is not None else 3 * n_samples
+    result = GenerationResult()
+    seen: set[str] = set()
+    while len(result.samples) < n_samples and result.attempts < budget:
+        size = min(batch_size, budget - result.attempts)
+        texts = generate_texts(model, tokenizer, [prompt] * size, max_new_tokens=sampling.max_new_tokens,
+                               temperature=sampling.temperature, top_p=sampling.top_p)
+        result.attempts += size
+        for text in texts:
+            fields = parse_record(template, text)
+            if fields is None:
+                result.malformed += 1
+                continue
+            key = _normalized(" ".join(fields.values()))
+            if key in seen:
+                result.duplicates += 1
+                continue
+            seen.add(key)
+            if len(result.samples) < n_samples:
+                result.samples.append(GeneratedSample(fields, text))
+        if on_progress is not None:
+            on_progress(len(result.samples), n_samples)
+    return result
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()

@@ -1,0 +1,63 @@
+"""The generation stage: data-free prompts, parsing, deduplication, and its attempt budget."""
+
+from __future__ import annotations
+
+from server_node.pipeline.generate import generate_samples, sampling_prompt
+from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+from shared.prompts import GenerationTemplate
+from shared.protocol import SamplingParams
+
+TEMPLATE = GenerationTemplate.for_task("clinic questions")
+
+
+def test_prompt_is_only_the_template() -> None:
+    tokenizer = make_tiny_tokenizer()
+    prompt = sampling_prompt(tokenizer, TEMPLATE)
+    assert prompt == f"<|im_start|>user\n{TEMPLATE.user_prompt}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_random_model_spends_its_budget_and_counts_every_attempt() -> None:
+    # Prepare: an untrained tiny model writes gibberish, so every attempt is malformed.
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    progress: list[tuple[int, int]] = []
+    # Execute
+    result = generate_samples(model=model, tokenizer=tokenizer, template=TEMPLATE, n_samples=4,
+                              sampling=SamplingParams(temperature=1.0, max_new_tokens=12), batch_size=5,
+                              max_attempts=12, on_progress=lambda k, n: progress.append((k, n)))
+    # Assert
+    assert result.attempts == 12 and len(progress) == 3
+    assert result.malformed + result.duplicates + len(result.samples) == 12
+    assert result.malformed >= 10
+
+
+def _memorizing_model(record_text: str):
+    """The tiny model fully fine-tuned until it writes ``record_text`` after the template prompt."""
+    import torch
+
+    tokenizer = make_tiny_tokenizer()
+    model = make_tiny_llama(seed=1)
+    prompt = sampling_prompt(tokenizer, TEMPLATE)
+    ids = torch.tensor([tokenizer(prompt + record_text + "<|im_end|>", add_special_tokens=False)["input_ids"]])
+    n_prompt = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    labels = ids.clone()
+    labels[:, :n_prompt] = -100
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(150):
+        optimizer.zero_grad()
+        model(input_ids=ids, labels=labels).loss.backward()
+        optimizer.step()
+    model.eval()
+    return model, tokenizer
+
+
+def test_well_formed_samples_are_parsed_and_duplicates_dropped() -> None:
+    # Prepare: a model that always writes the same record (greedy decoding).
+    record = "### Instruction:\nWhen is ward 7 open?\n### Response:\nFrom 8 to 5."
+    model, tokenizer = _memorizing_model(record)
+    # Execute
+    result = generate_samples(model=model, tokenizer=tokenizer, template=TEMPLATE, n_samples=3,
+                              sampling=SamplingParams(temperature=0.0, max_new_tokens=100), batch_size=4, max_attempts=8)
+    # Assert: one distinct sample, the rest counted as duplicates, nothing malformed.
+    assert [s.fields for s in result.samples] == [{"instruction": "When is ward 7 open?", "input": "", "response": "From 8 to 5."}]
+    assert result.duplicates == 7 and result.malformed == 0 and result.attempts == 8
