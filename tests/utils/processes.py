@@ -25,20 +25,24 @@ def cli(name: str) -> str:
 
 
 @contextmanager
-def running_server(env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None) -> Iterator[str]:
-    """``server-node serve`` on 127.0.0.1; yields its base URL."""
+def running_server(
+    env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None, tls: tuple[Path, Path] | None = None
+) -> Iterator[str]:
+    """``server-node serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``); yields its base URL."""
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen([cli("server-node"), "serve", "--port", str(port)], env={**os.environ, **env},
+    extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
+    proc = subprocess.Popen([cli("server-node"), "serve", "--port", str(port), *extra], env={**os.environ, **env},
                             stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify: str | bool = str(tls[0]) if tls else True
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}" + (f"; log: {log.read_text()[-2000:]}" if log else ""))
             try:
-                if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=1.0, verify=verify).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
