@@ -10,6 +10,12 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_data_dir(node: str) -> Path:
+    """Where a node keeps its data unless configured: ``$XDG_DATA_HOME/privsynth/<node>``."""
+    root = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(root) / "privsynth" / node
+
+
 def _default_cache() -> Path:
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "privsynth" / "models"

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN_IN_SHARED = {"client_node", "server_node", "fastapi", "starlette", "uvicorn", "sqlalchemy"}
+FORBIDDEN_IN_SHARED = {"client_node", "server_node", "fastapi", "starlette", "uvicorn"}
+FORBIDDEN_AT_IMPORT_TIME = {"sqlalchemy", "torch"}  # allowed inside functions only
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, *, top_level_only: bool = False) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in (tree.body if top_level_only else ast.walk(tree)):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -28,6 +29,7 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted((ROOT / "shared").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_shared_imports_no_node_and_no_web(path: Path) -> None:
     assert not (_imports(path) & FORBIDDEN_IN_SHARED)
+    assert not (_imports(path, top_level_only=True) & FORBIDDEN_AT_IMPORT_TIME)
 
 
 def test_every_module_has_a_docstring() -> None:
@@ -41,9 +43,10 @@ def test_every_module_has_a_docstring() -> None:
 
 
 def test_importing_shared_does_not_import_torch() -> None:
-    code = "import sys, shared, shared.protocol, shared.models, shared.adapters; print('torch' in sys.modules)"
+    code = ("import sys, shared, shared.protocol, shared.models, shared.adapters, shared.database; "
+            "print('torch' in sys.modules, 'sqlalchemy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 @pytest.mark.parametrize("command", ["client-node", "server-node"])

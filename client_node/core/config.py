@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.config import default_data_dir
 from shared.constants import DEFAULT_BASE_MODEL
-
-
-def _default_data_dir() -> Path:
-    root = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(root) / "privsynth" / "client"
 
 
 class ClientSettings(BaseSettings):
@@ -22,7 +17,7 @@ class ClientSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_CLIENT_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default_factory=_default_data_dir, description="datasets, adapters, runs")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir("client"), description="datasets, adapters, runs")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/client.db")
     base_model: str = Field(DEFAULT_BASE_MODEL, description="model spec the client fine-tunes")
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.config import default_data_dir
 from shared.constants import DEFAULT_BASE_MODEL, DEFAULT_EXPERT_MODEL, DEFAULT_MAX_LORA_RANK
-
-
-def _default_data_dir() -> Path:
-    root = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(root) / "privsynth" / "server"
 
 
 class ServerSettings(BaseSettings):
@@ -22,7 +17,7 @@ class ServerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_SERVER_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default_factory=_default_data_dir, description="database and artifacts")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir("server"), description="database and artifacts")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/server.db")
     base_models: list[str] = Field(default_factory=lambda: [DEFAULT_BASE_MODEL], description="model specs clients may train on")
     expert_model: str = Field(DEFAULT_EXPERT_MODEL, description="the grading / rewriting model")

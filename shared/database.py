@@ -1,0 +1,38 @@
+"""One way both nodes open their database: SQLAlchemy engine, SQLite tuned for several processes.
+
+SQLAlchemy is imported inside the function, so importing ``shared`` still loads no database driver.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine, MetaData
+
+
+def make_sql_engine(url: str, metadata: MetaData) -> Engine:
+    """An engine for ``url`` with ``metadata``'s tables created.
+
+    SQLite gets WAL mode, foreign keys, a busy timeout and cross-thread use (web workers), and its
+    directory is created.
+    """
+    from sqlalchemy import create_engine, event
+
+    sqlite = url.startswith("sqlite")
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False} if sqlite else {})
+    if sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    metadata.create_all(engine)
+    return engine
