@@ -1,0 +1,39 @@
+"""The grading stage on the tiny model: bounded, deterministic, order-preserving, batch-invariant."""
+
+from __future__ import annotations
+
+import pytest
+
+from server_node.pipeline.grade import (
+    CRITERIA,
+    grade_samples,
+    render_question,
+    sample_text,
+    yes_probabilities,
+)
+from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+
+SAMPLES = [
+    {"instruction": "When is ward 7 open?", "input": "", "response": "From 8 to 5."},
+    {"instruction": "zzkq", "input": "", "response": "!!"},
+    {"text": "A short review of a dress."},
+]
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_grades_are_probabilities_in_order_and_batch_invariant(chat: bool) -> None:
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    grades = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat, batch_size=3)
+    assert len(grades) == 3 and all(0 < g.score < 1 for g in grades)
+    assert all(set(g.criteria) == set(CRITERIA) and "weakest" in g.reason for g in grades)
+    prompts = [render_question(tokenizer, sample_text(s), "Is it fine?", chat=chat) for s in SAMPLES]
+    one_by_one = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=1)
+    batched = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=3)
+    assert one_by_one == pytest.approx(batched, abs=1e-4)
+    again = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat)
+    assert [g.score for g in again] == pytest.approx([g.score for g in grades], abs=1e-5)
+
+
+def test_sample_text_layout() -> None:
+    assert sample_text(SAMPLES[0]) == "Instruction: When is ward 7 open?\nResponse: From 8 to 5."
+    assert sample_text(SAMPLES[2]) == "Text: A short review of a dress."
