@@ -89,7 +89,6 @@ def _context():  # type: ignore[no-untyped-def]
 
 
 def _datasets_add(args: argparse.Namespace) -> int:
-    from client_node.datasets.intake import read_dataset
     from client_node.operations import add_dataset
     from shared.errors import DatasetValidationError
 
@@ -99,11 +98,8 @@ def _datasets_add(args: argparse.Namespace) -> int:
         if not sep:
             raise DatasetValidationError(f"--map takes FIELD=COLUMN, got {item!r}")
         column_map[field.strip()] = column.strip()
-    delta = args.delta_budget
-    if delta is None:
-        delta = 1.0 / max(2, len(read_dataset(args.file, column_map=column_map).records))
     info = add_dataset(_context(), args.file, name=args.name, task=args.task, epsilon_budget=args.epsilon_budget,
-                       delta_budget=delta, column_map=column_map, holdout_fraction=args.holdout)
+                       delta_budget=args.delta_budget, column_map=column_map, holdout_fraction=args.holdout)
     if args.json:
         emit_json(info)
     else:

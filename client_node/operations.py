@@ -22,14 +22,15 @@ def add_dataset(
     name: str,
     task: str,
     epsilon_budget: float,
-    delta_budget: float,
+    delta_budget: float | None = None,
     column_map: Mapping[str, str] | None = None,
     holdout_fraction: float = 0.1,
 ) -> dict[str, Any]:
-    """Validate and store a private dataset and give it a privacy budget."""
+    """Validate and store a private dataset and give it a privacy budget (delta default: 1/N)."""
     parsed = read_dataset(path, column_map=column_map)
     stored = ctx.datasets.add(parsed.records, name=name, task=task, holdout_fraction=holdout_fraction)
-    budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta_budget)
+    delta = delta_budget if delta_budget is not None else 1.0 / max(2, len(parsed.records))
+    budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta)
     return {**stored.summary(), "duplicates_dropped": len(parsed.report.duplicate_lines),
             "duplicate_lines": parsed.report.duplicate_lines[:20], "budget": budget.as_dict()}
 
