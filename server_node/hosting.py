@@ -5,17 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import SynthError
+from shared.errors import BaseModelNotHostedError
 from shared.models.architecture import BaseModelSignature, linear_shapes_from_config
 from shared.models.fingerprint import weights_sha256_of_dir
 from shared.models.resolve import ResolvedModel, resolve_model
-
-
-class BaseModelNotHostedError(SynthError, LookupError):
-    """An adapter names a base model (by weights sha256) that this server does not host."""
-
-    code = "base_model_not_hosted"
-    http_status = 422
 
 
 @dataclass(frozen=True)

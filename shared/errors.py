@@ -191,6 +191,52 @@ class TrainingConfigError(SynthError, ValueError):
     http_status = 422
 
 
+
+# --- services: authentication, tenancy, policy ---------------------------------------------------------
+
+
+class RunNotFoundError(SynthError, LookupError):
+    """The ledger has no run with this id."""
+
+    code = "ledger_run_not_found"
+    http_status = 404
+
+
+class BaseModelNotHostedError(SynthError, LookupError):
+    """An adapter names a base model (by weights sha256) that this server does not host."""
+
+    code = "base_model_not_hosted"
+    http_status = 422
+
+
+class AuthenticationError(SynthError):
+    """No bearer token, or one this server did not issue."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class TokenNameTakenError(SynthError, ValueError):
+    """A token with this client name already exists."""
+
+    code = "token_name_taken"
+    http_status = 409
+
+
+class CertificatePolicyError(SynthError, ValueError):
+    """The adapter's DP certificate claims more epsilon than this server accepts (or none at all)."""
+
+    code = "certificate_above_policy"
+    http_status = 422
+
+
+class AdapterNotFoundError(SynthError, LookupError):
+    """No adapter with this id belongs to the caller."""
+
+    code = "adapter_not_found"
+    http_status = 404
+
+
 __all__ = [
     "AdapterDtypeError",
     "AdapterFormatError",
@@ -198,21 +244,27 @@ __all__ = [
     "AdapterMetadataError",
     "AdapterMissingTensorError",
     "AdapterNonFiniteError",
+    "AdapterNotFoundError",
     "AdapterNotSafetensorsError",
     "AdapterRankError",
     "AdapterShapeError",
     "AdapterTooLargeError",
     "AdapterTruncatedError",
     "AdapterUnknownTensorError",
+    "AuthenticationError",
     "BaseModelMismatchError",
+    "BaseModelNotHostedError",
     "CertificateMalformedError",
     "CertificateMissingError",
+    "CertificatePolicyError",
     "DatasetNotFoundError",
     "DatasetValidationError",
     "ModelIntegrityError",
     "ModelUnavailableError",
     "PrivacyBudgetExceededError",
+    "RunNotFoundError",
     "SynthError",
+    "TokenNameTakenError",
     "TrainingConfigError",
     "UnsupportedModelError",
 ]

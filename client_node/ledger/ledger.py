@@ -17,15 +17,8 @@ from sqlalchemy.orm import Session
 
 from client_node.ledger.tables import BudgetRow, SpendRow
 from client_node.training.accounting import HistoryEntry, compose_histories, epsilon_of_history
-from shared.errors import DatasetNotFoundError, PrivacyBudgetExceededError, SynthError
+from shared.errors import DatasetNotFoundError, PrivacyBudgetExceededError, RunNotFoundError
 from shared.privacy import Accountant
-
-
-class RunNotFoundError(SynthError, LookupError):
-    """The ledger has no run with this id."""
-
-    code = "ledger_run_not_found"
-    http_status = 404
 
 
 @dataclass(frozen=True)

@@ -15,21 +15,7 @@ from server_node.storage import ArtifactStore
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.header import read_header
 from shared.adapters.metadata import AdapterMetadata
-from shared.errors import SynthError
-
-
-class CertificatePolicyError(SynthError, ValueError):
-    """The adapter's DP certificate claims more epsilon than this server accepts (or none at all)."""
-
-    code = "certificate_above_policy"
-    http_status = 422
-
-
-class AdapterNotFoundError(SynthError, LookupError):
-    """No adapter with this id belongs to the caller."""
-
-    code = "adapter_not_found"
-    http_status = 404
+from shared.errors import AdapterNotFoundError, CertificatePolicyError
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server_node.models import ClientToken
-from shared.errors import SynthError
+from shared.errors import AuthenticationError, TokenNameTakenError
 
 TOKEN_PREFIX = "pst_"
-
-
-class AuthenticationError(SynthError):
-    """No bearer token, or one this server did not issue."""
-
-    code = "unauthenticated"
-    http_status = 401
-
-
-class TokenNameTakenError(SynthError, ValueError):
-    """A token with this client name already exists."""
-
-    code = "token_name_taken"
-    http_status = 409
 
 
 def hash_token(token: str) -> str:
