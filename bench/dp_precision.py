@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16-autocast,bf16")
     args = parser.parse_args()
 
-    import tempfile
+    import torch
 
     from client_node.datasets import DatasetStore
     from client_node.datasets.demo import clinic_records
@@ -55,7 +56,7 @@ def main() -> None:
             model=loaded.model, tokenizer=loaded.tokenizer, records=dataset.train_records, template=template)
         seconds = time.perf_counter() - start
         # Evaluate every adapter the same way: merged into a float32 base.
-        model = result.model.to(dtype=__import__("torch").float32).merge_and_unload()
+        model = result.model.to(dtype=torch.float32).merge_and_unload()
         loss = heldout_loss(model, loaded.tokenizer, template, dataset.holdout_records)
         rows.append({"precision": precision, "epsilon": result.certificate.epsilon, "steps": result.certificate.steps,
                      "train_s": seconds, "s_per_step": seconds / result.certificate.steps, "heldout_loss": loss})

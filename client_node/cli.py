@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from client_node import __version__
-from shared.cli import add_models_commands, emit, emit_json, run_handler
+from shared.cli import add_models_commands, emit, emit_json, run_cli
 from shared.lora import DEFAULT_TARGET_MODULES
 
 
@@ -33,9 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_handler(args)
+    return run_cli(build_parser(), argv)
 
 
 def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

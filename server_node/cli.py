@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 
 from server_node import __version__
-from shared.cli import add_models_commands, emit, emit_json, run_handler
+from shared.cli import add_models_commands, emit, emit_json, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_handler(args)
+    return run_cli(build_parser(), argv)
 
 
 def _tokens_create(args: argparse.Namespace) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from shared.config import ModelSettings
@@ -27,6 +29,13 @@ def add_models_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     listing.add_argument("--cache", help="cache directory (default: $PRIVSYNTH_MODEL_CACHE)")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=_list)
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, set up logging (``-v`` for info), run the chosen subcommand."""
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return run_handler(args)
 
 
 def run_handler(args: argparse.Namespace) -> int:

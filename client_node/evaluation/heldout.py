@@ -10,7 +10,7 @@ import torch
 from client_node.datasets.records import Record
 from client_node.training.data import ExampleDataset, make_collate
 from client_node.training.examples import tokenize_examples
-from client_node.training.loss import per_sequence_loss
+from client_node.training.loss import per_sequence_loss_of
 from shared.prompts import GenerationTemplate
 
 
@@ -29,8 +29,7 @@ def heldout_loss(
     with torch.inference_mode():
         for start in range(0, len(dataset), batch_size):
             batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            losses.append(per_sequence_loss(logits, batch["labels"]))
+            losses.append(per_sequence_loss_of(model, batch))
     if was_training:
         model.train()
     return float(torch.cat(losses).mean())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ def run_private_training(
     base: BaseModelSignature,
     run_id: str | None = None,
     progress: bool = True,
-    on_step: Any = None,
+    on_step: Callable[[StepInfo], None] | None = None,
 ) -> PrivateRun:
     """Train on the dataset's training split under the ledger, and export the DP adapter.
 
@@ -53,7 +54,7 @@ def run_private_training(
     trainer = PrivateLoraTrainer(
         config=config, progress=progress,
         before_step=lambda history: ledger.charge(run_id, history),
-        on_step=on_step if on_step is not None else (lambda _info: None),
+        on_step=on_step,
     )
     plan = trainer.plan(len(records))
     ledger.open_run(
@@ -75,5 +76,3 @@ def run_private_training(
 def _format(dataset: StoredDataset) -> RecordFormat:
     return RecordFormat.TEXT if dataset.records and dataset.records[0].is_text else RecordFormat.INSTRUCTION_RESPONSE
 
-
-__all__ = ["PrivateRun", "StepInfo", "run_private_training"]

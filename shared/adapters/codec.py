@@ -125,14 +125,13 @@ def check_against_base(
     seen: dict[str, set[str]] = {}
     for name, tensor in tensors.items():
         match = _LORA_KEY.match(name)
-        module = match.group("module") if match else None
-        if module is None or module not in base.linear_shapes or module.rsplit(".", 1)[-1] not in targets:
+        if match is None or match["module"] not in base.linear_shapes or match["module"].rsplit(".", 1)[-1] not in targets:
             raise AdapterUnknownTensorError(
                 f"tensor {name!r} is not a LoRA weight of a target module ({sorted(targets)}) of {base.model_id!r}",
                 detail={"tensor": name},
             )
+        module, which = match["module"], match["which"]
         in_features, out_features = base.linear_shapes[module]
-        which = match.group("which") if match else ""
         expected = (rank, in_features) if which == "A" else (out_features, rank)
         if tuple(tensor.shape) != expected:
             raise AdapterShapeError(

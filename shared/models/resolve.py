@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 from shared.config import ModelSettings, get_model_settings
@@ -35,9 +36,9 @@ class ResolvedModel:
     path: Path
     source: ModelSource
 
-    @property
+    @cached_property
     def chat(self) -> bool:
-        """Whether the tokenizer has a chat template (bundled manifest, else the tokenizer config)."""
+        """Whether the tokenizer has a chat template (bundled manifest, else the tokenizer config); read once."""
         manifest = self.path / MODEL_MANIFEST_NAME
         if manifest.is_file():
             return bool(json.loads(manifest.read_text()).get("chat", False))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from shared.adapters import AdapterMetadata, encode_adapter
@@ -59,5 +57,3 @@ def encode_tiny_adapter(**kwargs: object) -> tuple[bytes, dict[str, torch.Tensor
     tensors, metadata, signature = make_tiny_adapter(**kwargs)  # type: ignore[arg-type]
     return encode_adapter(tensors, metadata), tensors, metadata, signature
 
-
-INF = math.inf
