@@ -130,11 +130,11 @@ class PrivacyLedger:
             if budget is None:
                 raise DatasetNotFoundError(f"dataset {dataset_id!r} has no privacy budget", detail={"dataset_id": dataset_id})
             spends = [_spend(row) for row in session.scalars(select(SpendRow).where(SpendRow.dataset_id == dataset_id))]
-            before = compose(spends, delta_budget=budget.delta)
             after = compose([*spends, Spend(planned_epsilon, delta, planned_history)], delta_budget=budget.delta)
             basic_fits = after[0] <= budget.epsilon and after[1] <= budget.delta
             rdp_fits = after[2] <= budget.epsilon
             if not (basic_fits or rdp_fits):
+                before = compose(spends, delta_budget=budget.delta)
                 spent = min(before[0] if before[1] <= budget.delta else math.inf, before[2])
                 raise PrivacyBudgetExceededError(
                     f"run needs epsilon {planned_epsilon:.3f} but dataset {dataset_id} has {max(0.0, budget.epsilon - spent):.3f} "

@@ -13,9 +13,9 @@ from server_node.hosting import HostedModels
 from server_node.models import StoredAdapter
 from server_node.storage import ArtifactStore
 from shared.adapters import AdapterLimits, decode_adapter
-from shared.adapters.header import read_header
 from shared.adapters.metadata import AdapterMetadata
 from shared.errors import AdapterNotFoundError, CertificatePolicyError
+from shared.models.architecture import BaseModelSignature
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,16 @@ def accept_adapter(
     Raises:
         shared.errors.AdapterFormatError subclasses, BaseModelNotHostedError, CertificatePolicyError.
     """
-    header = read_header(data, policy.limits)
-    metadata = AdapterMetadata.from_strings(header.metadata)
-    hosted_model = hosted.for_adapter(metadata.base_model, metadata.base_model_sha256)
-    _check_policy(metadata, policy)
-    decoded = decode_adapter(data, limits=policy.limits, base=hosted_model.signature)
+    chosen: list[BaseModelSignature] = []
+
+    def hosted_base(metadata: AdapterMetadata) -> BaseModelSignature:
+        """Runs once the metadata is parsed, before any tensor is read."""
+        chosen.append(hosted.for_adapter(metadata.base_model, metadata.base_model_sha256).signature)
+        _check_policy(metadata, policy)
+        return chosen[0]
+
+    decoded = decode_adapter(data, limits=policy.limits, base=hosted_base)
+    metadata = decoded.metadata
     existing = session.scalar(select(StoredAdapter).where(StoredAdapter.owner_id == owner_id,
                                                           StoredAdapter.sha256 == decoded.sha256))
     if existing is not None:
@@ -45,7 +50,7 @@ def accept_adapter(
     store.put(data)
     row = StoredAdapter(
         adapter_id=uuid.uuid4().hex, owner_id=owner_id, sha256=decoded.sha256, kind=metadata.kind.value,
-        base_model=hosted_model.signature.model_id, lora=metadata.lora.model_dump(mode="json"),
+        base_model=chosen[0].model_id, lora=metadata.lora.model_dump(mode="json"),
         certificate=metadata.certificate.model_dump(mode="json"), size_bytes=decoded.nbytes,
     )
     session.add(row)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,13 +74,16 @@ def decode_adapter(
     data: bytes,
     *,
     limits: AdapterLimits | None = None,
-    base: BaseModelSignature | None = None,
+    base: BaseModelSignature | Callable[[AdapterMetadata], BaseModelSignature] | None = None,
 ) -> DecodedAdapter:
     """Parse and validate adapter bytes.
 
     Checks, in order: total size, pickle/zip magic, header framing and size, dtypes and offsets,
     metadata and DP certificate, rank limit, finiteness, and (if ``base`` is given) the base model
     identity and every tensor's name and shape against that model's LoRA targets.
+
+    ``base`` may be a function of the parsed metadata: a server picks the hosted model the adapter
+    names (and applies its own policy, raising its own errors) before any tensor is read.
 
     Raises:
         shared.errors.AdapterFormatError: or one of its subclasses, each with its own ``code``.
@@ -97,13 +100,14 @@ def decode_adapter(
         )
     if not header.tensors:
         raise AdapterMissingTensorError("the adapter holds no tensors")
+    signature = base(metadata) if callable(base) else base
     try:
         tensors = load(data)
     except Exception as exc:  # safetensors raises its own error types; all mean "malformed"
         raise AdapterFormatError(f"safetensors could not read the tensors: {exc}") from None
     _check_finite(tensors)
-    if base is not None:
-        check_against_base(tensors, metadata, base)
+    if signature is not None:
+        check_against_base(tensors, metadata, signature)
     return DecodedAdapter(
         tensors=tensors, metadata=metadata, sha256=hashlib.sha256(data).hexdigest(), nbytes=len(data)
     )

@@ -260,3 +260,16 @@ def test_header_length_starting_with_pickle_byte_is_not_mistaken_for_pickle(tiny
     assert data[0] == 0x80
     # Execute / Assert
     assert decode_adapter(data).metadata.base_model.startswith("x")
+
+
+def test_base_chosen_from_metadata_before_tensors_are_read(tiny) -> None:
+    data, _, metadata, signature = tiny
+    seen = []
+    decoded = decode_adapter(data, base=lambda meta: seen.append(meta) or signature)
+    assert seen == [metadata] and decoded.metadata == metadata
+
+    def refuse(_meta):
+        raise BaseModelMismatchError("not hosted here")
+
+    with pytest.raises(BaseModelMismatchError, match="not hosted here"):
+        decode_adapter(data, base=refuse)
