@@ -34,11 +34,11 @@ def one(precision: str, dp: bool, batch: int, seq: int, steps: int, warmup: int,
     from opacus import PrivacyEngine
     from torch.utils.data import DataLoader, TensorDataset
 
-    from client_node.training.loss import per_sequence_loss
     from shared.adapters.peft_io import attach_lora
     from shared.constants import DEFAULT_BASE_MODEL
     from shared.lora import LoraSpec
     from shared.models.loading import load_causal_lm
+    from shared.training.loss import per_sequence_loss
 
     torch.manual_seed(0)
     loaded = load_causal_lm(DEFAULT_BASE_MODEL, dtype="bfloat16" if precision == "bf16" else "float32")

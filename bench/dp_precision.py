@@ -33,11 +33,11 @@ def main() -> None:
     from client_node.datasets import DatasetStore
     from client_node.datasets.demo import clinic_records
     from client_node.evaluation.heldout import heldout_loss
-    from client_node.training import PrivateLoraTrainer, TrainConfig
     from shared.constants import DEFAULT_BASE_MODEL
     from shared.lora import LoraSpec
     from shared.models.loading import load_causal_lm
     from shared.prompts import GenerationTemplate
+    from shared.training import PrivateLoraTrainer, TrainConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         dataset = DatasetStore(Path(tmp)).add(clinic_records(args.records), name="clinic",

@@ -138,8 +138,8 @@ def _datasets_show(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from client_node.operations import run_summary, train_adapter
-    from client_node.training.config import TrainConfig
     from shared.lora import LoraSpec
+    from shared.training.config import TrainConfig
 
     config = TrainConfig(
         epsilon=math.inf if str(args.epsilon).lower() in {"inf", "infinity"} else args.epsilon, delta=args.delta,

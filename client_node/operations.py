@@ -10,9 +10,9 @@ from typing import Any
 
 from client_node.core.context import ClientContext
 from client_node.datasets.intake import read_dataset
-from client_node.training.config import TrainConfig
 from client_node.training.private_run import PrivateRun, run_private_training
 from shared.models.loading import load_causal_lm
+from shared.training.config import TrainConfig
 
 
 def add_dataset(

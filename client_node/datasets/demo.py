@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from client_node.datasets import Record
+from shared.records import Record
 
 _DRUGS = [("metformin", "type 2 diabetes"), ("lisinopril", "high blood pressure"), ("atorvastatin", "high cholesterol"),
           ("levothyroxine", "an underactive thyroid"), ("amoxicillin", "a chest infection"), ("omeprazole", "acid reflux"),

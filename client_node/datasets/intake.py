@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from client_node.datasets.records import Record
 from shared.errors import DatasetValidationError
+from shared.records import Record
 
 DEFAULT_MAX_RECORD_CHARS = 4000
 MAX_PROBLEMS_REPORTED = 20

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from client_node.datasets.records import Record, records_sha256
 from shared.errors import DatasetNotFoundError, DatasetValidationError
+from shared.records import Record, records_sha256
 
 RECORDS_FILE = "records.jsonl"
 INFO_FILE = "dataset.json"

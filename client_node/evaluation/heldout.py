@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from client_node.datasets.records import Record
-from client_node.training.data import ExampleDataset, make_collate
-from client_node.training.examples import tokenize_examples
-from client_node.training.loss import per_sequence_loss_of
 from shared.prompts import GenerationTemplate
+from shared.records import Record
+from shared.training.data import ExampleDataset, make_collate
+from shared.training.examples import tokenize_examples
+from shared.training.loss import per_sequence_loss_of
 
 
 def heldout_loss(

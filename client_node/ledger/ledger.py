@@ -16,9 +16,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from client_node.ledger.tables import BudgetRow, SpendRow
-from client_node.training.accounting import HistoryEntry, compose_histories, epsilon_of_history
 from shared.errors import DatasetNotFoundError, PrivacyBudgetExceededError, RunNotFoundError
 from shared.privacy import Accountant
+from shared.training.accounting import HistoryEntry, compose_histories, epsilon_of_history
 
 
 @dataclass(frozen=True)

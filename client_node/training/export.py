@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from client_node.training.engine import TrainResult
 from shared.adapters import AdapterKind, AdapterMetadata, encode_adapter
 from shared.models.architecture import BaseModelSignature
 from shared.prompts import GenerationTemplate
+from shared.training.engine import TrainResult
 
 
 def export_adapter(result: TrainResult, *, base: BaseModelSignature, template: GenerationTemplate) -> bytes:

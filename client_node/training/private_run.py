@@ -9,12 +9,12 @@ from typing import Any
 
 from client_node.datasets.store import StoredDataset
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
-from client_node.training.config import TrainConfig
-from client_node.training.engine import PrivateLoraTrainer, StepInfo, TrainResult
 from client_node.training.export import export_adapter
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import Mechanism
 from shared.prompts import GenerationTemplate, RecordFormat
+from shared.training.config import TrainConfig
+from shared.training.engine import PrivateLoraTrainer, StepInfo, TrainResult
 
 
 @dataclass

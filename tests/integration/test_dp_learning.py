@@ -15,7 +15,6 @@ from client_node.datasets import DatasetStore
 from client_node.datasets.demo import clinic_records
 from client_node.evaluation.heldout import heldout_loss
 from client_node.ledger import PrivacyLedger, make_engine
-from client_node.training import TrainConfig
 from client_node.training.private_run import run_private_training
 from shared.adapters import decode_adapter
 from shared.adapters.peft_io import load_lora
@@ -23,6 +22,7 @@ from shared.constants import DEFAULT_BASE_MODEL
 from shared.lora import LoraSpec
 from shared.models.loading import load_causal_lm
 from shared.prompts import GenerationTemplate
+from shared.training import TrainConfig
 
 logger = logging.getLogger(__name__)
 

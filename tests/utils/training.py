@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from client_node.datasets import Record
-from client_node.training import TrainConfig
 from shared.lora import LoraSpec
+from shared.records import Record
+from shared.training import TrainConfig
 
 TINY_LORA = LoraSpec(r=2, alpha=4, target_modules=("q_proj", "v_proj"))
 

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from client_node.ledger import PrivacyLedger, make_engine
-from client_node.training.accounting import epsilon_of_history
 from shared.errors import DatasetNotFoundError, PrivacyBudgetExceededError
+from shared.training.accounting import epsilon_of_history
 
 RUN = [(1.0, 0.1, 100)]
 

@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from client_node.training import PrivateLoraTrainer
-from client_node.training.accounting import epsilon_of_history
 from shared.errors import TrainingConfigError
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.privacy import Accountant, Mechanism
 from shared.prompts import GenerationTemplate
+from shared.training import PrivateLoraTrainer
+from shared.training.accounting import epsilon_of_history
 from tests.utils.training import tiny_config, tiny_records
 
 TEMPLATE = GenerationTemplate.for_task("tests")

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from client_node.training.examples import IGNORE_INDEX, TokenizedExample
+from shared.training.examples import IGNORE_INDEX, TokenizedExample
 
 
 class ExampleDataset(Dataset[dict[str, torch.Tensor]]):

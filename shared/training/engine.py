@@ -1,8 +1,8 @@
 """PrivateLoraTrainer: the one façade for DP-SGD (opacus) LoRA fine-tuning of a causal LM on records.
 
 Example:
-    >>> from client_node.training import PrivateLoraTrainer, TrainConfig
-    >>> from client_node.datasets import Record
+    >>> from shared.training import PrivateLoraTrainer, TrainConfig
+    >>> from shared.records import Record
     >>> from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
     >>> from shared.lora import LoraSpec
     >>> from shared.prompts import GenerationTemplate
@@ -28,17 +28,17 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from client_node.datasets.records import Record
-from client_node.training.accounting import HistoryEntry, add_steps, noise_for_target
-from client_node.training.config import Precision, TrainConfig
-from client_node.training.data import ExampleDataset, make_collate
-from client_node.training.examples import tokenize_examples
-from client_node.training.loss import batch_loss
 from shared.adapters.peft_io import attach_lora, lora_state_dict
 from shared.errors import TrainingConfigError
 from shared.lora import LoraSpec
 from shared.privacy import DPCertificate, Mechanism, round_record_count
 from shared.prompts import GenerationTemplate
+from shared.records import Record
+from shared.training.accounting import HistoryEntry, add_steps, noise_for_target
+from shared.training.config import Precision, TrainConfig
+from shared.training.data import ExampleDataset, make_collate
+from shared.training.examples import tokenize_examples
+from shared.training.loss import batch_loss
 
 
 @dataclass(frozen=True)

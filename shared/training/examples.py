@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from client_node.datasets.records import Record
 from shared.errors import TrainingConfigError
 from shared.prompts import GenerationTemplate, render_record
+from shared.records import Record
 
 IGNORE_INDEX = -100
 

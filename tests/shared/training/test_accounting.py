@@ -7,7 +7,8 @@ import math
 import pytest
 from opacus.accountants import RDPAccountant
 
-from client_node.training.accounting import (
+from shared.privacy import Accountant
+from shared.training.accounting import (
     add_steps,
     compose_histories,
     create_accountant,
@@ -15,7 +16,6 @@ from client_node.training.accounting import (
     noise_for_target,
     register_accountant,
 )
-from shared.privacy import Accountant
 
 
 def test_registry() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from client_node.datasets import Record
-from client_node.training.examples import IGNORE_INDEX, prompt_text, tokenize_examples
 from shared.models.tiny import make_tiny_tokenizer
 from shared.prompts import GenerationTemplate
+from shared.records import Record
+from shared.training.examples import IGNORE_INDEX, prompt_text, tokenize_examples
 
 TEMPLATE = GenerationTemplate.for_task("clinic questions")
 

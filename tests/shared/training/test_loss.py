@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from client_node.training.data import ExampleDataset, make_collate
-from client_node.training.examples import TokenizedExample
-from client_node.training.loss import per_sequence_loss
 from shared.models.tiny import make_tiny_llama
+from shared.training.data import ExampleDataset, make_collate
+from shared.training.examples import TokenizedExample
+from shared.training.loss import per_sequence_loss
 
 
 def test_loss_of_each_sequence_is_independent_of_padding() -> None:
@@ -26,7 +26,7 @@ def test_loss_of_each_sequence_is_independent_of_padding() -> None:
 
 
 def test_target_only_logits_equal_full_logits_loss() -> None:
-    from client_node.training.loss import per_sequence_loss_of
+    from shared.training.loss import per_sequence_loss_of
 
     model = make_tiny_llama(seed=2)
     examples = [TokenizedExample(list(range(3, 3 + n)), [-100] * 4 + list(range(7, 3 + n))) for n in (6, 11, 9)]

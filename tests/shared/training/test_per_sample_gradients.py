@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from opacus import GradSampleModule
 
-from client_node.training.data import ExampleDataset, make_collate
-from client_node.training.examples import TokenizedExample
-from client_node.training.loss import batch_loss
 from shared.adapters.peft_io import attach_lora
 from shared.models.tiny import make_tiny_llama
+from shared.training.data import ExampleDataset, make_collate
+from shared.training.examples import TokenizedExample
+from shared.training.loss import batch_loss
 from tests.utils.training import TINY_LORA
 
 
