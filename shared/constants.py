@@ -32,6 +32,7 @@ ALLOWED_ADAPTER_DTYPES = ("F32", "BF16", "F16")
 # Bundled model names (resolved by shared.models).
 DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
 DEFAULT_EXPERT_MODEL = "gemma3-270m"
+DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2"
 
 # Written into every prepared model directory: id, source and the sha256 of its weights.
 MODEL_MANIFEST_NAME = "privsynth_model.json"

