@@ -1,10 +1,10 @@
-"""Server tables: client tokens (hashed) and stored adapters. Jobs come with the pipeline."""
+"""Server tables: client tokens (hashed), stored adapters, and jobs with their stage checkpoints."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server_node.core.db import Base
@@ -40,3 +40,31 @@ class StoredAdapter(Base):
     certificate: Mapped[dict[str, object]] = mapped_column(JSON)
     size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Job(Base):
+    """A pipeline run on one adapter. Each finished stage's output is an artifact named in ``checkpoints``,
+    so a job interrupted by a restart resumes after its last finished stage."""
+
+    __tablename__ = "jobs"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("client_tokens.client_id"), index=True)
+    adapter_id: Mapped[str] = mapped_column(ForeignKey("adapters.adapter_id"))
+    request: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    checkpoints: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, doc="stage -> artifact sha256")
+    samples_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, doc="times a worker started it")
+    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True, doc="unix time of the worker's last sign")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)

@@ -237,6 +237,48 @@ class AdapterNotFoundError(SynthError, LookupError):
     http_status = 404
 
 
+class JobNotFoundError(SynthError, LookupError):
+    """No job with this id belongs to the caller (other tenants' jobs look the same: absent)."""
+
+    code = "job_not_found"
+    http_status = 404
+
+
+class JobNotReadyError(SynthError):
+    """The job's result is not there (yet, or not at all: it failed, was cancelled, or was not asked for)."""
+
+    code = "job_result_unavailable"
+    http_status = 409
+
+
+class JobFinishedError(SynthError):
+    """The job already ended; it cannot be cancelled."""
+
+    code = "job_already_finished"
+    http_status = 409
+
+
+class JobCancelledError(SynthError):
+    """Raised inside a running job's pipeline when its owner cancelled it."""
+
+    code = "job_cancelled"
+    http_status = 409
+
+
+class JobInterruptedError(SynthError, RuntimeError):
+    """A job was interrupted (the server stopped) more often than it may be resumed."""
+
+    code = "job_interrupted"
+    http_status = 500
+
+
+class PipelineError(SynthError, RuntimeError):
+    """A pipeline stage could not produce its output (e.g. every generated sample was malformed)."""
+
+    code = "pipeline_failed"
+    http_status = 500
+
+
 __all__ = [
     "AdapterDtypeError",
     "AdapterFormatError",
@@ -259,8 +301,14 @@ __all__ = [
     "CertificatePolicyError",
     "DatasetNotFoundError",
     "DatasetValidationError",
+    "JobCancelledError",
+    "JobFinishedError",
+    "JobInterruptedError",
+    "JobNotFoundError",
+    "JobNotReadyError",
     "ModelIntegrityError",
     "ModelUnavailableError",
+    "PipelineError",
     "PrivacyBudgetExceededError",
     "RunNotFoundError",
     "SynthError",

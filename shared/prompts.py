@@ -18,6 +18,7 @@ class RecordFormat(StrEnum):
 
     INSTRUCTION_RESPONSE = "instruction_response"
     TEXT = "text"
+    CHAT = "chat"  # the instruction (and input) is the user turn, the response the assistant turn
 
 
 INSTRUCTION_HEADER = "### Instruction:"
@@ -48,6 +49,11 @@ class GenerationTemplate(BaseModel):
             prompt = f"Write a new example text about: {description}"
         return cls(user_prompt=prompt, record_format=record_format)
 
+    @classmethod
+    def for_answering(cls, description: str) -> GenerationTemplate:
+        """A domain model's template: the user asks (a record's instruction), the model answers."""
+        return cls(user_prompt=" ".join(description.split()) or "answer", record_format=RecordFormat.CHAT)
+
     def messages(self) -> list[dict[str, str]]:
         """Chat messages up to (not including) the assistant turn."""
         out = []
@@ -56,6 +62,19 @@ class GenerationTemplate(BaseModel):
         out.append({"role": "user", "content": self.user_prompt})
         return out
 
+    def example_messages(self, *, instruction: str = "", response: str = "", input: str = "",
+                         text: str = "") -> tuple[list[dict[str, str]], str]:
+        """One record as a chat example: the messages before the assistant turn, and the assistant text.
+
+        For ``CHAT`` the user turn is the record's own instruction (this is how a domain model is
+        trained on refined synthetic data); for the other formats it is the fixed, data-free prompt.
+        """
+        if self.record_format is RecordFormat.CHAT:
+            system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+            question = instruction.strip() + (f"\n\n{input.strip()}" if input.strip() else "")
+            return [*system, {"role": "user", "content": question}], response.strip()
+        return self.messages(), render_record(self, instruction=instruction, response=response, input=input, text=text)
+
 
 def render_record(
     template: GenerationTemplate, *, instruction: str = "", response: str = "", input: str = "", text: str = ""
@@ -63,6 +82,8 @@ def render_record(
     """Lay out one record as the assistant turn the model learns to write."""
     if template.record_format is RecordFormat.TEXT:
         return text.strip()
+    if template.record_format is RecordFormat.CHAT:
+        return response.strip()
     parts = [INSTRUCTION_HEADER, instruction.strip()]
     if input.strip():
         parts += [INPUT_HEADER, input.strip()]
@@ -75,6 +96,8 @@ def parse_record(template: GenerationTemplate, generated: str) -> dict[str, str]
     if template.record_format is RecordFormat.TEXT:
         text = generated.strip()
         return {"text": text} if text else None
+    if template.record_format is RecordFormat.CHAT:
+        raise ValueError("a chat template answers questions; it does not generate whole records")
     sections: dict[str, str] = {}
     matches = list(_SECTION_RE.finditer(generated))
     for i, match in enumerate(matches):

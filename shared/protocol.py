@@ -104,10 +104,24 @@ class JobStage(StrEnum):
 
 
 class TaskSpec(_Wire):
-    """What the synthetic data is about; written by the data owner, never taken from a record."""
+    """What the synthetic data is about; written by the data owner, never taken from a record.
+
+    ``labels`` names the conditions records are generated for (e.g. "positive", "negative"): a sample's
+    requested label is the one its instruction names, and the expert checks the response against it.
+    """
 
     domain: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=2000)
+    labels: list[str] | None = Field(None, min_length=2, max_length=20)
+    label_question: str | None = Field(None, max_length=500, description="default: 'Is it <a> or <b>?'")
+
+    @model_validator(mode="after")
+    def _distinct_labels(self) -> TaskSpec:
+        if self.labels is not None:
+            cleaned = [label.strip().lower() for label in self.labels]
+            if any(not label or len(label) > 50 for label in cleaned) or len(set(cleaned)) != len(cleaned):
+                raise ValueError("labels must be distinct, non-empty words of at most 50 characters")
+        return self
 
 
 class SamplingParams(_Wire):
@@ -124,7 +138,11 @@ class JobCreateRequest(_Wire):
     n_samples: int = Field(100, ge=1, le=100_000)
     sampling: SamplingParams = Field(default_factory=SamplingParams)
     min_grade: float = Field(0.5, ge=0.0, le=1.0)
+    grade: bool = Field(True, description="have the expert grade samples and drop those under min_grade")
+    rewrite: bool = Field(True, description="have the expert rewrite each kept sample's response")
     train_knowledge_adapter: bool = True
+    dedup_similarity: float = Field(0.95, gt=0.0, le=1.0, description="drop samples this similar (cosine, MiniLM) to a kept one")
+    seed: int = Field(0, ge=0)
 
 
 class Progress(_Wire):
@@ -139,9 +157,12 @@ class Progress(_Wire):
 
 
 class JobCounts(_Wire):
-    generated: int = 0
+    generated: int = Field(0, description="well-formed, distinct samples generated")
+    attempts: int = Field(0, description="generations tried")
+    malformed: int = 0
+    duplicates: int = 0
     kept: int = 0
-    dropped: int = 0
+    dropped: int = Field(0, description="graded under min_grade")
     rewritten: int = 0
 
 
@@ -174,5 +195,7 @@ class SyntheticSample(_Wire):
     response: str = ""
     text: str = ""
     grade: float | None = Field(None, ge=0.0, le=1.0)
+    criteria: dict[str, float] = Field(default_factory=dict)
     reason: str | None = None
+    label: str | None = Field(None, description="the label the sample's instruction asked for, if any")
     rewritten: bool = False

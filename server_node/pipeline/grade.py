@@ -1,13 +1,20 @@
-"""Grade: the expert scores each sample by log-probabilities of "Yes" vs "No" to fixed questions.
+"""Grade: the expert scores each sample by log-probabilities of fixed answer options, never free text.
 
-No free text is parsed: for each criterion the grade is P(Yes) / (P(Yes) + P(No)) for the next token
-after the question. A base (non-chat) expert gets a completion prompt ("...\\nQuestion: ...\\nAnswer:"),
-a chat expert the same question as a user turn. The sample's grade is the mean over criteria, and the
-reason names each criterion's score and the weakest one.
+For each criterion the score is the probability of the good answer among the options for the next
+token after the question ("Yes"/"No"; or the labels, for the condition check). A base (non-chat) expert
+gets a completion prompt ("...\\nQuestion: ...\\nAnswer:"), a chat expert the same question as a user
+turn. Small models lean to one answer whatever the sample, so each criterion is calibrated by the
+answer prior on a content-free sample (contextual calibration). The sample's grade is the mean over
+criteria; the reason names each criterion's score and the weakest one.
+
+The condition check: when the task names labels, a sample's requested label is the one its instruction
+names, and the expert is asked which label the response shows (STACK.md: only about 60% of DP samples
+match their requested label).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +24,8 @@ CRITERIA: dict[str, str] = {
     "fluency": "Is this example written in clear, fluent, well-formed language?",
     "plausibility": "Is the response a correct and sensible answer to the instruction?",
 }
-
+CONDITION = "condition"
+YES_NO = ("Yes", "No")
 
 CONTENT_FREE = "Instruction: N/A\nResponse: N/A"
 
@@ -27,6 +35,7 @@ class Grade:
     score: float
     criteria: dict[str, float]
     reason: str
+    label: str | None = None
 
 
 def sample_text(fields: dict[str, str]) -> str:
@@ -40,20 +49,34 @@ def sample_text(fields: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
-def render_question(tokenizer: Any, sample: str, question: str, *, chat: bool) -> str:
+def requested_label(fields: dict[str, str], labels: Sequence[str]) -> str | None:
+    """The one label the sample's instruction names as a word (None when it names none or several)."""
+    where = fields.get("instruction") or fields.get("text", "")
+    named = [label for label in labels if re.search(rf"\b{re.escape(label.strip())}\b", where, re.IGNORECASE)]
+    return named[0] if len(named) == 1 else None
+
+
+def label_question(labels: Sequence[str], question: str | None) -> str:
+    return question or f"Is it {', '.join(labels[:-1])} or {labels[-1]}?"
+
+
+def render_question(tokenizer: Any, sample: str, question: str, *, chat: bool, options: Sequence[str] = YES_NO) -> str:
     if chat:
-        messages = [{"role": "user", "content": f"{sample}\n\n{question} Answer Yes or No."}]
+        hint = " or ".join(options)
+        messages = [{"role": "user", "content": f"{sample}\n\n{question} Answer {hint}."}]
         return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
     return f"{sample}\nQuestion: {question}\nAnswer:"
 
 
-def yes_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], *, chat: bool, batch_size: int = 8) -> list[float]:
-    """P(Yes) / (P(Yes) + P(No)) for the token after each prompt (left-padded batches)."""
+def option_probabilities(
+    model: Any, tokenizer: Any, prompts: Sequence[str], options: Sequence[str], *, chat: bool, batch_size: int = 8
+) -> list[list[float]]:
+    """For each prompt, the distribution over ``options`` of the next token (left-padded batches)."""
     import torch
 
-    yes_id, no_id, suffix = _answer_ids(tokenizer, chat=chat)
+    ids, suffix = _option_ids(tokenizer, options, chat=chat)
     prompts = [p + suffix for p in prompts]
-    out: list[float] = []
+    out: list[list[float]] = []
     previous_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
@@ -62,11 +85,15 @@ def yes_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], *, cha
             batch = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=not chat)
             with torch.inference_mode():
                 logits = model(**batch, logits_to_keep=1).logits[:, -1, :].float()
-            pair = torch.stack([logits[:, yes_id], logits[:, no_id]], dim=1).log_softmax(dim=1)
-            out.extend(pair[:, 0].exp().tolist())
+            out.extend(logits[:, ids].log_softmax(dim=1).exp().tolist())
     finally:
         tokenizer.padding_side = previous_side
     return out
+
+
+def yes_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], *, chat: bool, batch_size: int = 8) -> list[float]:
+    """P(Yes) / (P(Yes) + P(No)) for the token after each prompt."""
+    return [p[0] for p in option_probabilities(model, tokenizer, prompts, YES_NO, chat=chat, batch_size=batch_size)]
 
 
 def grade_samples(
@@ -76,48 +103,69 @@ def grade_samples(
     samples: Sequence[dict[str, str]],
     domain: str,
     chat: bool,
+    labels: Sequence[str] | None = None,
+    label_prompt: str | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Grade]:
-    """Score every sample on every criterion; the order of the result follows ``samples``."""
-    per_criterion: dict[str, list[float]] = {}
+    """Score every sample on every criterion; the order of the result follows ``samples``.
+
+    With ``labels``, a sample whose instruction names no single label scores 0 on the condition.
+    """
     texts = [sample_text(s) for s in samples]
+    steps = len(CRITERIA) + (1 if labels else 0)
+    per_criterion: dict[str, list[float]] = {}
+
+    def ask(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> list[list[float]]:
+        prompts = [render_question(tokenizer, t, question, chat=chat, options=options) for t in prompt_texts]
+        raw = option_probabilities(model, tokenizer, prompts, options, chat=chat, batch_size=batch_size)
+        content_free = render_question(tokenizer, CONTENT_FREE, question, chat=chat, options=options)
+        prior = option_probabilities(model, tokenizer, [content_free], options, chat=chat)[0]
+        return [_calibrated(p, prior) for p in raw]
+
     for i, (name, question) in enumerate(CRITERIA.items(), start=1):
-        asked = question.format(domain=domain)
-        prompts = [render_question(tokenizer, t, asked, chat=chat) for t in texts]
-        raw = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=batch_size)
-        # Contextual calibration: small models lean to one answer whatever the sample; divide out the
-        # answer prior they give to a content-free sample.
-        prior = yes_probabilities(model, tokenizer, [render_question(tokenizer, CONTENT_FREE, asked, chat=chat)], chat=chat)[0]
-        per_criterion[name] = [_calibrated(p, prior) for p in raw]
+        per_criterion[name] = [p[0] for p in ask(texts, question.format(domain=domain), YES_NO)]
         if on_progress is not None:
-            on_progress(i, len(CRITERIA))
+            on_progress(i, steps)
+    requested: list[str | None] = [None] * len(samples)
+    if labels:
+        requested = [requested_label(s, labels) for s in samples]
+        shown = [f"Text: {s.get('response') or s.get('text', '')}" for s in samples]
+        distributions = ask(shown, label_question(labels, label_prompt), labels)
+        per_criterion[CONDITION] = [
+            d[list(labels).index(want)] if want is not None else 0.0 for d, want in zip(distributions, requested, strict=True)
+        ]
+        if on_progress is not None:
+            on_progress(steps, steps)
     grades = []
     for j in range(len(samples)):
-        scores = {name: per_criterion[name][j] for name in CRITERIA}
+        scores = {name: per_criterion[name][j] for name in per_criterion}
         weakest = min(scores, key=scores.__getitem__)
         reason = ", ".join(f"{k} {v:.2f}" for k, v in scores.items()) + f" (weakest: {weakest})"
-        grades.append(Grade(score=sum(scores.values()) / len(scores), criteria=scores, reason=reason))
+        if labels and requested[j] is None:
+            reason += "; the instruction names no single label"
+        grades.append(Grade(score=sum(scores.values()) / len(scores), criteria=scores, reason=reason, label=requested[j]))
     return grades
 
 
-def _calibrated(p_yes: float, prior_yes: float) -> float:
-    """P(Yes) after dividing each answer's probability by its content-free prior."""
+def _calibrated(probs: Sequence[float], prior: Sequence[float]) -> list[float]:
+    """The distribution after dividing each option's probability by its content-free prior."""
     eps = 1e-6
-    yes = p_yes / max(prior_yes, eps)
-    no = (1 - p_yes) / max(1 - prior_yes, eps)
-    return yes / (yes + no)
+    scaled = [p / max(q, eps) for p, q in zip(probs, prior, strict=True)]
+    total = sum(scaled)
+    return [x / total for x in scaled]
 
 
-def _answer_ids(tokenizer: Any, *, chat: bool) -> tuple[int, int, str]:
-    """The first token of each answer word as it follows the prompt, and text to append to the prompt.
+def _option_ids(tokenizer: Any, options: Sequence[str], *, chat: bool) -> tuple[list[int], str]:
+    """The first token of each option as it follows the prompt, and text to append to the prompt.
 
     After "Answer:" the word comes with a leading space (" Yes" is one token in most vocabularies);
-    where the space is a token of its own, it goes into the prompt instead.
+    where the space is a token of its own, it goes into the prompt instead. Options must differ in
+    their first token.
     """
     for prefix, suffix in ((("", ""),) if chat else ((" ", ""), ("", " "))):
-        yes = tokenizer(prefix + "Yes", add_special_tokens=False)["input_ids"]
-        no = tokenizer(prefix + "No", add_special_tokens=False)["input_ids"]
-        if yes and no and yes[0] != no[0]:
-            return yes[0], no[0], suffix
-    raise ValueError("the expert's tokenizer cannot tell 'Yes' from 'No' by their first token")
+        ids = [tokenizer(prefix + option.strip(), add_special_tokens=False)["input_ids"] for option in options]
+        firsts = [i[0] for i in ids if i]
+        if len(firsts) == len(options) and len(set(firsts)) == len(options):
+            return firsts, suffix
+    raise ValueError(f"the expert's tokenizer cannot tell the options {list(options)} apart by their first token")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import TrainingConfigError
-from shared.prompts import GenerationTemplate, render_record
+from shared.prompts import GenerationTemplate, RecordFormat, render_record
 from shared.records import Record
 
 IGNORE_INDEX = -100
@@ -32,6 +32,11 @@ def prompt_text(tokenizer: Any, template: GenerationTemplate) -> str:
     return str(tokenizer.apply_chat_template(template.messages(), add_generation_prompt=True, tokenize=False))
 
 
+def _record_messages(template: GenerationTemplate, record: Record) -> tuple[list[dict[str, str]], str]:
+    return template.example_messages(instruction=record.instruction, response=record.response, input=record.input,
+                                     text=record.text)
+
+
 def tokenize_examples(
     tokenizer: Any, template: GenerationTemplate, records: Sequence[Record], *, max_length: int
 ) -> tuple[list[TokenizedExample], int]:
@@ -40,19 +45,22 @@ def tokenize_examples(
     Returns:
         The examples, and how many were cut to ``max_length`` tokens.
     """
-    prompt = prompt_text(tokenizer, template)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    if len(prompt_ids) + 8 > max_length:
-        raise TrainingConfigError(
-            f"max_length {max_length} leaves no room for records after the {len(prompt_ids)}-token prompt; raise it",
-            detail={"max_length": max_length, "prompt_tokens": len(prompt_ids)},
-        )
+    fixed_prompt = template.record_format is not RecordFormat.CHAT
+    if fixed_prompt:
+        prompt = prompt_text(tokenizer, template)
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        if len(prompt_ids) + 8 > max_length:
+            raise TrainingConfigError(
+                f"max_length {max_length} leaves no room for records after the {len(prompt_ids)}-token prompt; raise it",
+                detail={"max_length": max_length, "prompt_tokens": len(prompt_ids)},
+            )
     examples, truncated = [], 0
     for record in records:
-        full = tokenizer.apply_chat_template(
-            [*template.messages(), {"role": "assistant", "content": assistant_text(template, record)}],
-            tokenize=False,
-        )
+        messages, answer = _record_messages(template, record)
+        if not fixed_prompt:  # the prompt is the record's own instruction
+            prompt = str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+            prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        full = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}], tokenize=False)
         if not full.startswith(prompt):
             raise ValueError("the chat template does not render the prompt as a prefix of the full example")
         completion_ids = tokenizer(full[len(prompt):].rstrip("\n"), add_special_tokens=False)["input_ids"]

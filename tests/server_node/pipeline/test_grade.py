@@ -37,3 +37,31 @@ def test_grades_are_probabilities_in_order_and_batch_invariant(chat: bool) -> No
 def test_sample_text_layout() -> None:
     assert sample_text(SAMPLES[0]) == "Instruction: When is ward 7 open?\nResponse: From 8 to 5."
     assert sample_text(SAMPLES[2]) == "Text: A short review of a dress."
+
+
+def test_requested_label_is_the_single_label_the_instruction_names() -> None:
+    from server_node.pipeline.grade import requested_label
+
+    labels = ["positive", "negative"]
+    assert requested_label({"instruction": "Write a Positive review of a dress."}, labels) == "positive"
+    assert requested_label({"instruction": "Write a review, positive or negative."}, labels) is None
+    assert requested_label({"instruction": "Write a nonpositive review."}, labels) is None
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_condition_criterion_scores_the_requested_label(chat: bool) -> None:
+    from server_node.pipeline.grade import CONDITION, option_probabilities
+
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    samples = [{"instruction": "Write a positive review.", "response": "Lovely dress."},
+               {"instruction": "Write a negative review.", "response": "Lovely dress."},
+               {"instruction": "Write a review.", "response": "Lovely dress."}]
+    grades = grade_samples(model=model, tokenizer=tokenizer, samples=samples, domain="reviews", chat=chat,
+                           labels=["positive", "negative"])
+    cond = [g.criteria[CONDITION] for g in grades]
+    # Same response, opposite requested labels: the two condition scores are complementary.
+    assert cond[0] + cond[1] == pytest.approx(1.0, abs=1e-5)
+    assert cond[2] == 0.0 and grades[2].label is None and "no single label" in grades[2].reason
+    assert [g.label for g in grades[:2]] == ["positive", "negative"]
+    dist = option_probabilities(model, tokenizer, ["x"], ["alpha", "beta", "gamma"], chat=chat)[0]
+    assert sum(dist) == pytest.approx(1.0) and len(dist) == 3
