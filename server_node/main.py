@@ -9,9 +9,13 @@ from fastapi import FastAPI
 
 from server_node import __version__
 from server_node.api.errors import install_error_handlers
+from server_node.api.limits import BodyLimitMiddleware
 from server_node.api.main import api_router, health_router
 from server_node.core.config import ServerSettings, get_settings
 from server_node.state import ServerState
+from shared.constants import API_PREFIX
+
+JSON_BODY_LIMIT = 64 * 1024  # job requests are a few hundred bytes
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -19,11 +23,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.server = ServerState.from_settings(settings or get_settings())
-        yield
+        state = ServerState.from_settings(settings or get_settings())
+        app.state.server = state
+        state.start_workers()
+        try:
+            yield
+        finally:
+            state.stop_workers()
 
     app = FastAPI(title="privsynth server node", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=JSON_BODY_LIMIT, exempt=(f"{API_PREFIX}/adapters",))
     app.include_router(health_router)
     app.include_router(api_router)
     return app

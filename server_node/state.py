@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -10,8 +10,12 @@ from server_node.adapters.intake import IntakePolicy
 from server_node.core.config import ServerSettings
 from server_node.core.db import make_engine
 from server_node.hosting import HostedModels
+from server_node.jobs.runner import JobContext
+from server_node.jobs.worker import JobWorker
+from server_node.pipeline.pool import ModelPool
 from server_node.storage import ArtifactStore
 from shared.adapters import AdapterLimits
+from shared.models.resolve import resolve_model
 
 
 @dataclass
@@ -21,16 +25,30 @@ class ServerState:
     hosted: HostedModels
     store: ArtifactStore
     policy: IntakePolicy
+    jobs: JobContext
+    workers: list[JobWorker] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> ServerState:
+        engine = make_engine(settings.db_url)
+        hosted = HostedModels.from_specs(settings.base_models, settings.expert_model)
+        store = ArtifactStore(settings.artifacts_dir)
+        embedder = resolve_model(settings.embedding_model) if settings.embedding_model else None
+        pool = ModelPool(expert=hosted.expert, embedder=embedder, dtype=settings.dtype)
         return cls(
-            settings=settings,
-            engine=make_engine(settings.db_url),
-            hosted=HostedModels.from_specs(settings.base_models, settings.expert_model),
-            store=ArtifactStore(settings.artifacts_dir),
+            settings=settings, engine=engine, hosted=hosted, store=store,
             policy=IntakePolicy(
                 limits=AdapterLimits(max_total_bytes=settings.max_adapter_bytes, max_rank=settings.max_rank),
                 max_epsilon=settings.max_epsilon, allow_non_private=settings.allow_non_private,
             ),
+            jobs=JobContext(settings=settings, engine=engine, store=store, hosted=hosted, pool=pool),
         )
+
+    def start_workers(self) -> None:
+        self.workers = [JobWorker(self.jobs) for _ in range(self.settings.workers)]
+        for worker in self.workers:
+            worker.start()
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()

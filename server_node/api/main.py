@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server_node.api.routes import adapters, health, models
+from server_node.api.routes import adapters, health, jobs, models
 from shared.constants import API_PREFIX
 
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(models.router)
 api_router.include_router(adapters.router)
+api_router.include_router(jobs.router)
 
 health_router = health.router

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.config import default_data_dir
-from shared.constants import DEFAULT_BASE_MODEL, DEFAULT_EXPERT_MODEL, DEFAULT_MAX_LORA_RANK
+from shared.constants import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_EMBEDDING_MODEL,
+    DEFAULT_EXPERT_MODEL,
+    DEFAULT_MAX_LORA_RANK,
+)
+from shared.training.config import Precision
 
 
 class ServerSettings(BaseSettings):
@@ -25,6 +32,20 @@ class ServerSettings(BaseSettings):
     max_rank: int = Field(DEFAULT_MAX_LORA_RANK, gt=0)
     max_epsilon: float = Field(10.0, gt=0, description="adapters certifying more epsilon are refused")
     allow_non_private: bool = Field(False, description="accept epsilon = inf adapters (benchmarks only)")
+    embedding_model: str | None = Field(DEFAULT_EMBEDDING_MODEL, description="near-duplicate removal; empty: exact only")
+    dtype: Literal["float32", "bfloat16"] = Field("bfloat16", description="weights of models used for inference")
+    training_precision: Precision = Field(Precision.BF16, description="knowledge adapter training")
+    generation_batch_size: int = Field(16, ge=1, le=512)
+    grading_batch_size: int = Field(16, ge=1, le=512)
+    knowledge_epochs: int = Field(2, ge=1, le=100)
+    knowledge_batch_size: int = Field(8, ge=1, le=512)
+    knowledge_learning_rate: float = Field(1e-3, gt=0, le=1.0)
+    knowledge_max_length: int = Field(256, ge=32, le=8192)
+    workers: int = Field(1, ge=0, le=64, description="job worker threads in the API process (0: run `server-node worker`)")
+    worker_poll_seconds: float = Field(1.0, gt=0)
+    heartbeat_seconds: float = Field(5.0, gt=0)
+    job_stale_seconds: float = Field(30.0, gt=0, description="a running job silent this long is requeued")
+    job_max_attempts: int = Field(3, ge=1, description="starts allowed before an interrupted job fails")
 
     @property
     def db_url(self) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.models.embedding import SentenceEmbedder, near_duplicate_mask
 from shared.models.generation import generate_texts
 from shared.prompts import GenerationTemplate, parse_record
 from shared.protocol import SamplingParams
@@ -50,6 +51,8 @@ def generate_samples(
     batch_size: int = 16,
     max_attempts: int | None = None,
     seed: int = 0,
+    embedder: SentenceEmbedder | None = None,
+    similarity: float = 1.0,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> GenerationResult:
     """Sample until ``n_samples`` well-formed, distinct records exist or ``max_attempts`` are spent.
@@ -57,6 +60,8 @@ def generate_samples(
     Args:
         model: the base model with the client's adapter applied (merged is fastest).
         max_attempts: generations allowed in all (default ``3 * n_samples``).
+        embedder, similarity: with an embedder, a sample whose cosine similarity to a kept one reaches
+            ``similarity`` is a duplicate too (exact duplicates always are).
         on_progress: called with (kept, n_samples) after each batch.
     """
     import torch
@@ -66,11 +71,13 @@ def generate_samples(
     budget = max_attempts if max_attempts is not None else 3 * n_samples
     result = GenerationResult()
     seen: set[str] = set()
+    kept_vectors: Any = None
     while len(result.samples) < n_samples and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
         texts = generate_texts(model, tokenizer, [prompt] * size, max_new_tokens=sampling.max_new_tokens,
                                temperature=sampling.temperature, top_p=sampling.top_p)
         result.attempts += size
+        candidates = []
         for text in texts:
             fields = parse_record(template, text)
             if fields is None:
@@ -81,8 +88,19 @@ def generate_samples(
                 result.duplicates += 1
                 continue
             seen.add(key)
+            candidates.append(GeneratedSample(fields, text))
+        if embedder is not None and candidates and similarity < 1.0:
+            vectors = embedder.embed([" ".join(c.fields.values()) for c in candidates])
+            pool = vectors if kept_vectors is None else torch.cat([kept_vectors, vectors])
+            offset = 0 if kept_vectors is None else int(kept_vectors.shape[0])
+            drop = near_duplicate_mask(pool, threshold=similarity)[offset:]
+            result.duplicates += sum(drop)
+            candidates = [c for c, d in zip(candidates, drop, strict=True) if not d]
+            new = vectors[[i for i, d in enumerate(drop) if not d]]
+            kept_vectors = new if kept_vectors is None else torch.cat([kept_vectors, new])
+        for candidate in candidates:
             if len(result.samples) < n_samples:
-                result.samples.append(GeneratedSample(fields, text))
+                result.samples.append(candidate)
         if on_progress is not None:
             on_progress(len(result.samples), n_samples)
     return result

@@ -10,7 +10,7 @@ from shared.lora import LoraSpec
 from shared.models import BaseModelSignature, linear_shapes_of_model, weights_sha256
 from shared.models.tiny import make_tiny_llama
 from shared.privacy import Accountant, DPCertificate, round_record_count
-from shared.prompts import GenerationTemplate
+from shared.prompts import GenerationTemplate, RecordFormat
 
 TINY_ID = "tiny-llama"
 
@@ -30,7 +30,7 @@ def tiny_signature(model: torch.nn.Module) -> BaseModelSignature:
 
 
 def make_tiny_adapter(
-    *, r: int = 4, targets: tuple[str, ...] = ("q_proj", "v_proj"), seed: int = 0
+    *, r: int = 4, targets: tuple[str, ...] = ("q_proj", "v_proj"), seed: int = 0, text: bool = False
 ) -> tuple[dict[str, torch.Tensor], AdapterMetadata, BaseModelSignature]:
     """A tiny base model's signature and a LoRA on it with non-zero A and B (so outputs change)."""
     base = make_tiny_llama(seed=seed)
@@ -47,7 +47,9 @@ def make_tiny_adapter(
         base_model=TINY_ID,
         base_model_sha256=signature.weights_sha256,
         lora=spec,
-        template=GenerationTemplate.for_task("patient questions and a doctor's answers"),
+        # The text layout parses any non-empty output, so a random tiny model yields usable samples.
+        template=GenerationTemplate.for_task("patient questions and a doctor's answers",
+                                             record_format=RecordFormat.TEXT if text else RecordFormat.INSTRUCTION_RESPONSE),
         certificate=make_certificate(),
     )
     return tensors, metadata, signature

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,37 +25,61 @@ def cli(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+@dataclass
+class ServerProcess:
+    """A started ``server-node serve``: its process and base URL."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    verify: str | bool = True
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers run (a crash, as far as the server can tell)."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def start_server(
+    env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None, tls: tuple[Path, Path] | None = None
+) -> ServerProcess:
+    """Start ``server-node serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``) and wait until /readyz answers."""
+    port = free_port()
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps the handle
+    extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
+    proc = subprocess.Popen([cli("server-node"), "serve", "--port", str(port), *extra], env={**os.environ, **env},
+                            stdout=out, stderr=subprocess.STDOUT)
+    if log:
+        out.close()  # type: ignore[union-attr]
+    server = ServerProcess(proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", str(tls[0]) if tls else True)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}" + (f"; log: {log.read_text()[-2000:]}" if log else ""))
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1.0, verify=server.verify).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("server did not become ready")
+        time.sleep(0.2)
+
+
 @contextmanager
 def running_server(
     env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None, tls: tuple[Path, Path] | None = None
 ) -> Iterator[str]:
-    """``server-node serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``); yields its base URL."""
-    port = free_port()
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
-    extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
-    proc = subprocess.Popen([cli("server-node"), "serve", "--port", str(port), *extra], env={**os.environ, **env},
-                            stdout=out, stderr=subprocess.STDOUT)
-    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    verify: str | bool = str(tls[0]) if tls else True
+    """``start_server`` as a context: yields the base URL, stops the server on exit."""
+    server = start_server(env, timeout=timeout, log=log, tls=tls)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}" + (f"; log: {log.read_text()[-2000:]}" if log else ""))
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1.0, verify=verify).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready")
-            time.sleep(0.2)
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            out.close()  # type: ignore[union-attr]
+        server.stop()

@@ -1,0 +1,1 @@
+"""Durable jobs: the database rows and their state machine, the pipeline runner, the worker threads."""

@@ -1,0 +1,50 @@
+"""Train: fit LoRA on the base model over the refined synthetic set -> the knowledge adapter.
+
+No DP noise is added here: the samples already carry the client adapter's guarantee by post-processing,
+so the knowledge adapter inherits that certificate (naming its parent's sha256) instead of a new one.
+Instruction samples train a domain model (the instruction is the user turn); text samples train a
+writer under the client adapter's own template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shared.adapters import AdapterKind, AdapterMetadata, encode_adapter
+from shared.adapters.codec import DecodedAdapter
+from shared.models.architecture import BaseModelSignature
+from shared.prompts import GenerationTemplate, RecordFormat
+from shared.records import Record
+from shared.training import PrivateLoraTrainer, StepInfo, TrainConfig
+
+
+def knowledge_template(parent: GenerationTemplate, description: str) -> GenerationTemplate:
+    if parent.record_format is RecordFormat.TEXT:
+        return parent
+    return GenerationTemplate.for_answering(description)
+
+
+def train_knowledge_adapter(
+    *,
+    model: Any,
+    tokenizer: Any,
+    samples: Sequence[dict[str, str]],
+    parent: DecodedAdapter,
+    base: BaseModelSignature,
+    description: str,
+    config: TrainConfig,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> bytes:
+    """Fine-tune ``model`` (modified in place) on ``samples`` and encode the adapter with its inherited certificate."""
+    records = [Record(instruction=s.get("instruction", ""), input=s.get("input", ""), response=s.get("response", ""),
+                      text=s.get("text", "")) for s in samples]
+    config = config.model_copy(update={"epsilon": float("inf"), "batch_size": min(config.batch_size, len(records))})
+    template = knowledge_template(parent.metadata.template, description)
+    result = PrivateLoraTrainer(config=config, progress=False, on_step=on_step).train(
+        model=model, tokenizer=tokenizer, records=records, template=template)
+    metadata = AdapterMetadata(
+        kind=AdapterKind.KNOWLEDGE, base_model=base.model_id, base_model_sha256=base.weights_sha256, lora=config.lora,
+        template=template, certificate=parent.metadata.certificate.inherited(parent.sha256),
+    )
+    return encode_adapter(result.tensors, metadata)
