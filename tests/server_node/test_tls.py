@@ -26,7 +26,7 @@ def test_https_with_self_signed_certificate(tmp_path) -> None:
     make_tiny_llama().save_pretrained(model_dir)
     make_tiny_tokenizer().save_pretrained(model_dir)
     env = {"PRIVSYNTH_SERVER_DATA_DIR": str(tmp_path / "data"), "PRIVSYNTH_SERVER_BASE_MODELS": json.dumps([str(model_dir)]),
-           "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir)}
+           "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir), "PRIVSYNTH_SERVER_EMBEDDING_MODEL": ""}
     with running_server(env, tls=(cert, key), log=tmp_path / "server.log") as url:
         assert url.startswith("https://")
         assert httpx.get(f"{url}/healthz", verify=str(cert)).json()["status"] == "ok"

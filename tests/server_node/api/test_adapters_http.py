@@ -23,7 +23,7 @@ def server(tmp_path_factory):
     make_tiny_llama(seed=0).save_pretrained(model_dir)
     make_tiny_tokenizer().save_pretrained(model_dir)
     env = {"PRIVSYNTH_SERVER_DATA_DIR": str(root / "data"), "PRIVSYNTH_SERVER_BASE_MODELS": json.dumps([str(model_dir)]),
-           "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir), "PRIVSYNTH_SERVER_MAX_EPSILON": "10",
+           "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir), "PRIVSYNTH_SERVER_EMBEDDING_MODEL": "", "PRIVSYNTH_SERVER_MAX_EPSILON": "10",
            "PRIVSYNTH_SERVER_MAX_ADAPTER_BYTES": "200000"}
     tokens = {}
     for name in ("hospital-a", "hospital-b"):
