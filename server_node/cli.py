@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate")
     serve.add_argument("--ssl-keyfile", help="private key of --ssl-certfile")
     serve.set_defaults(handler=_serve)
+    worker = sub.add_parser("worker", help="run job workers without the HTTP API (scale out; set "
+                            "PRIVSYNTH_SERVER_WORKERS=0 on the API process)")
+    worker.add_argument("--threads", type=int, default=1, help="worker threads in this process")
+    worker.set_defaults(handler=_worker)
     return parser
 
 
@@ -61,6 +65,25 @@ def _serve(args: argparse.Namespace) -> int:
 
     uvicorn.run(create_app(), host=args.host, port=args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
                 log_level="info" if args.verbose else "warning")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from server_node.core.config import get_settings
+    from server_node.state import ServerState
+
+    settings = get_settings().model_copy(update={"workers": max(1, args.threads)})
+    state = ServerState.from_settings(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    state.start_workers()
+    emit(f"{len(state.workers)} job worker(s) running on {settings.db_url}; Ctrl-C stops them")
+    stop.wait()
+    state.stop_workers()
     return 0
 
 
