@@ -54,6 +54,12 @@ class GenerationTemplate(BaseModel):
         """A domain model's template: the user asks (a record's instruction), the model answers."""
         return cls(user_prompt=" ".join(description.split()) or "answer", record_format=RecordFormat.CHAT)
 
+    def assistant_prefix(self) -> str:
+        """Fixed text the assistant turn starts with, given to the model when sampling (the layout's first
+        header): a weak DP adapter then only has to continue the layout, not start it (measured: 0 of 16
+        samples well-formed without it, 6 of 16 with it, eps 8 on 160 records)."""
+        return f"{INSTRUCTION_HEADER}\n" if self.record_format is RecordFormat.INSTRUCTION_RESPONSE else ""
+
     def messages(self) -> list[dict[str, str]]:
         """Chat messages up to (not including) the assistant turn."""
         out = []

@@ -32,6 +32,7 @@ class GenerationResult:
     attempts: int = 0
     malformed: int = 0
     duplicates: int = 0
+    tokens: int = 0  # generated text re-tokenized, all attempts (for throughput figures)
 
 
 def sampling_prompt(tokenizer: Any, template: GenerationTemplate) -> str:
@@ -67,7 +68,8 @@ def generate_samples(
     import torch
 
     torch.manual_seed(seed)
-    prompt = sampling_prompt(tokenizer, template)
+    prefix = template.assistant_prefix()
+    prompt = sampling_prompt(tokenizer, template) + prefix
     budget = max_attempts if max_attempts is not None else 3 * n_samples
     result = GenerationResult()
     seen: set[str] = set()
@@ -77,6 +79,8 @@ def generate_samples(
         texts = generate_texts(model, tokenizer, [prompt] * size, max_new_tokens=sampling.max_new_tokens,
                                temperature=sampling.temperature, top_p=sampling.top_p)
         result.attempts += size
+        result.tokens += sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+        texts = [prefix + t for t in texts]
         candidates = []
         for text in texts:
             fields = parse_record(template, text)
