@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.common import machine, save, table
 from client_node.datasets.demo import clinic_records
-from server_node.pipeline.grade import CONDITION, grade_samples
+from server_node.pipeline.grade import CONDITION, GradingMethod, grade_samples
 from shared.models.loading import load_causal_lm
 
 OFF_TOPIC = [
@@ -81,17 +81,16 @@ def auc(scores: list[float], labels: list[int]) -> float:
     return wins / (len(pos) * len(neg))
 
 
-def evaluate(spec: str, dtype: str) -> dict[str, Any]:
-    loaded = load_causal_lm(spec, dtype=dtype)  # type: ignore[arg-type]
+def evaluate(loaded: Any, method: GradingMethod) -> dict[str, Any]:
     chat = loaded.resolved.chat
     clinic = clinic_set()
     start = time.perf_counter()
     grades = grade_samples(model=loaded.model, tokenizer=loaded.tokenizer, samples=[s for s, _, _ in clinic],
-                           domain="patient questions to a clinic", chat=chat, batch_size=8)
+                           domain="patient questions to a clinic", chat=chat, batch_size=8, method=method)
     seconds = time.perf_counter() - start
     labels = [y for _, y, _ in clinic]
-    row: dict[str, Any] = {"expert": loaded.resolved.model_id, "prompting": "chat" if chat else "completion",
-                           "AUC grade": auc([g.score for g in grades], labels)}
+    row: dict[str, Any] = {"expert": loaded.resolved.model_id, "method": method.value,
+                           "prompting": "chat" if chat else "completion", "AUC grade": auc([g.score for g in grades], labels)}
     for criterion in grades[0].criteria:
         row[f"AUC {criterion}"] = auc([g.criteria[criterion] for g in grades], labels)
     for kind in ("mismatched", "garbled", "off-topic", "truncated"):
@@ -110,12 +109,18 @@ def main() -> None:
     parser.add_argument("--experts", nargs="+", default=["gemma3-270m", "smollm2-135m-instruct"])
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     args = parser.parse_args()
-    rows = [evaluate(spec, args.dtype) for spec in args.experts]
+    rows = []
+    for spec in args.experts:
+        loaded = load_causal_lm(spec, dtype=args.dtype)
+        rows += [evaluate(loaded, method) for method in GradingMethod]
     columns = list(rows[0])
     print(table(rows, columns))
     clinic = clinic_set()
     settings = {"dtype": args.dtype, "clinic_samples": len(clinic), "good": sum(y for _, y, _ in clinic),
-                "review_samples": len(review_set()), "calibration": "contextual (content-free prior)"}
+                "review_samples": len(review_set()),
+                "calibration": "questions: contextual (content-free prior); likelihood: fixed sigmoid constants (4 PMI, 2 + "
+                               "log-prob), chosen on this same small set",
+                "condition": "label options by log-probability, the same in both methods"}
     print(f"saved {save('expert_grading', {'machine': machine(), 'settings': settings, 'rows': rows})}")
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server_node.pipeline.grade import GradingMethod
 from shared.config import default_data_dir
 from shared.constants import (
     DEFAULT_BASE_MODEL,
@@ -35,6 +36,7 @@ class ServerSettings(BaseSettings):
     embedding_model: str | None = Field(DEFAULT_EMBEDDING_MODEL, description="near-duplicate removal; empty: exact only")
     dtype: Literal["float32", "bfloat16"] = Field("bfloat16", description="weights of models used for inference")
     training_precision: Precision = Field(Precision.BF16, description="knowledge adapter training")
+    grading_method: GradingMethod = Field(GradingMethod.LIKELIHOOD, description="likelihood or questions (see grade.py)")
     generation_batch_size: int = Field(16, ge=1, le=512)
     grading_batch_size: int = Field(16, ge=1, le=512)
     knowledge_epochs: int = Field(2, ge=1, le=100)

@@ -144,7 +144,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         expert = ctx.pool.expert()
         grades = grade_samples(model=expert.model, tokenizer=expert.tokenizer, samples=samples, domain=request.task.domain,
                                chat=expert.resolved.chat, labels=request.task.labels,
-                               label_prompt=request.task.label_question, batch_size=ctx.settings.grading_batch_size,
+                               label_prompt=request.task.label_question, method=ctx.settings.grading_method,
+                               batch_size=ctx.settings.grading_batch_size,
                                on_progress=reporter.progress)
         graded = [{**s, "grade": g.score, "criteria": g.criteria, "reason": g.reason, "label": g.label}
                   for s, g in zip(samples, grades, strict=True)]

@@ -14,10 +14,17 @@ match their requested label).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+
+class GradingMethod(StrEnum):
+    LIKELIHOOD = "likelihood"
+    QUESTIONS = "questions"
 
 CRITERIA: dict[str, str] = {
     "relevance": "Is this example about {domain}?",
@@ -96,6 +103,60 @@ def yes_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], *, cha
     return [p[0] for p in option_probabilities(model, tokenizer, prompts, YES_NO, chat=chat, batch_size=batch_size)]
 
 
+def continuation_logprobs(
+    model: Any, tokenizer: Any, contexts: Sequence[str], continuations: Sequence[str], *, batch_size: int = 8
+) -> list[float]:
+    """Mean log-probability per token of each continuation after its context (right-padded batches)."""
+    import torch
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    out: list[float] = []
+    for start in range(0, len(contexts), batch_size):
+        rows, spans = [], []
+        for context, continuation in zip(contexts[start : start + batch_size], continuations[start : start + batch_size],
+                                         strict=True):
+            head = tokenizer(context, add_special_tokens=True)["input_ids"]
+            tail = tokenizer(continuation, add_special_tokens=False)["input_ids"] or [pad]
+            rows.append(head + tail)
+            spans.append((len(head), len(head) + len(tail)))
+        width = max(len(r) for r in rows)
+        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+        with torch.inference_mode():
+            logprobs = model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(dim=-1)
+        for row, (begin, end) in enumerate(spans):
+            targets = ids[row, begin:end]
+            out.append(float(logprobs[row, begin - 1 : end - 1].gather(1, targets[:, None]).mean()))
+    return out
+
+
+def likelihood_criteria(
+    model: Any, tokenizer: Any, samples: Sequence[dict[str, str]], domain: str, *, batch_size: int = 8
+) -> dict[str, list[float]]:
+    """relevance, fluency and (for instruction samples) plausibility from the expert's likelihoods."""
+    def lp(contexts: list[str], continuations: list[str]) -> list[float]:
+        return continuation_logprobs(model, tokenizer, contexts, continuations, batch_size=batch_size)
+
+    n = len(samples)
+    heads = [s.get("instruction") or s.get("text", "") for s in samples]
+    on_domain = lp([f"A question about {domain}:\n"] * n, heads)
+    anywhere = lp(["A question:\n"] * n, heads)
+    out = {"relevance": [_sigmoid(4 * (a - b)) for a, b in zip(on_domain, anywhere, strict=True)]}
+    asked = [f"Question: {s['instruction']}\nAnswer:" if s.get("instruction") else "Text:" for s in samples]
+    bodies = [f" {s.get('response') or s.get('text', '')}\n" for s in samples]
+    given = lp(asked, bodies)
+    out["fluency"] = [_sigmoid(2 + g) for g in given]
+    if any(s.get("instruction") for s in samples):
+        alone = lp(["Answer:"] * n, bodies)
+        out["plausibility"] = [_sigmoid(4 * (g - a)) if s.get("instruction") else 0.5
+                               for g, a, s in zip(given, alone, samples, strict=True)]
+    return out
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
 def grade_samples(
     *,
     model: Any,
@@ -105,6 +166,7 @@ def grade_samples(
     chat: bool,
     labels: Sequence[str] | None = None,
     label_prompt: str | None = None,
+    method: GradingMethod = GradingMethod.LIKELIHOOD,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Grade]:
@@ -113,7 +175,7 @@ def grade_samples(
     With ``labels``, a sample whose instruction names no single label scores 0 on the condition.
     """
     texts = [sample_text(s) for s in samples]
-    steps = len(CRITERIA) + (1 if labels else 0)
+    steps = (1 if method is GradingMethod.LIKELIHOOD else len(CRITERIA)) + (1 if labels else 0)
     per_criterion: dict[str, list[float]] = {}
 
     def ask(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> list[list[float]]:
@@ -123,10 +185,15 @@ def grade_samples(
         prior = option_probabilities(model, tokenizer, [content_free], options, chat=chat)[0]
         return [_calibrated(p, prior) for p in raw]
 
-    for i, (name, question) in enumerate(CRITERIA.items(), start=1):
-        per_criterion[name] = [p[0] for p in ask(texts, question.format(domain=domain), YES_NO)]
+    if method is GradingMethod.LIKELIHOOD:
+        per_criterion.update(likelihood_criteria(model, tokenizer, samples, domain, batch_size=batch_size))
         if on_progress is not None:
-            on_progress(i, steps)
+            on_progress(1, steps)
+    else:
+        for i, (name, question) in enumerate(CRITERIA.items(), start=1):
+            per_criterion[name] = [p[0] for p in ask(texts, question.format(domain=domain), YES_NO)]
+            if on_progress is not None:
+                on_progress(i, steps)
     requested: list[str | None] = [None] * len(samples)
     if labels:
         requested = [requested_label(s, labels) for s in samples]

@@ -6,6 +6,7 @@ import pytest
 
 from server_node.pipeline.grade import (
     CRITERIA,
+    GradingMethod,
     grade_samples,
     render_question,
     sample_text,
@@ -20,17 +21,23 @@ SAMPLES = [
 ]
 
 
+@pytest.mark.parametrize("method", list(GradingMethod))
 @pytest.mark.parametrize("chat", [False, True])
-def test_grades_are_probabilities_in_order_and_batch_invariant(chat: bool) -> None:
+def test_grades_are_probabilities_in_order_and_batch_invariant(chat: bool, method: GradingMethod) -> None:
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
-    grades = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat, batch_size=3)
+    grades = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat,
+                           batch_size=3, method=method)
     assert len(grades) == 3 and all(0 < g.score < 1 for g in grades)
     assert all(set(g.criteria) == set(CRITERIA) and "weakest" in g.reason for g in grades)
+    one = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat,
+                        batch_size=1, method=method)
+    assert [g.score for g in one] == pytest.approx([g.score for g in grades], abs=1e-4)
     prompts = [render_question(tokenizer, sample_text(s), "Is it fine?", chat=chat) for s in SAMPLES]
     one_by_one = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=1)
     batched = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=3)
     assert one_by_one == pytest.approx(batched, abs=1e-4)
-    again = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat)
+    again = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat,
+                          method=method)
     assert [g.score for g in again] == pytest.approx([g.score for g in grades], abs=1e-5)
 
 
@@ -65,3 +72,17 @@ def test_condition_criterion_scores_the_requested_label(chat: bool) -> None:
     assert [g.label for g in grades[:2]] == ["positive", "negative"]
     dist = option_probabilities(model, tokenizer, ["x"], ["alpha", "beta", "gamma"], chat=chat)[0]
     assert sum(dist) == pytest.approx(1.0) and len(dist) == 3
+
+
+def test_continuation_logprobs_match_a_single_forward() -> None:
+    import torch
+
+    from server_node.pipeline.grade import continuation_logprobs
+
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    got = continuation_logprobs(model, tokenizer, ["ab", "a much longer context"], ["cd", "e"], batch_size=2)
+    ids = tokenizer("abcd", add_special_tokens=True)["input_ids"]
+    with torch.inference_mode():
+        logprobs = model(input_ids=torch.tensor([ids])).logits.log_softmax(-1)[0]
+    expected = (logprobs[1, ids[2]] + logprobs[2, ids[3]]) / 2
+    assert got[0] == pytest.approx(float(expected), abs=1e-5)
