@@ -1,8 +1,8 @@
 """Server generation stage vs plain batched ``generate`` vs a one-at-a-time loop; /healthz under load.
 
 Part 1 (in process): the same DP adapter merged into SmolLM2, the same data-free prompt, the same
-sampling settings and seed. "ours" is the pipeline's generate stage (batched sampling + parsing +
-exact and MiniLM near-duplicate removal); "batched" is one plain ``model.generate`` per batch over the
+sampling settings and seed. "ours" is the pipeline's generate stage (batched sampling over the top-k candidates
+with a KV cache, ``shared.models.sampling``, + parsing + exact and MiniLM near-duplicate removal); "batched" is one plain ``model.generate`` per batch over the
 same prompts; "one-at-a-time" is a loop of batch-1 calls. Tokens are counted the same way for all
 three (the generated text re-tokenized). Goals: ours >= 0.9x batched, and >= 5x one-at-a-time.
 
@@ -80,7 +80,7 @@ def generation_rows(adapter_bytes: bytes, *, dtype: str, batch_sizes: list[int],
         start, texts = time.perf_counter(), []
         for i in range(0, count, batch):
             texts += generate_texts(model, tokenizer, [prompt] * min(batch, count - i), max_new_tokens=max_new_tokens,
-                                    temperature=sampling.temperature, top_p=sampling.top_p)
+                                    temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k)
         return time.perf_counter() - start, tokens(texts)
 
     seconds, count = plain(1, single)

@@ -126,6 +126,7 @@ class TaskSpec(_Wire):
 
 class SamplingParams(_Wire):
     temperature: float = Field(0.8, ge=0.0, le=2.0)
+    top_k: int = Field(50, ge=0, le=1000, description="0: no top-k (transformers' default is 50)")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_new_tokens: int = Field(160, ge=1, le=2048)
 

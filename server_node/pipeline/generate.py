@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.models.embedding import SentenceEmbedder, near_duplicate_mask
-from shared.models.generation import generate_texts
+from shared.models.sampling import sample_texts
 from shared.prompts import GenerationTemplate, parse_record
 from shared.protocol import SamplingParams
 
@@ -76,8 +76,8 @@ def generate_samples(
     kept_vectors: Any = None
     while len(result.samples) < n_samples and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
-        texts = generate_texts(model, tokenizer, [prompt] * size, max_new_tokens=sampling.max_new_tokens,
-                               temperature=sampling.temperature, top_p=sampling.top_p)
+        texts = sample_texts(model, tokenizer, [prompt] * size, max_new_tokens=sampling.max_new_tokens,
+                             temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p)
         result.attempts += size
         result.tokens += sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
         texts = [prefix + t for t in texts]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.models.generation import generate_texts
+from shared.models.sampling import sample_texts
 from shared.protocol import SamplingParams
 
 _FEW_SHOT = ("Question: How long should I rest after a mild ankle sprain?\n"
@@ -50,8 +50,9 @@ def rewrite_samples(
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         prompts = [rewrite_prompt(tokenizer, samples[i]["instruction"], chat=chat) for i in chunk]
-        texts = generate_texts(model, tokenizer, prompts, max_new_tokens=sampling.max_new_tokens,
-                               temperature=sampling.temperature, top_p=sampling.top_p, add_special_tokens=not chat)
+        texts = sample_texts(model, tokenizer, prompts, max_new_tokens=sampling.max_new_tokens,
+                             temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p,
+                             add_special_tokens=not chat)
         for i, text in zip(chunk, texts, strict=True):
             response = _cut(text)
             if response:

@@ -49,9 +49,14 @@ def generate_texts(
     max_new_tokens: int,
     temperature: float = 0.0,
     top_p: float = 1.0,
+    top_k: int = 50,
     add_special_tokens: bool = False,
 ) -> list[str]:
-    """One batched ``generate`` over already-rendered prompts (left-padded); returns the new text of each."""
+    """One batched ``generate`` over already-rendered prompts (left-padded); returns the new text of each.
+
+    The plain transformers path (the baseline ``bench/server_generation.py`` compares the server's
+    sampler, ``shared.models.sampling``, against).
+    """
     import torch
 
     previous_side = tokenizer.padding_side
@@ -68,6 +73,7 @@ def generate_texts(
             do_sample=sampling,
             temperature=temperature if sampling else None,
             top_p=top_p if sampling else None,
+            top_k=top_k if sampling else None,
             pad_token_id=tokenizer.pad_token_id,
         )
     new_tokens = output[:, batch["input_ids"].shape[1] :]

@@ -1,0 +1,114 @@
+"""Batched sampling with a KV cache that draws each token from the top-k candidates only.
+
+transformers' ``generate`` filters with top-k / top-p by masking the full vocabulary, then sorts and
+samples over all of it (49,152 entries for SmolLM2): on 2 CPU cores that costs about a third of a
+sampled decoding step. Here temperature, top-k and top-p are applied to the ``k`` largest logits only,
+and the multinomial draw is over those ``k``: the same distribution as transformers' warpers in the same
+order (temperature -> top-k -> top-p), at a fraction of the cost. Without top-k, the candidates are the
+256 largest logits, with true probabilities from the full softmax, and a row whose nucleus does not fit
+among them falls back to the full vocabulary, so the distribution is exact there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+_CANDIDATES = 256
+
+
+def filter_candidates(logits: Any, *, temperature: float, top_k: int, top_p: float) -> tuple[Any, Any, Any]:
+    """Candidate token ids, their sampling probabilities, and which rows need the full vocabulary.
+
+    Returns ``(ids (B, k), probs (B, k), fallback (B,) bool)``; ``probs`` rows sum to 1 where
+    ``fallback`` is False.
+    """
+    import torch
+
+    scaled = logits.float() / temperature
+    k = min(top_k if top_k > 0 else _CANDIDATES, scaled.shape[-1])
+    values, ids = scaled.topk(k, dim=-1)  # sorted, largest first
+    if top_k > 0:
+        probs = values.softmax(dim=-1)  # renormalized over the top-k, as transformers' TopK then softmax
+        fallback = torch.zeros(scaled.shape[0], dtype=torch.bool)
+    else:
+        probs = (values - scaled.logsumexp(dim=-1, keepdim=True)).exp()  # true probabilities
+        fallback = probs.sum(dim=-1) < top_p if top_p < 1.0 else torch.ones(scaled.shape[0], dtype=torch.bool)
+    if top_p < 1.0:
+        # TopPLogitsWarper drops a token when the mass ranked above it already reaches top_p (the first stays).
+        before = probs.cumsum(dim=-1) - probs
+        probs = probs.masked_fill(before >= top_p, 0.0)
+    probs = probs / probs.sum(dim=-1, keepdim=True)
+    return ids, probs, fallback
+
+
+def _draw(logits: Any, *, temperature: float, top_k: int, top_p: float, generator: Any = None) -> Any:
+    import torch
+
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    ids, probs, fallback = filter_candidates(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    tokens = ids.gather(1, torch.multinomial(probs, 1, generator=generator)).squeeze(1)
+    if bool(fallback.any()):
+        rows = fallback.nonzero().squeeze(1)
+        full = (logits[rows].float() / temperature).softmax(dim=-1)
+        if top_p < 1.0:
+            sorted_probs, order = full.sort(dim=-1, descending=True)
+            before = sorted_probs.cumsum(dim=-1) - sorted_probs
+            sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)
+            full = torch.zeros_like(full).scatter(1, order, sorted_probs)
+        tokens[rows] = torch.multinomial(full, 1, generator=generator).squeeze(1)
+    return tokens
+
+
+def sample_texts(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int = 50,
+    top_p: float = 1.0,
+    add_special_tokens: bool = False,
+) -> list[str]:
+    """Continue every prompt (left-padded, one KV cache for the batch); the new text of each, stripped.
+
+    Stops a row at the model's end-of-sequence token(s); stops the loop when every row has.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    previous_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        batch = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
+    finally:
+        tokenizer.padding_side = previous_side
+    mask = batch["attention_mask"]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
+    eos_ids = torch.tensor(eos if isinstance(eos, list) else [eos])
+    positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
+    cache = DynamicCache()
+    finished = torch.zeros(mask.shape[0], dtype=torch.bool)
+    new: list[Any] = []
+    with torch.inference_mode():
+        out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,
+                    use_cache=True, logits_to_keep=1)
+        position = positions[:, -1:]
+        for _ in range(max_new_tokens):
+            token = _draw(out.logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+            token = torch.where(finished, torch.full_like(token, pad), token)
+            new.append(token)
+            finished |= torch.isin(token, eos_ids)
+            if bool(finished.all()) or len(new) == max_new_tokens:
+                break
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            position = position + 1
+            out = model(input_ids=token[:, None], attention_mask=mask, position_ids=position, past_key_values=cache,
+                        use_cache=True)
+    if not new:
+        return ["" for _ in prompts]
+    tokens = torch.stack(new, dim=1)
+    return [text.strip() for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]

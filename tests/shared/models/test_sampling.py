@@ -1,0 +1,54 @@
+"""The candidate sampler: the same keep-sets as transformers' warpers, greedy decoding identical to
+``generate`` (KV cache and positions right under left padding), and an end-of-sequence stop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+from shared.models.generation import generate_texts
+from shared.models.sampling import filter_candidates, sample_texts
+from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+
+
+@pytest.mark.parametrize(("temperature", "top_k", "top_p"), [(0.8, 50, 0.95), (1.0, 50, 1.0), (0.7, 0, 0.9), (1.3, 5, 0.5)])
+def test_candidate_probabilities_equal_transformers_warpers(temperature: float, top_k: int, top_p: float) -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(6, 300) * 3
+    reference = TemperatureLogitsWarper(temperature)(None, logits.clone())
+    if top_k:
+        reference = TopKLogitsWarper(top_k)(None, reference)
+    if top_p < 1.0:
+        reference = TopPLogitsWarper(top_p)(None, reference)
+    expected = reference.softmax(dim=-1)
+    ids, probs, fallback = filter_candidates(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    got = torch.zeros_like(expected).scatter(1, ids, probs)
+    rows = ~fallback
+    assert rows.any()
+    assert torch.allclose(got[rows], expected[rows], atol=1e-5)
+
+
+def test_nucleus_beyond_the_candidates_falls_back_to_the_full_vocabulary() -> None:
+    logits = torch.zeros(2, 1000)  # flat: the 256 candidates hold only a quarter of the mass
+    _, _, fallback = filter_candidates(logits, temperature=1.0, top_k=0, top_p=0.9)
+    assert fallback.all()
+    tokens = sample_texts(make_tiny_llama(), make_tiny_tokenizer(), ["ab"], max_new_tokens=3, top_k=0, top_p=0.9)
+    assert len(tokens) == 1
+
+
+def test_greedy_equals_generate_under_left_padding() -> None:
+    model, tokenizer = make_tiny_llama(seed=3), make_tiny_tokenizer()
+    prompts = ["short", "a considerably longer prompt here", "mid length"]
+    ours = sample_texts(model, tokenizer, prompts, max_new_tokens=20, temperature=0.0)
+    theirs = generate_texts(model, tokenizer, prompts, max_new_tokens=20, temperature=0.0)
+    assert ours == theirs
+
+
+def test_top_k_one_is_greedy_and_rows_stop_at_end_of_sequence() -> None:
+    model, tokenizer = make_tiny_llama(seed=3), make_tiny_tokenizer()
+    greedy = sample_texts(model, tokenizer, ["hello", "x"], max_new_tokens=15, temperature=0.0)
+    assert sample_texts(model, tokenizer, ["hello", "x"], max_new_tokens=15, temperature=1.0, top_k=1) == greedy
+    model.generation_config.eos_token_id = tokenizer("a", add_special_tokens=False)["input_ids"][0]
+    outs = sample_texts(model, tokenizer, ["aaaa"] * 4, max_new_tokens=50, temperature=1.0, top_k=0)
+    assert all("a" not in o[:-1] for o in outs if o)  # nothing after the first end-of-sequence token
