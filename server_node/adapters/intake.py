@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from server_node.hosting import HostedModels
 from server_node.models import StoredAdapter
 from server_node.storage import ArtifactStore
+from server_node.tenancy import get_owned
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.metadata import AdapterMetadata
 from shared.errors import AdapterNotFoundError, CertificatePolicyError
@@ -60,10 +61,7 @@ def accept_adapter(
 
 def get_owned_adapter(session: Session, *, adapter_id: str, owner_id: str) -> StoredAdapter:
     """The caller's adapter; another client's adapter is indistinguishable from a missing one (404)."""
-    row = session.get(StoredAdapter, adapter_id)
-    if row is None or row.owner_id != owner_id:
-        raise AdapterNotFoundError(f"no adapter {adapter_id!r}", detail={"adapter_id": adapter_id})
-    return row
+    return get_owned(session, StoredAdapter, adapter_id, owner_id=owner_id, missing=AdapterNotFoundError, what="adapter")
 
 
 def _check_policy(metadata: AdapterMetadata, policy: IntakePolicy) -> None:

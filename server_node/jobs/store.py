@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from server_node.adapters.intake import get_owned_adapter
 from server_node.models import Job
+from server_node.tenancy import get_owned
 from shared.errors import JobFinishedError, JobInterruptedError, JobNotFoundError, SynthError
 from shared.protocol import ErrorInfo, JobCounts, JobCreateRequest, JobPublic, JobStage, JobState, Progress
 
@@ -38,10 +39,7 @@ def create_job(session: Session, *, owner_id: str, request: JobCreateRequest) ->
 
 def get_owned_job(session: Session, *, job_id: str, owner_id: str) -> Job:
     """The caller's job; another client's job is indistinguishable from a missing one (404)."""
-    job = session.get(Job, job_id)
-    if job is None or job.owner_id != owner_id:
-        raise JobNotFoundError(f"no job {job_id!r}", detail={"job_id": job_id})
-    return job
+    return get_owned(session, Job, job_id, owner_id=owner_id, missing=JobNotFoundError, what="job")
 
 
 def list_jobs(session: Session, *, owner_id: str, limit: int = 100, offset: int = 0) -> tuple[list[Job], int]:

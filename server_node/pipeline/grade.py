@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.models.generation import left_padded
+
 
 class GradingMethod(StrEnum):
     LIKELIHOOD = "likelihood"
@@ -84,17 +86,11 @@ def option_probabilities(
     ids, suffix = _option_ids(tokenizer, options, chat=chat)
     prompts = [p + suffix for p in prompts]
     out: list[list[float]] = []
-    previous_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        for start in range(0, len(prompts), batch_size):
-            chunk = list(prompts[start : start + batch_size])
-            batch = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=not chat)
-            with torch.inference_mode():
-                logits = model(**batch, logits_to_keep=1).logits[:, -1, :].float()
-            out.extend(logits[:, ids].log_softmax(dim=1).exp().tolist())
-    finally:
-        tokenizer.padding_side = previous_side
+    for start in range(0, len(prompts), batch_size):
+        batch = left_padded(tokenizer, prompts[start : start + batch_size], add_special_tokens=not chat)
+        with torch.inference_mode():
+            logits = model(**batch, logits_to_keep=1).logits[:, -1, :].float()
+        out.extend(logits[:, ids].log_softmax(dim=1).exp().tolist())
     return out
 
 

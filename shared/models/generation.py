@@ -41,6 +41,16 @@ def generate_completion(
                           temperature=temperature, top_p=top_p, add_special_tokens=True)
 
 
+def left_padded(tokenizer: Any, prompts: Sequence[str], *, add_special_tokens: bool) -> Any:
+    """A tensor batch padded on the left: decoder-only models continue from the right edge."""
+    previous_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        return tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
+    finally:
+        tokenizer.padding_side = previous_side
+
+
 def generate_texts(
     model: Any,
     tokenizer: Any,
@@ -59,12 +69,7 @@ def generate_texts(
     """
     import torch
 
-    previous_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
-    try:
-        batch = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
-    finally:
-        tokenizer.padding_side = previous_side
+    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens)
     sampling = temperature > 0
     with torch.inference_mode():
         output = model.generate(

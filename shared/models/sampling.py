@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from shared.models.generation import left_padded
+
 _CANDIDATES = 256
 
 
@@ -79,12 +81,7 @@ def sample_texts(
     import torch
     from transformers import DynamicCache
 
-    previous_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        batch = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
-    finally:
-        tokenizer.padding_side = previous_side
+    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
