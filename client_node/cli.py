@@ -24,11 +24,36 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(sub)
     _add_dataset_commands(sub)
     _add_train_command(sub)
+    _add_run_commands(sub)
     demo = sub.add_parser("demo", help="run the demo on bundled data and the offline default models")
     demo.add_argument("--question", help="ask this instead of the default demo question")
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    run = sub.add_parser("run", help="the whole pipeline: DP-train, send the adapter to a server, fetch, evaluate")
+    run.add_argument("--dataset", required=True, help="a dataset id, or a .jsonl/.csv file to add first")
+    run.add_argument("--task", help="data-free description of the records (needed when --dataset is a file)")
+    run.add_argument("--budget", type=float, help="epsilon budget for a new dataset (default: --epsilon)")
+    run.add_argument("--server", help="server node URL (default PRIVSYNTH_CLIENT_SERVER_URL); token from "
+                     "PRIVSYNTH_CLIENT_SERVER_TOKEN")
+    run.add_argument("--epsilon", type=float, default=8.0)
+    run.add_argument("--epochs", type=int, default=2)
+    run.add_argument("--batch-size", type=int, default=16)
+    run.add_argument("--n-samples", type=int, default=100)
+    run.add_argument("--max-new-tokens", type=int, default=160)
+    run.add_argument("--min-grade", type=float, default=0.5)
+    run.add_argument("--no-grade", action="store_true")
+    run.add_argument("--no-rewrite", action="store_true")
+    run.add_argument("--no-knowledge-adapter", action="store_true")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(handler=_run)
+    serve = sub.add_parser("serve", help="run the client service (REST API; needs PRIVSYNTH_CLIENT_API_TOKEN)")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback by default: the client sits beside private data")
+    serve.add_argument("--port", type=int, default=8600)
+    serve.set_defaults(handler=_serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,3 +200,70 @@ def _demo(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _run(args: argparse.Namespace) -> int:
+    import threading
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    from client_node.operations import add_dataset
+    from client_node.runs.runner import run_run
+    from client_node.runs.schemas import RunCreateRequest
+    from client_node.runs.service import submit_run
+    from client_node.runs.store import claim_next, get_run, to_public
+    from client_node.state import ClientState
+    from shared.protocol import SamplingParams
+
+    state = ClientState.from_settings(_context().settings)
+    ctx = state.ctx
+    dataset_id = args.dataset
+    if Path(args.dataset).is_file():
+        if not args.task:
+            raise SystemExit("--task is needed when --dataset is a file")
+        added = add_dataset(ctx, Path(args.dataset), name=Path(args.dataset).stem, task=args.task,
+                            epsilon_budget=args.budget or args.epsilon)
+        dataset_id = str(added["dataset_id"])
+    request = RunCreateRequest(
+        dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs,
+        batch_size=args.batch_size, n_samples=args.n_samples, min_grade=args.min_grade, grade=not args.no_grade,
+        rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
+        sampling=SamplingParams(max_new_tokens=args.max_new_tokens))
+    run_id = submit_run(ctx, request).run_id
+    claimed = claim_next(ctx.ledger.engine)
+    if claimed != run_id:
+        raise SystemExit(f"another run ({claimed}) was queued first; use the service to run queued runs")
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (run_run(state.runs, run_id), done.set()), daemon=True)
+    worker.start()
+    bar = tqdm(total=0, desc="run", disable=args.json)
+    while not done.wait(1.0):
+        row = get_run(ctx.ledger.engine, run_id)
+        server_stage = (row.server_job or {}).get("stage") if row.stage == "server" else None
+        bar.set_description(f"{row.stage or 'starting'}" + (f": {server_stage}" if server_stage else ""))
+        bar.total, bar.n = row.progress_total, min(row.progress_done, row.progress_total or row.progress_done)
+        bar.refresh()
+    bar.close()
+    public = to_public(get_run(ctx.ledger.engine, run_id))
+    if args.json:
+        emit_json(public.model_dump(mode="json"))
+    else:
+        emit(f"run {run_id}: {public.state.value}")
+        if public.error:
+            emit(f"  error: {public.error.code}: {public.error.message}")
+        if public.report:
+            emit_json(public.report)
+    return 0 if public.state.value == "succeeded" else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from client_node.core.config import get_settings
+    from client_node.main import create_app
+
+    if get_settings().api_token is None:
+        raise SystemExit("set PRIVSYNTH_CLIENT_API_TOKEN: the client API requires an operator token")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
+    return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from client_node.core.context import ClientContext
-from client_node.datasets.intake import read_dataset
+from client_node.datasets.intake import ParsedDataset, read_dataset
 from client_node.training.private_run import PrivateRun, run_private_training
 from shared.models.loading import load_causal_lm
 from shared.training.config import TrainConfig
@@ -26,13 +26,31 @@ def add_dataset(
     column_map: Mapping[str, str] | None = None,
     holdout_fraction: float = 0.1,
 ) -> dict[str, Any]:
-    """Validate and store a private dataset and give it a privacy budget (delta default: 1/N)."""
-    parsed = read_dataset(path, column_map=column_map)
+    """Validate and store a private dataset file and give it a privacy budget (delta default: 1/N)."""
+    return add_parsed_dataset(ctx, read_dataset(path, column_map=column_map), name=name, task=task,
+                              epsilon_budget=epsilon_budget, delta_budget=delta_budget, holdout_fraction=holdout_fraction)
+
+
+def add_parsed_dataset(
+    ctx: ClientContext,
+    parsed: ParsedDataset,
+    *,
+    name: str,
+    task: str,
+    epsilon_budget: float,
+    delta_budget: float | None = None,
+    holdout_fraction: float = 0.1,
+) -> dict[str, Any]:
+    """Store validated records with a privacy budget (the file and the HTTP upload paths share this)."""
     stored = ctx.datasets.add(parsed.records, name=name, task=task, holdout_fraction=holdout_fraction)
     delta = delta_budget if delta_budget is not None else 1.0 / max(2, len(parsed.records))
     budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta)
     return {**stored.summary(), "duplicates_dropped": len(parsed.report.duplicate_lines),
             "duplicate_lines": parsed.report.duplicate_lines[:20], "budget": budget.as_dict()}
+
+
+def list_datasets(ctx: ClientContext) -> list[dict[str, Any]]:
+    return [{**d.summary(), "budget": ctx.ledger.status(d.dataset_id).as_dict()} for d in ctx.datasets.list()]
 
 
 def show_dataset(ctx: ClientContext, dataset_id: str) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import BaseModelNotHostedError
-from shared.models.architecture import BaseModelSignature, linear_shapes_from_config
-from shared.models.fingerprint import weights_sha256_of_dir
+from shared.models.architecture import BaseModelSignature
+from shared.models.loading import signature_of
 from shared.models.resolve import ResolvedModel, resolve_model
 
 
@@ -27,15 +27,10 @@ class HostedModels:
     @classmethod
     def from_specs(cls, base_specs: list[str], expert_spec: str | None, *, settings: Any = None) -> HostedModels:
         """Resolve every spec and read each base model's signature from its config (no weights loaded)."""
-        from transformers import AutoConfig
-
         hosted = []
         for spec in base_specs:
             resolved = resolve_model(spec, settings=settings)
-            config = AutoConfig.from_pretrained(str(resolved.path))
-            signature = BaseModelSignature(resolved.model_id, weights_sha256_of_dir(resolved.path),
-                                           linear_shapes_from_config(config))
-            hosted.append(HostedModel(resolved, signature))
+            hosted.append(HostedModel(resolved, signature_of(resolved)))
         expert = resolve_model(expert_spec, settings=settings) if expert_spec else None
         return cls(hosted, expert)
 

@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server_node import __version__
-from server_node.api.errors import install_error_handlers
-from server_node.api.limits import BodyLimitMiddleware
 from server_node.api.main import api_router, health_router
 from server_node.core.config import ServerSettings, get_settings
 from server_node.state import ServerState
 from shared.constants import API_PREFIX
+from shared.web.errors import install_error_handlers
+from shared.web.limits import BodyLimitMiddleware
 
 JSON_BODY_LIMIT = 64 * 1024  # job requests are a few hundred bytes
 

@@ -13,9 +13,9 @@ from server_node.hosting import HostedModels
 from server_node.jobs.runner import JobContext
 from server_node.jobs.worker import JobWorker
 from server_node.pipeline.pool import ModelPool
-from server_node.storage import ArtifactStore
 from shared.adapters import AdapterLimits
 from shared.models.resolve import resolve_model
+from shared.storage import ArtifactStore
 
 
 @dataclass

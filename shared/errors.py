@@ -279,6 +279,27 @@ class PipelineError(SynthError, RuntimeError):
     http_status = 500
 
 
+class ServerUnavailableError(SynthError, ConnectionError):
+    """The server node did not answer (down, unreachable, or overloaded) after the retries."""
+
+    code = "server_unavailable"
+    http_status = 503
+
+
+class ServerRequestError(SynthError):
+    """The server node refused a request (4xx); ``detail`` carries its status and error code."""
+
+    code = "server_refused"
+    http_status = 502
+
+
+class RequestTooLargeError(SynthError, ValueError):
+    """A request body is larger than the endpoint accepts."""
+
+    code = "request_too_large"
+    http_status = 413
+
+
 __all__ = [
     "AdapterDtypeError",
     "AdapterFormatError",
@@ -310,7 +331,10 @@ __all__ = [
     "ModelUnavailableError",
     "PipelineError",
     "PrivacyBudgetExceededError",
+    "RequestTooLargeError",
     "RunNotFoundError",
+    "ServerRequestError",
+    "ServerUnavailableError",
     "SynthError",
     "TokenNameTakenError",
     "TrainingConfigError",

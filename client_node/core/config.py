@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.config import default_data_dir
@@ -20,6 +20,12 @@ class ClientSettings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: default_data_dir("client"), description="datasets, adapters, runs")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/client.db")
     base_model: str = Field(DEFAULT_BASE_MODEL, description="model spec the client fine-tunes")
+    server_url: str | None = Field(None, description="the server node runs talk to (a run may name another)")
+    server_token: SecretStr | None = Field(None, description="this client's bearer token on the server")
+    server_ca_bundle: Path | None = Field(None, description="CA bundle for the server's TLS certificate")
+    server_tls_verify: bool = Field(True, description="never switch off outside tests")
+    server_timeout_seconds: float = Field(60.0, gt=0)
+    api_token: SecretStr | None = Field(None, description="the operator's bearer token for the client API")
 
     @property
     def db_url(self) -> str:
@@ -32,6 +38,16 @@ class ClientSettings(BaseSettings):
     @property
     def adapters_dir(self) -> Path:
         return self.data_dir / "adapters"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def tls_verify(self) -> bool | str:
+        if not self.server_tls_verify:
+            return False
+        return str(self.server_ca_bundle) if self.server_ca_bundle else True
 
 
 @lru_cache(maxsize=1)

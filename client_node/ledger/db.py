@@ -15,5 +15,6 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> Engine:
     """The client's engine with its tables created."""
     import client_node.ledger.tables  # noqa: F401  (registers the tables)
+    import client_node.runs.tables  # noqa: F401
 
     return make_sql_engine(url, Base.metadata)

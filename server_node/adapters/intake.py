@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from server_node.hosting import HostedModels
 from server_node.models import StoredAdapter
-from server_node.storage import ArtifactStore
 from server_node.tenancy import get_owned
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.metadata import AdapterMetadata
 from shared.errors import AdapterNotFoundError, CertificatePolicyError
 from shared.models.architecture import BaseModelSignature
+from shared.storage import ArtifactStore
 
 
 @dataclass(frozen=True)

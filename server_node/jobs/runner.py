@@ -25,10 +25,10 @@ from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import grade_samples
 from server_node.pipeline.pool import ModelPool
 from server_node.pipeline.rewrite import rewrite_samples
-from server_node.storage import ArtifactStore
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.errors import JobCancelledError, PipelineError, SynthError
 from shared.protocol import JobCreateRequest, JobStage, JobState, SyntheticSample
+from shared.storage import ArtifactStore
 from shared.training import TrainConfig
 
 logger = logging.getLogger(__name__)

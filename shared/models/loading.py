@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.config import ModelSettings
-from shared.models.architecture import BaseModelSignature, linear_shapes_of_model
+from shared.models.architecture import BaseModelSignature, linear_shapes_from_config, linear_shapes_of_model
 from shared.models.fingerprint import weights_sha256_of_dir
 from shared.models.resolve import ResolvedModel, resolve_model
 
@@ -34,6 +34,14 @@ class LoadedModel:
                 linear_shapes=linear_shapes_of_model(self.model),
             )
         return self._signature
+
+
+def signature_of(resolved: ResolvedModel) -> BaseModelSignature:
+    """A model's signature from its directory alone (config and weights hash; no weights loaded)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(resolved.path))
+    return BaseModelSignature(resolved.model_id, weights_sha256_of_dir(resolved.path), linear_shapes_from_config(config))
 
 
 def torch_dtype(name: DType) -> torch.dtype:

@@ -47,13 +47,14 @@ class ServerProcess:
 
 
 def start_server(
-    env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None, tls: tuple[Path, Path] | None = None
+    env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None, tls: tuple[Path, Path] | None = None,
+    node: str = "server-node",
 ) -> ServerProcess:
-    """Start ``server-node serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``) and wait until /readyz answers."""
+    """Start ``<node> serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``) and wait until /readyz answers."""
     port = free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps the handle
     extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
-    proc = subprocess.Popen([cli("server-node"), "serve", "--port", str(port), *extra], env={**os.environ, **env},
+    proc = subprocess.Popen([cli(node), "serve", "--port", str(port), *extra], env={**os.environ, **env},
                             stdout=out, stderr=subprocess.STDOUT)
     if log:
         out.close()  # type: ignore[union-attr]
@@ -83,3 +84,32 @@ def running_server(
         yield server.url
     finally:
         server.stop()
+
+
+def tiny_server_env(root: Path) -> dict[str, str]:
+    """Settings of a server hosting the tiny random model as base and expert, under ``root``."""
+    import json
+
+    from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+
+    model_dir = root / "tiny-base"
+    if not model_dir.exists():
+        make_tiny_llama(seed=0).save_pretrained(model_dir)
+        make_tiny_tokenizer().save_pretrained(model_dir)
+    return {"PRIVSYNTH_SERVER_DATA_DIR": str(root / "data"), "PRIVSYNTH_SERVER_BASE_MODELS": json.dumps([str(model_dir)]),
+            "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir), "PRIVSYNTH_SERVER_EMBEDDING_MODEL": "",
+            "PRIVSYNTH_SERVER_DTYPE": "float32", "PRIVSYNTH_SERVER_TRAINING_PRECISION": "fp32",
+            "PRIVSYNTH_SERVER_GENERATION_BATCH_SIZE": "4", "PRIVSYNTH_SERVER_WORKER_POLL_SECONDS": "0.2",
+            "PRIVSYNTH_SERVER_HEARTBEAT_SECONDS": "0.5", "PRIVSYNTH_SERVER_JOB_STALE_SECONDS": "3"}
+
+
+def create_tokens(env: dict[str, str], *names: str) -> dict[str, str]:
+    """``server-node tokens create`` for each name; their tokens."""
+    import json
+
+    out = {}
+    for name in names:
+        run = subprocess.run([cli("server-node"), "tokens", "create", name, "--json"], env={**os.environ, **env},
+                             capture_output=True, text=True, check=True)
+        out[name] = json.loads(run.stdout)["token"]
+    return out

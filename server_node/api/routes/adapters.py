@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from server_node.adapters.intake import accept_adapter, get_owned_adapter
-from server_node.api.body import read_limited_body
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
 from server_node.models import StoredAdapter
+from shared.errors import AdapterTooLargeError
 from shared.protocol import AdapterUploadResult
+from shared.web.body import read_limited_body
 
 router = APIRouter(prefix="/adapters", tags=["adapters"])
 
@@ -23,7 +24,7 @@ def _public(row: StoredAdapter) -> AdapterUploadResult:
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def create_adapter(request: Request, state: StateDep, session: SessionDep, client: CurrentClient) -> AdapterUploadResult:
     """Upload a DP adapter (raw safetensors bytes); validated against hosted models and the epsilon policy."""
-    data = await read_limited_body(request, state.policy.limits.max_total_bytes)
+    data = await read_limited_body(request, state.policy.limits.max_total_bytes, error=AdapterTooLargeError)
     # Decoding and hashing are CPU work: keep them off the event loop.
     row = await run_in_threadpool(accept_adapter, data, owner_id=client.client_id, session=session,
                                   hosted=state.hosted, store=state.store, policy=state.policy)

@@ -4,8 +4,6 @@ tenancy, cancellation, bad input, and kill -9 in the middle of a job."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 
 import httpx
@@ -13,35 +11,13 @@ import pytest
 
 from shared.adapters import decode_adapter, encode_adapter
 from shared.adapters.metadata import AdapterKind
-from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.privacy import Mechanism
 from shared.protocol import SyntheticSample
 from tests.utils.adapters import make_tiny_adapter
-from tests.utils.processes import cli, running_server, start_server
+from tests.utils.processes import create_tokens, running_server, start_server, tiny_server_env
 
 SMALL_JOB = {"task": {"domain": "clinic questions", "description": "patient questions and a doctor's answers"},
              "n_samples": 6, "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 12}, "min_grade": 0.0}
-
-
-def _env(root) -> dict[str, str]:
-    model_dir = root / "tiny-base"
-    if not model_dir.exists():
-        make_tiny_llama(seed=0).save_pretrained(model_dir)
-        make_tiny_tokenizer().save_pretrained(model_dir)
-    return {"PRIVSYNTH_SERVER_DATA_DIR": str(root / "data"), "PRIVSYNTH_SERVER_BASE_MODELS": json.dumps([str(model_dir)]),
-            "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir), "PRIVSYNTH_SERVER_EMBEDDING_MODEL": "",
-            "PRIVSYNTH_SERVER_DTYPE": "float32", "PRIVSYNTH_SERVER_TRAINING_PRECISION": "fp32",
-            "PRIVSYNTH_SERVER_GENERATION_BATCH_SIZE": "4", "PRIVSYNTH_SERVER_WORKER_POLL_SECONDS": "0.2",
-            "PRIVSYNTH_SERVER_HEARTBEAT_SECONDS": "0.5", "PRIVSYNTH_SERVER_JOB_STALE_SECONDS": "3"}
-
-
-def _tokens(env: dict[str, str], *names: str) -> dict[str, str]:
-    out = {}
-    for name in names:
-        run = subprocess.run([cli("server-node"), "tokens", "create", name, "--json"], env={**os.environ, **env},
-                             capture_output=True, text=True, check=True)
-        out[name] = json.loads(run.stdout)["token"]
-    return out
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -72,8 +48,8 @@ def _terminal(job: dict) -> bool:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("jobs")
-    env = _env(root)
-    tokens = _tokens(env, "hospital-a", "hospital-b")
+    env = tiny_server_env(root)
+    tokens = create_tokens(env, "hospital-a", "hospital-b")
     with running_server(env, log=root / "server.log") as url:
         yield url, tokens
 
@@ -188,8 +164,8 @@ def test_cancel_a_job(server) -> None:
 
 
 def test_kill_9_mid_job_then_restart_resumes_after_the_last_finished_stage(tmp_path) -> None:
-    env = _env(tmp_path)
-    token = _tokens(env, "hospital-a")["hospital-a"]
+    env = tiny_server_env(tmp_path)
+    token = create_tokens(env, "hospital-a")["hospital-a"]
     log = tmp_path / "server.log"
     server = start_server(env, log=log)
     try:

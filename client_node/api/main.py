@@ -1,0 +1,14 @@
+"""All routers of the client's API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from client_node.api.routes import datasets, health, runs
+from shared.constants import API_PREFIX
+
+api_router = APIRouter(prefix=API_PREFIX)
+api_router.include_router(datasets.router)
+api_router.include_router(runs.router)
+
+health_router = health.router

@@ -1,0 +1,1 @@
+"""Client API routes."""

@@ -1,0 +1,83 @@
+"""The client API's run schemas (the client's own API; the server protocol is in shared.protocol)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.protocol import ErrorInfo, JobPublic, Progress, SamplingParams
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}
+
+
+class RunStage(StrEnum):
+    TRAINING = "training"
+    UPLOADING = "uploading"
+    SERVER = "server"  # the server's job runs; its stage and progress are mirrored
+    DOWNLOADING = "downloading"
+    EVALUATING = "evaluating"
+
+
+class RunCreateRequest(BaseModel):
+    """``POST /v1/runs``: DP-train on a dataset, have the server refine, fetch and evaluate."""
+
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
+
+    dataset_id: str = Field(min_length=1)
+    server_url: str | None = Field(None, description="default: PRIVSYNTH_CLIENT_SERVER_URL")
+    epsilon: float = Field(8.0, gt=0, description="target epsilon of the DP training (must fit the budget)")
+    epochs: int = Field(2, ge=1, le=100)
+    batch_size: int = Field(16, ge=1, le=4096)
+    learning_rate: float = Field(3e-3, gt=0, le=1)
+    lora_rank: int = Field(8, ge=1, le=64)
+    max_length: int = Field(256, ge=32, le=4096)
+    domain: str | None = Field(None, max_length=200, description="default: the dataset's name")
+    labels: list[str] | None = None
+    n_samples: int = Field(100, ge=1, le=100_000)
+    sampling: SamplingParams = Field(default_factory=SamplingParams)
+    min_grade: float = Field(0.5, ge=0.0, le=1.0)
+    grade: bool = True
+    rewrite: bool = True
+    train_knowledge_adapter: bool = True
+    poll_seconds: float = Field(2.0, gt=0, le=300)
+
+    def private(self) -> bool:
+        return math.isfinite(self.epsilon)
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    run_id: str
+    dataset_id: str
+    server_url: str
+    state: RunState
+    stage: RunStage | None = None
+    progress: Progress = Field(default_factory=Progress)
+    timings: dict[str, float] = Field(default_factory=dict)
+    epsilon_spent: float | None = None
+    adapter_sha256: str | None = None
+    server_job: JobPublic | None = None
+    report: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int

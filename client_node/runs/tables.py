@@ -1,0 +1,41 @@
+"""The run table (in the client's database, beside the ledger)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from client_node.ledger.db import Base
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunRow(Base):
+    """One run and what each finished step left behind (so a restarted client resumes after it)."""
+
+    __tablename__ = "runs"
+
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(64), index=True)
+    server_url: Mapped[str] = mapped_column(String(1000))
+    request: Mapped[dict[str, object]] = mapped_column(JSON, doc="RunCreateRequest without secrets")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    epsilon: Mapped[str | None] = mapped_column(String(32), nullable=True, doc="spent, from the certificate")
+    server_adapter_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    server_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    server_job: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, doc="last seen job state")
+    knowledge_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    samples_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    report: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)

@@ -1,0 +1,40 @@
+"""The client service's long-lived objects: the context (datasets, ledger) and the run worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from client_node.core.config import ClientSettings
+from client_node.core.context import ClientContext
+from client_node.remote.server_api import ServerApi
+from client_node.runs.runner import RunContext
+from client_node.runs.worker import RunWorker
+
+
+def server_api_factory(settings: ClientSettings):  # type: ignore[no-untyped-def]
+    """Build a ServerApi for a run's server URL with this client's token and TLS settings."""
+    def make(url: str) -> ServerApi:
+        token = settings.server_token.get_secret_value() if settings.server_token else ""
+        return ServerApi(url, token, verify=settings.tls_verify, timeout=settings.server_timeout_seconds)
+
+    return make
+
+
+@dataclass
+class ClientState:
+    ctx: ClientContext
+    runs: RunContext
+    worker: RunWorker | None = field(default=None)
+
+    @classmethod
+    def from_settings(cls, settings: ClientSettings) -> ClientState:
+        ctx = ClientContext(settings)
+        return cls(ctx=ctx, runs=RunContext(client=ctx, api_factory=server_api_factory(settings)))
+
+    def start_worker(self) -> None:
+        self.worker = RunWorker(self.runs)
+        self.worker.start()
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()

@@ -1,0 +1,107 @@
+"""The client service and the server node as two real processes on tiny models: dataset upload, a run
+through DP training, upload, the server's job, download with verification, evaluation; budget refusal,
+auth, and a readable error when the server is down."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from shared.adapters import decode_adapter
+from tests.utils.processes import create_tokens, free_port, start_server, tiny_server_env
+
+OPERATOR = "op-secret-token"
+RUN = {"epsilon": 8.0, "epochs": 1, "batch_size": 8, "lora_rank": 2, "max_length": 160, "n_samples": 4,
+       "sampling": {"temperature": 1.0, "max_new_tokens": 12}, "min_grade": 0.0, "poll_seconds": 0.2}
+
+
+def _records(tag: str, n: int = 40) -> bytes:
+    return "".join(json.dumps({"text": f"Patient note {tag}-{i}: follow-up in {i % 5 + 1} weeks."}) + "\n"
+                   for i in range(n)).encode()
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e-tiny")
+    server_env = tiny_server_env(root)
+    token = create_tokens(server_env, "clinic")["clinic"]
+    server = start_server(server_env, log=root / "server.log")
+    client_env = {"PRIVSYNTH_CLIENT_DATA_DIR": str(root / "client"), "PRIVSYNTH_CLIENT_BASE_MODEL": str(root / "tiny-base"),
+                  "PRIVSYNTH_CLIENT_SERVER_URL": server.url, "PRIVSYNTH_CLIENT_SERVER_TOKEN": token,
+                  "PRIVSYNTH_CLIENT_API_TOKEN": OPERATOR}
+    client = start_server(client_env, log=root / "client.log", node="client-node")
+    try:
+        yield client.url, server.url, root
+    finally:
+        client.stop()
+        server.stop()
+
+
+def _op(**extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {OPERATOR}", **extra}
+
+
+def _add_dataset(url: str, tag: str, epsilon_budget: float = 10.0) -> str:
+    """A new dataset (datasets are content-addressed: the same records are the same dataset)."""
+    r = httpx.post(f"{url}/v1/datasets", content=_records(tag), headers=_op(),
+                   params={"name": "notes", "task": "short clinic follow-up notes", "epsilon_budget": epsilon_budget})
+    assert r.status_code == 201, r.text
+    return str(r.json()["dataset_id"])
+
+
+def _wait(url: str, run_id: str, timeout: float = 240.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = httpx.get(f"{url}/v1/runs/{run_id}", headers=_op()).json()
+        if run["state"] in {"succeeded", "failed", "cancelled"}:
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.3)
+
+
+def test_a_run_goes_through_both_nodes(nodes) -> None:
+    client, _, _ = nodes
+    dataset_id = _add_dataset(client, "a")
+    r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": dataset_id}, headers=_op())
+    assert r.status_code == 202, r.text
+    run = _wait(client, r.json()["run_id"])
+    assert run["state"] == "succeeded", run
+    assert 0 < run["epsilon_spent"] <= 8.0 + 1e-6
+    assert set(run["timings"]) == {"training", "uploading", "server", "downloading", "evaluating"}
+    assert run["server_job"]["state"] == "succeeded" and run["server_job"]["counts"]["generated"] == 4
+    utility = run["report"]["utility"]
+    assert set(utility) >= {"base", "dp_adapter", "knowledge_adapter"} and utility["heldout_records"] == 4
+    samples = httpx.get(f"{client}/v1/runs/{run['run_id']}/samples", headers=_op()).text.splitlines()
+    assert len(samples) == 4
+    adapter = decode_adapter(httpx.get(f"{client}/v1/runs/{run['run_id']}/adapter", headers=_op()).content)
+    assert adapter.metadata.certificate.inherited_from == run["adapter_sha256"]
+    budget = httpx.get(f"{client}/v1/datasets/{dataset_id}", headers=_op()).json()["budget"]
+    # The ledger states the spend at the budget's delta (1/N), the certificate at the run's (1/(10 N)).
+    assert 0 < budget["epsilon_spent"] <= run["epsilon_spent"] and budget["runs"] == 1
+
+
+def test_refusals_are_4xx_with_codes(nodes) -> None:
+    client, _, _ = nodes
+    dataset_id = _add_dataset(client, "b", epsilon_budget=5.0)
+    r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": dataset_id, "epsilon": 6.0}, headers=_op())
+    assert r.status_code == 409 and r.json()["error"]["code"] == "privacy_budget_exceeded"
+    r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": "nope"}, headers=_op())
+    assert r.status_code == 404 and r.json()["error"]["code"] == "dataset_not_found"
+    assert httpx.get(f"{client}/v1/runs").status_code == 401
+    r = httpx.post(f"{client}/v1/datasets", content=b'{"text": 1}\n', headers=_op(),
+                   params={"name": "bad", "task": "t", "epsilon_budget": 1})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "dataset_invalid"
+    r = httpx.get(f"{client}/v1/runs/nope/report", headers=_op())
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ledger_run_not_found"
+
+
+def test_a_server_that_is_down_fails_the_run_readably(nodes) -> None:
+    client, _, _ = nodes
+    dataset_id = _add_dataset(client, "c")
+    body = {**RUN, "dataset_id": dataset_id, "server_url": f"http://127.0.0.1:{free_port()}"}
+    run = _wait(client, httpx.post(f"{client}/v1/runs", json=body, headers=_op()).json()["run_id"])
+    assert run["state"] == "failed" and run["error"]["code"] == "server_unavailable"
+    assert "did not answer" in run["error"]["message"]
