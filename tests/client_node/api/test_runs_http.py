@@ -12,6 +12,7 @@ import pytest
 
 from shared.adapters import decode_adapter
 from tests.utils.processes import create_tokens, free_port, start_server, tiny_server_env
+from tests.utils.proxy import RecordingProxy
 
 OPERATOR = "op-secret-token"
 RUN = {"epsilon": 8.0, "epochs": 1, "batch_size": 8, "lora_rank": 2, "max_length": 160, "n_samples": 4,
@@ -105,3 +106,59 @@ def test_a_server_that_is_down_fails_the_run_readably(nodes) -> None:
     run = _wait(client, httpx.post(f"{client}/v1/runs", json=body, headers=_op()).json()["run_id"])
     assert run["state"] == "failed" and run["error"]["code"] == "server_unavailable"
     assert "did not answer" in run["error"]["message"]
+
+
+def test_the_wire_carries_no_private_text(nodes) -> None:
+    """Every byte the client sends to the server, captured by a proxy between them: no record, no
+    30-character piece of one, and no canary; only the adapter and JSON control messages."""
+    client, server_url, _ = nodes
+    canary = "the vault code is 7 3 9 1 4 2 8"
+    lines = [json.dumps({"text": f"Ward note w-{i}: patient {i} recovers well; {canary if i % 10 == 3 else 'stable'}."})
+             for i in range(40)]
+    records = [json.loads(line)["text"] for line in lines]
+    r = httpx.post(f"{client}/v1/datasets", content="\n".join(lines).encode(), headers=_op(),
+                   params={"name": "ward", "task": "short ward notes", "epsilon_budget": 10})
+    dataset_id = r.json()["dataset_id"]
+    host, port = server_url.removeprefix("http://").split(":")
+    with RecordingProxy(host, int(port)) as proxy:
+        body = {**RUN, "dataset_id": dataset_id, "server_url": proxy.url}
+        run = _wait(client, httpx.post(f"{client}/v1/runs", json=body, headers=_op()).json()["run_id"])
+        sent = proxy.sent
+    assert run["state"] == "succeeded", run
+    assert proxy.connections >= 1 and b"POST /v1/adapters" in sent and b"POST /v1/jobs" in sent
+    assert canary.encode() not in sent and b"vault" not in sent
+    for text in records:
+        for start in range(0, len(text) - 29):
+            assert text[start : start + 30].encode() not in sent, text[start : start + 30]
+    # What did travel: HTTP requests whose bodies are a safetensors adapter or a JSON job request.
+    kinds = []
+    for method, path, content_type, payload in _http_requests(sent):
+        assert path.startswith("/v1/"), path
+        if payload:
+            if content_type == "application/octet-stream":
+                decode_adapter(payload)  # a valid adapter, nothing else
+                kinds.append("adapter")
+            else:
+                assert content_type == "application/json" and set(json.loads(payload)) <= set(JOB_FIELDS), payload
+                kinds.append("json")
+        else:
+            assert method in {"GET", "DELETE"}
+    assert kinds.count("adapter") == 1 and kinds.count("json") == 1
+
+
+JOB_FIELDS = {"adapter_id", "task", "n_samples", "sampling", "min_grade", "grade", "rewrite", "train_knowledge_adapter",
+              "dedup_similarity", "seed"}
+
+
+def _http_requests(stream: bytes) -> list[tuple[str, str, str, bytes]]:
+    """Split captured HTTP/1.1 client bytes into (method, path, content type, body)."""
+    out = []
+    while stream:
+        head, _, rest = stream.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        out.append((method, path, headers.get("content-type", "").split(";")[0], rest[:length]))
+        stream = rest[length:]
+    return out
