@@ -35,7 +35,7 @@ def nodes(tmp_path_factory):
                   "PRIVSYNTH_CLIENT_API_TOKEN": OPERATOR}
     client = start_server(client_env, log=root / "client.log", node="client-node")
     try:
-        yield client.url, server.url, root
+        yield client.url, server.url, client_env
     finally:
         client.stop()
         server.stop()
@@ -162,3 +162,33 @@ def _http_requests(stream: bytes) -> list[tuple[str, str, str, bytes]]:
         out.append((method, path, headers.get("content-type", "").split(";")[0], rest[:length]))
         stream = rest[length:]
     return out
+
+
+def test_a_client_killed_mid_run_resumes_polling_after_restart(nodes, tmp_path) -> None:
+    _, server_url, env = nodes
+    env = {**env, "PRIVSYNTH_CLIENT_DATA_DIR": str(tmp_path / "client")}
+    log = tmp_path / "client.log"
+    client = start_server(env, log=log, node="client-node")
+    try:
+        dataset_id = _add_dataset(client.url, "d")
+        body = {**RUN, "dataset_id": dataset_id, "n_samples": 40, "sampling": {"temperature": 1.0, "max_new_tokens": 48}}
+        run_id = httpx.post(f"{client.url}/v1/runs", json=body, headers=_op()).json()["run_id"]
+        deadline = time.monotonic() + 120
+        while True:
+            before = httpx.get(f"{client.url}/v1/runs/{run_id}", headers=_op()).json()
+            if before["stage"] == "server" and before["server_job"]:
+                break
+            assert before["state"] not in {"failed", "succeeded"} and time.monotonic() < deadline, before
+            time.sleep(0.2)
+        client.kill()
+    finally:
+        client.stop()
+    client = start_server(env, log=log, node="client-node")
+    try:
+        after = _wait(client.url, run_id)
+    finally:
+        client.stop()
+    assert after["state"] == "succeeded", (after, log.read_text()[-2000:])
+    assert after["server_job"]["job_id"] == before["server_job"]["job_id"]  # polled the same job, made no new one
+    assert after["timings"]["training"] == before["timings"]["training"] and after["adapter_sha256"] == before["adapter_sha256"]
+    assert "resuming run" in log.read_text()
