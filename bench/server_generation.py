@@ -107,14 +107,14 @@ def generation_rows(adapter_bytes: bytes, *, dtype: str, batch_sizes: list[int],
 def healthz_latency(adapter_bytes: bytes, *, n_samples: int, max_new_tokens: int) -> dict[str, Any]:
     import httpx
 
-    from tests.utils.processes import cli, start_server
+    from shared.services import console_script, start_service
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"PRIVSYNTH_SERVER_DATA_DIR": tmp, "PRIVSYNTH_SERVER_WORKERS": "1"}
-        out = subprocess.run([cli("server-node"), "tokens", "create", "bench", "--json"], env={**os.environ, **env},
+        out = subprocess.run([console_script("server-node"), "tokens", "create", "bench", "--json"], env={**os.environ, **env},
                              capture_output=True, text=True, check=True)
         headers = {"Authorization": f"Bearer {json.loads(out.stdout)['token']}"}
-        server = start_server(env, timeout=180, log=Path(tmp) / "server.log")
+        server = start_service("server-node", env, timeout=180, log=Path(tmp) / "server.log")
         try:
             client = httpx.Client(base_url=server.url, timeout=10)
 

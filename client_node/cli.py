@@ -25,8 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_commands(sub)
     _add_train_command(sub)
     _add_run_commands(sub)
-    demo = sub.add_parser("demo", help="run the demo on bundled data and the offline default models")
-    demo.add_argument("--question", help="ask this instead of the default demo question")
+    demo = sub.add_parser("demo", help="both services on loopback, the whole pipeline on bundled clinic records")
+    demo.add_argument("--workdir", default=".demo", help="fresh data directories, logs and the report go here")
+    demo.add_argument("--records", type=int, default=200)
+    demo.add_argument("--epochs", type=int, default=2)
+    demo.add_argument("--n-samples", type=int, default=24)
+    demo.add_argument("--max-new-tokens", type=int, default=96)
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(handler=_demo)
     return parser
@@ -185,22 +189,44 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from client_node.demo import DEMO_QUESTION, run_demo
+    from tqdm.auto import tqdm
 
-    answers = run_demo(question=args.question or DEMO_QUESTION)
+    from client_node.demo import DemoSettings, run_demo
+
+    settings = DemoSettings(records=args.records, epochs=args.epochs, n_samples=args.n_samples,
+                            max_new_tokens=args.max_new_tokens)
+    bar = tqdm(total=0, desc="starting services", disable=args.json)
+
+    def show(run: dict) -> None:  # type: ignore[type-arg]
+        job = run.get("server_job") or {}
+        stage = run.get("stage") or run["state"]
+        bar.set_description(f"{stage}: {job.get('stage')}" if stage == "server" and job.get("stage") else stage)
+        progress = run.get("progress") or {}
+        bar.total, bar.n = progress.get("total", 0), min(progress.get("done", 0), progress.get("total", 0) or 10**9)
+        bar.refresh()
+
+    summary = run_demo(Path(args.workdir).resolve(), settings, on_progress=show)
+    bar.close()
     if args.json:
-        emit_json([a.__dict__ for a in answers])
-        return 0
-    for a in answers:
-        emit(f"[{a.model}] (load {a.load_seconds:.1f}s, generate {a.generate_seconds:.1f}s)")
-        emit(f"  prompt: {a.prompt}")
-        emit(f"  answer: {a.answer}")
-    return 0
+        emit_json(summary)
+    else:
+        emit(_demo_text(summary))
+    return 0 if summary["state"] == "succeeded" else 1
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
+def _demo_text(s: dict) -> str:  # type: ignore[type-arg]
+    lines = [f"demo run {s['state']} in {s['total_seconds']} s" + (f": {s['error']['message']}" if s.get("error") else "")]
+    if s.get("epsilon_spent") is not None:
+        lines.append(f"  privacy: epsilon {s['epsilon_spent']:.2f} spent (delta {s['delta']:.1e}) on {s['records']} records")
+    counts = s["samples"]
+    lines.append(f"  samples: {counts.get('attempts')} generated, {counts.get('generated')} well-formed and new, "
+                 f"{counts.get('kept')} kept by the expert, {counts.get('rewritten')} rewritten")
+    for name, losses in s["heldout_loss"].items():
+        lines.append(f"  held-out loss, {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()))
+    lines.append(f"  canaries leaked into samples: {len(s['canaries_leaked_in_samples'])} of {s['canaries_planted']}")
+    lines.append("  seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in s["timings"].items()))
+    lines.append(f"  report: {s['workdir']}/report.json (samples: {s['workdir']}/samples.jsonl)")
+    return "\n".join(lines)
 
 def _run(args: argparse.Namespace) -> int:
     import threading

@@ -3,75 +3,29 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from shared.services import ServiceProcess, console_script, free_port, start_service
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["ServerProcess", "cli", "create_tokens", "free_port", "running_server", "start_server", "tiny_server_env"]
 
 
 def cli(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
+    return console_script(name)
 
 
-@dataclass
-class ServerProcess:
-    """A started ``server-node serve``: its process and base URL."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    verify: str | bool = True
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handlers run (a crash, as far as the server can tell)."""
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+ServerProcess = ServiceProcess
 
 
 def start_server(
     env: dict[str, str], *, timeout: float = 60.0, log: Path | None = None, tls: tuple[Path, Path] | None = None,
     node: str = "server-node",
-) -> ServerProcess:
-    """Start ``<node> serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``) and wait until /readyz answers."""
-    port = free_port()
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps the handle
-    extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
-    proc = subprocess.Popen([cli(node), "serve", "--port", str(port), *extra], env={**os.environ, **env},
-                            stdout=out, stderr=subprocess.STDOUT)
-    if log:
-        out.close()  # type: ignore[union-attr]
-    server = ServerProcess(proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", str(tls[0]) if tls else True)
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}" + (f"; log: {log.read_text()[-2000:]}" if log else ""))
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=1.0, verify=server.verify).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("server did not become ready")
-        time.sleep(0.2)
+) -> ServiceProcess:
+    """Start ``<node> serve`` on 127.0.0.1 and wait until /readyz answers (``shared.services``)."""
+    return start_service(node, env, log=log, timeout=timeout, tls=tls)
 
 
 @contextmanager

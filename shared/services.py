@@ -1,0 +1,84 @@
+"""Start a node's service (``server-node serve`` / ``client-node serve``) as a process on loopback and wait
+until it is ready: what the demo, the benchmarks and the tests do to run the real services."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def console_script(name: str) -> str:
+    """The path of one of our console scripts in the running interpreter's environment."""
+    return str(Path(sys.executable).parent / name)
+
+
+@dataclass
+class ServiceProcess:
+    """A started service: its process and base URL."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    verify: str | bool = True
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers run (a crash, as far as the service can tell)."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def start_service(node: str, env: dict[str, str], *, log: Path | None = None, timeout: float = 180.0,
+                  tls: tuple[Path, Path] | None = None) -> ServiceProcess:
+    """``<node> serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``); returns once /readyz answers 200."""
+    import httpx
+
+    port = free_port()
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps its own handle
+    extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
+    proc = subprocess.Popen([console_script(node), "serve", "--port", str(port), *extra], env={**os.environ, **env},
+                            stdout=out, stderr=subprocess.STDOUT)
+    if log:
+        out.close()  # type: ignore[union-attr]
+    service = ServiceProcess(proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", str(tls[0]) if tls else True)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log else ""
+            raise RuntimeError(f"{node} exited with {proc.returncode}" + (f"; log: {tail}" if tail else ""))
+        try:
+            if httpx.get(f"{service.url}/readyz", timeout=2.0, verify=service.verify).status_code == 200:
+                return service
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            service.kill()
+            raise RuntimeError(f"{node} did not become ready in {timeout} s" + (f"; see {log}" if log else ""))
+        time.sleep(0.2)
+
+
+@contextmanager
+def running_service(node: str, env: dict[str, str], **kwargs: object) -> Iterator[ServiceProcess]:
+    service = start_service(node, env, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield service
+    finally:
+        service.stop()
