@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_commands(sub)
     demo = sub.add_parser("demo", help="both services on loopback, the whole pipeline on bundled clinic records")
     demo.add_argument("--workdir", default=".demo", help="fresh data directories, logs and the report go here")
-    demo.add_argument("--records", type=int, default=200)
+    demo.add_argument("--records", type=int, default=160)
     demo.add_argument("--epochs", type=int, default=2)
     demo.add_argument("--n-samples", type=int, default=24)
     demo.add_argument("--max-new-tokens", type=int, default=96)

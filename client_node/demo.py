@@ -30,7 +30,8 @@ TASK = "patient questions to a clinic and the clinic's answers"
 
 @dataclass(frozen=True)
 class DemoSettings:
-    records: int = 200
+    records: int = 160
+    lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # all-linear learns more but trains about 2x slower here
     epsilon: float = 8.0
     epochs: int = 2
     n_samples: int = 24
@@ -73,6 +74,7 @@ def run_demo(workdir: Path, settings: DemoSettings = DemoSettings(),
                 "name": "clinic questions", "task": TASK, "epsilon_budget": settings.epsilon}))
             run = _ok(api.post("/v1/runs", json={
                 "dataset_id": dataset["dataset_id"], "epsilon": settings.epsilon, "epochs": settings.epochs,
+                "lora_targets": list(settings.lora_targets),
                 "n_samples": settings.n_samples, "sampling": {"max_new_tokens": settings.max_new_tokens},
                 "min_grade": settings.min_grade, "poll_seconds": 1.0}))
             while run["state"] not in {"succeeded", "failed", "cancelled"}:

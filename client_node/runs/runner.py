@@ -159,7 +159,8 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str, write: Calla
     dataset = ctx.client.datasets.get(request.dataset_id)
     config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, learning_rate=request.learning_rate,
                          batch_size=min(request.batch_size, len(dataset.train_records)), max_length=request.max_length,
-                         lora=LoraSpec(r=request.lora_rank, alpha=2.0 * request.lora_rank))
+                         lora=LoraSpec(r=request.lora_rank, alpha=2.0 * request.lora_rank,
+                                       target_modules=tuple(request.lora_targets)))
     if config.batch_size < 1:
         raise TrainingConfigError("the dataset has no training records")
     loaded = load_causal_lm(ctx.client.settings.base_model, prepare=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.lora import DEFAULT_TARGET_MODULES
 from shared.protocol import ErrorInfo, JobPublic, Progress, SamplingParams
 
 
@@ -44,6 +45,8 @@ class RunCreateRequest(BaseModel):
     batch_size: int = Field(16, ge=1, le=4096)
     learning_rate: float = Field(3e-3, gt=0, le=1)
     lora_rank: int = Field(8, ge=1, le=64)
+    lora_targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGET_MODULES), min_length=1,
+                                    description="module names LoRA adapts (all linear layers by default)")
     max_length: int = Field(256, ge=32, le=4096)
     domain: str | None = Field(None, max_length=200, description="default: the dataset's name")
     labels: list[str] | None = None

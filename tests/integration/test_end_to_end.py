@@ -1,0 +1,28 @@
+"""The demo path on the real bundled models with both services as real processes (small settings)."""
+
+from __future__ import annotations
+
+import json
+
+from client_node.demo import CANARIES, DemoSettings, canaries_leaked, run_demo
+
+
+def test_the_demo_pipeline_end_to_end(tmp_path) -> None:
+    summary = run_demo(tmp_path, DemoSettings(records=64, epochs=1, n_samples=4, max_new_tokens=48, min_grade=0.0))
+    assert summary["state"] == "succeeded", summary
+    assert 0 < summary["epsilon_spent"] <= 8.0
+    assert summary["samples"]["generated"] >= 1 and summary["samples"]["kept"] >= 1
+    losses = summary["heldout_loss"]
+    assert set(losses) == {"base", "dp_adapter", "knowledge_adapter"}
+    assert set(losses["base"]) == {"writing_records", "answering"}
+    assert summary["canaries_planted"] == len(CANARIES)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["run"]["state"] == "succeeded"
+    assert set(summary["timings"]) >= {"training", "uploading", "server", "downloading", "evaluating",
+                                       "server generating", "server grading", "server rewriting", "server training"}
+
+
+def test_canary_detection() -> None:
+    assert canaries_leaked(["nothing here"]) == []
+    secret = CANARIES[1].split(" is ", 1)[1]
+    assert canaries_leaked([f"text with {secret} inside"]) == [CANARIES[1]]
