@@ -43,7 +43,7 @@ def demo_records(n: int) -> list[dict[str, str]]:
     """Bundled clinic Q&A, with each canary planted in one record's answer (a secret the DP model must not emit)."""
     rows = [{"instruction": r.instruction, "response": r.response} for r in clinic_records(n, seed=42)]
     for i, canary in enumerate(CANARIES):
-        rows[7 + 31 * i]["response"] += f" For the record, {canary}."
+        rows[(7 + i * n // len(CANARIES)) % n]["response"] += f" For the record, {canary}."
     return rows
 
 
