@@ -54,6 +54,17 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--no-knowledge-adapter", action="store_true")
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=_run)
+    runs = sub.add_parser("runs", help="runs in this client's database (as the service sees them)")
+    rsub = runs.add_subparsers(dest="runs_command", required=True)
+    listing = rsub.add_parser("list", help="all runs, newest first")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_runs_list)
+    for name, handler, text in (("show", _runs_show, "one run: state, stage, progress, report"),
+                                ("cancel", _runs_cancel, "cancel a queued or running run")):
+        command = rsub.add_parser(name, help=text)
+        command.add_argument("run_id")
+        command.add_argument("--json", action="store_true")
+        command.set_defaults(handler=handler)
     serve = sub.add_parser("serve", help="run the client service (REST API; needs PRIVSYNTH_CLIENT_API_TOKEN)")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default: the client sits beside private data")
     serve.add_argument("--port", type=int, default=8600)
@@ -281,6 +292,35 @@ def _run(args: argparse.Namespace) -> int:
         if public.report:
             emit_json(public.report)
     return 0 if public.state.value == "succeeded" else 1
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    from client_node.runs.store import list_runs, to_public
+
+    rows, _ = list_runs(_context().ledger.engine)
+    public = [to_public(r).model_dump(mode="json") for r in rows]
+    if args.json:
+        emit_json(public)
+    else:
+        for run in public:
+            emit(f"{run['run_id']}  {run['state']:<9}  {run['stage'] or '-':<11}  dataset {run['dataset_id']}  "
+                 f"eps {run['epsilon_spent'] if run['epsilon_spent'] is not None else '-'}")
+    return 0
+
+
+def _runs_show(args: argparse.Namespace) -> int:
+    from client_node.runs.store import get_run, to_public
+
+    emit_json(to_public(get_run(_context().ledger.engine, args.run_id)).model_dump(mode="json"))
+    return 0
+
+
+def _runs_cancel(args: argparse.Namespace) -> int:
+    from client_node.runs.store import cancel_run, to_public
+
+    public = to_public(cancel_run(_context().ledger.engine, args.run_id))
+    emit_json(public.model_dump(mode="json")) if args.json else emit(f"run {public.run_id}: {public.state.value}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
