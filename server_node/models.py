@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server_node.core.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from shared.database import utcnow
 
 
 class ClientToken(Base):
@@ -22,7 +19,7 @@ class ClientToken(Base):
     client_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class StoredAdapter(Base):
@@ -39,7 +36,7 @@ class StoredAdapter(Base):
     lora: Mapped[dict[str, object]] = mapped_column(JSON)
     certificate: Mapped[dict[str, object]] = mapped_column(JSON)
     size_bytes: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Job(Base):
@@ -66,5 +63,5 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, doc="times a worker started it")
     worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
     heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True, doc="unix time of the worker's last sign")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

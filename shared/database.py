@@ -5,11 +5,17 @@ SQLAlchemy is imported inside the function, so importing ``shared`` still loads 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, MetaData
+
+
+def utcnow() -> datetime:
+    """Timestamps stored by both nodes' tables (timezone-aware UTC)."""
+    return datetime.now(UTC)
 
 
 def make_sql_engine(url: str, metadata: MetaData) -> Engine:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from client_node.ledger.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from shared.database import utcnow
 
 
 class BudgetRow(Base):
@@ -22,7 +19,7 @@ class BudgetRow(Base):
     dataset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     epsilon: Mapped[float] = mapped_column(Float)
     delta: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SpendRow(Base):
@@ -46,5 +43,5 @@ class SpendRow(Base):
     history: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
     steps: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

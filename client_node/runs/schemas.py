@@ -10,19 +10,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.lora import DEFAULT_TARGET_MODULES
-from shared.protocol import ErrorInfo, JobPublic, Progress, SamplingParams
+from shared.protocol import ErrorInfo, JobPublic, JobState, Progress, SamplingParams
 
-
-class RunState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}
+RunState = JobState  # a run has the same life as a server job: queued, running, then one terminal state
 
 
 class RunStage(StrEnum):

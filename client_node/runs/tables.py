@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from client_node.ledger.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from shared.database import utcnow
 
 
 class RunRow(Base):
@@ -37,5 +34,5 @@ class RunRow(Base):
     samples_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     report: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

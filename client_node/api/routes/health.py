@@ -7,13 +7,10 @@ from sqlalchemy import text
 
 from client_node.api.deps import StateDep
 from shared.protocol import HealthStatus
+from shared.web.health import liveness_router
 
 router = APIRouter(tags=["health"])
-
-
-@router.get("/healthz", response_model=HealthStatus)
-async def read_health() -> HealthStatus:
-    return HealthStatus(status="ok")
+router.include_router(liveness_router)
 
 
 @router.get("/readyz", response_model=HealthStatus)
