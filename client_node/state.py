@@ -31,10 +31,10 @@ class ClientState:
         ctx = ClientContext(settings)
         return cls(ctx=ctx, runs=RunContext(client=ctx, api_factory=server_api_factory(settings)))
 
-    def start_worker(self) -> None:
+    def start_workers(self) -> None:
         self.worker = RunWorker(self.runs)
         self.worker.start()
 
-    def stop_worker(self) -> None:
+    def stop_workers(self) -> None:
         if self.worker is not None:
             self.worker.stop()

@@ -97,7 +97,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
         start = time.perf_counter()
         adapter_bytes, epsilon = _train(ctx, request, run_id, write)
         sha = store.put(adapter_bytes)
-        write(adapter_sha256=sha, epsilon=repr(epsilon))
+        write(adapter_sha256=sha, epsilon=epsilon)
         timed(RunStage.TRAINING, start)
         row = get_run(engine, run_id)
     dp = decode_adapter(store.get(row.adapter_sha256 or ""))

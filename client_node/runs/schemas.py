@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -47,9 +46,6 @@ class RunCreateRequest(BaseModel):
     rewrite: bool = True
     train_knowledge_adapter: bool = True
     poll_seconds: float = Field(2.0, gt=0, le=300)
-
-    def private(self) -> bool:
-        return math.isfinite(self.epsilon)
 
 
 class RunPublic(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NoReturn
 
 from client_node.core.context import ClientContext
 from client_node.runs.schemas import RunCreateRequest
@@ -31,9 +32,13 @@ def submit_run(ctx: ClientContext, request: RunCreateRequest) -> RunRow:
 
 def result_path(ctx: ClientContext, row: RunRow, what: str) -> Path:
     """Where a finished run's result lies; JobNotReadyError (409) until it exists."""
-    sha = {"samples": row.samples_sha256, "knowledge_adapter": row.knowledge_sha256,
-           "report": row.samples_sha256 if row.report else None}[what]
+    sha = {"samples": row.samples_sha256, "knowledge_adapter": row.knowledge_sha256}[what]
     if not sha:
-        raise JobNotReadyError(f"run {row.run_id} has no {what.replace('_', ' ')} (state {row.state}, stage {row.stage})",
-                               detail={"run_id": row.run_id, "state": row.state})
+        raise_not_ready(row, what)
     return ArtifactStore(ctx.settings.artifacts_dir).path(sha)
+
+
+def raise_not_ready(row: RunRow, what: str) -> NoReturn:
+    """JobNotReadyError (409): the run has no such result (yet)."""
+    raise JobNotReadyError(f"run {row.run_id} has no {what.replace('_', ' ')} (state {row.state}, stage {row.stage})",
+                           detail={"run_id": row.run_id, "state": row.state})

@@ -92,12 +92,11 @@ def finish_run(engine: Engine, run_id: str, state: RunState, *, error: SynthErro
 
 
 def to_public(row: RunRow) -> RunPublic:
-    epsilon = float(row.epsilon) if row.epsilon is not None else None
     return RunPublic(
         run_id=row.run_id, dataset_id=row.dataset_id, server_url=row.server_url, state=RunState(row.state),
         stage=row.stage, progress=Progress(done=min(row.progress_done, row.progress_total or row.progress_done),
                                            total=row.progress_total),
-        timings=dict(row.timings or {}), epsilon_spent=epsilon if epsilon is None or math.isfinite(epsilon) else None,
+        timings=dict(row.timings or {}), epsilon_spent=row.epsilon if row.epsilon is not None and math.isfinite(row.epsilon) else None,
         adapter_sha256=row.adapter_sha256, server_job=JobPublic.model_validate(row.server_job) if row.server_job else None,
         report=row.report, error=ErrorInfo(**row.error) if row.error else None, created_at=row.created_at,
         updated_at=row.updated_at,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, DateTime, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from client_node.ledger.db import Base
@@ -26,7 +26,7 @@ class RunRow(Base):
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    epsilon: Mapped[str | None] = mapped_column(String(32), nullable=True, doc="spent, from the certificate")
+    epsilon: Mapped[float | None] = mapped_column(Float, nullable=True, doc="spent, from the certificate")
     server_adapter_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     server_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     server_job: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, doc="last seen job state")

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from client_node.api.deps import Operator, StateDep
 from client_node.runs.schemas import RunCreateRequest, RunPublic, RunsPublic
-from client_node.runs.service import result_path, submit_run
+from client_node.runs.service import raise_not_ready, result_path, submit_run
 from client_node.runs.store import cancel_run, get_run, list_runs, to_public
 
 router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Operator])
@@ -41,8 +41,9 @@ def cancel(run_id: str, state: StateDep) -> RunPublic:
 @router.get("/{run_id}/report")
 def read_report(run_id: str, state: StateDep) -> dict[str, Any]:
     row = get_run(state.ctx.ledger.engine, run_id)
-    result_path(state.ctx, row, "report")  # 409 until there is one
-    return dict(row.report or {})
+    if not row.report:
+        raise_not_ready(row, "report")
+    return dict(row.report)
 
 
 @router.get("/{run_id}/samples", response_class=FileResponse)

@@ -1,0 +1,45 @@
+"""The FastAPI app both services are: their long-lived state started and stopped with the app, the
+shared error bodies and body limits, then their routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from fastapi import APIRouter, FastAPI
+
+from shared.web.errors import install_error_handlers
+from shared.web.limits import BodyLimitMiddleware
+
+JSON_BODY_LIMIT = 64 * 1024  # control messages are a few hundred bytes; files go to exempt paths
+
+
+class ServiceState(Protocol):
+    """A node's state: built at start-up, its background workers started and stopped with the app."""
+
+    def start_workers(self) -> None: ...
+
+    def stop_workers(self) -> None: ...
+
+
+def service_app(*, title: str, version: str, make_state: Callable[[], ServiceState], state_name: str,
+                routers: Sequence[APIRouter], body_limit_exempt: tuple[str, ...]) -> FastAPI:
+    """The app; ``make_state`` runs at start-up and its result is ``app.state.<state_name>``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = make_state()
+        setattr(app.state, state_name, state)
+        state.start_workers()
+        try:
+            yield
+        finally:
+            state.stop_workers()
+
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=JSON_BODY_LIMIT, exempt=body_limit_exempt)
+    for router in routers:
+        app.include_router(router)
+    return app
