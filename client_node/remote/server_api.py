@@ -72,7 +72,8 @@ class ServerApi:
         return AdapterUploadResult.model_validate(response.json())
 
     def create_job(self, request: JobCreateRequest) -> JobPublic:
-        response = self._request("POST", f"{API_PREFIX}/jobs", json=request.model_dump(mode="json"))
+        # Not idempotent: a retry after the server may have received it could create a second job.
+        response = self._request("POST", f"{API_PREFIX}/jobs", json=request.model_dump(mode="json"), idempotent=False)
         return JobPublic.model_validate(response.json())
 
     def job(self, job_id: str) -> JobPublic:
@@ -90,17 +91,22 @@ class ServerApi:
 
     # --- transport --------------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send with retries; a non-idempotent request is retried only when it surely never arrived
+        (connection refused, or 429)."""
         last: str = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 response = self._client.request(method, path, **kwargs)
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 last = f"{type(exc).__name__}: {exc}"
+                if not idempotent and not isinstance(exc, httpx.ConnectError):
+                    break
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code not in RETRY_STATUSES:
+                retry = response.status_code in RETRY_STATUSES if idempotent else response.status_code == 429
+                if not retry:
                     raise _request_error(method, path, response)
                 last = f"HTTP {response.status_code}"
             if attempt < self.retry.attempts:
@@ -109,8 +115,8 @@ class ServerApi:
                             self.retry.attempts - 1, delay)
                 self._sleep(delay)
         raise ServerUnavailableError(
-            f"server {self.base_url} did not answer {method} {path} after {self.retry.attempts} attempts ({last})",
-            detail={"server": self.base_url, "attempts": self.retry.attempts, "last_error": last})
+            f"server {self.base_url} did not answer {method} {path} after {attempt} attempts ({last})",
+            detail={"server": self.base_url, "attempts": attempt, "last_error": last})
 
 
 def _request_error(method: str, path: str, response: httpx.Response) -> ServerRequestError:

@@ -63,3 +63,20 @@ def test_a_server_that_is_down_is_retried_with_backoff_then_a_clear_error() -> N
         api.models()
     assert sleeps == [0.5, 1.0, 2.0]
     assert info.value.code == "server_unavailable" and "ConnectError" in info.value.detail["last_error"]
+
+
+def test_creating_a_job_is_not_retried_once_the_request_may_have_arrived() -> None:
+    """A server that accepts the connection but never answers: the job request is sent once."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: [accepted.append(listener.accept()[0]) for _ in range(3)], daemon=True).start()
+    sleeps: list[float] = []
+    api = ServerApi(f"http://127.0.0.1:{listener.getsockname()[1]}", "pst_x", timeout=0.5, sleep=sleeps.append)
+    request = JobCreateRequest(adapter_id="a", task=TaskSpec(domain="d", description="x"))
+    with pytest.raises(ServerUnavailableError, match="after 1 attempts"):
+        api.create_job(request)
+    assert sleeps == [] and len(accepted) == 1
+    listener.close()
