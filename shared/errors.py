@@ -141,6 +141,20 @@ class UnsupportedModelError(SynthError, ValueError):
     http_status = 400
 
 
+class DatasetUnavailableError(SynthError, RuntimeError):
+    """A public dataset's package is neither installed nor downloadable from the package index."""
+
+    code = "dataset_unavailable"
+    http_status = 503
+
+
+class DatasetIntegrityError(SynthError, RuntimeError):
+    """A public dataset file does not have the sha256 it is pinned to."""
+
+    code = "dataset_integrity"
+    http_status = 500
+
+
 class ModelUnavailableError(SynthError, RuntimeError):
     """A model exists by name but its weights are not here (not prepared, or the hub is unreachable)."""
 
@@ -320,7 +334,9 @@ __all__ = [
     "CertificateMalformedError",
     "CertificateMissingError",
     "CertificatePolicyError",
+    "DatasetIntegrityError",
     "DatasetNotFoundError",
+    "DatasetUnavailableError",
     "DatasetValidationError",
     "JobCancelledError",
     "JobFinishedError",

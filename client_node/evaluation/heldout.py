@@ -19,6 +19,16 @@ def heldout_loss(
     max_length: int = 256, batch_size: int = 16,
 ) -> float:
     """Mean per-record loss of the assistant turn (the record) under ``template``."""
+    return sum(losses := per_record_losses(model, tokenizer, template, records, max_length=max_length,
+                                           batch_size=batch_size)) / len(losses)
+
+
+def per_record_losses(
+    model: Any, tokenizer: Any, template: GenerationTemplate, records: Sequence[Record], *,
+    max_length: int = 256, batch_size: int = 16,
+) -> list[float]:
+    """Each record's mean token loss of its assistant turn under ``template``, exactly as it is trained
+    (the loss a membership-inference attacker thresholds)."""
     examples, _ = tokenize_examples(tokenizer, template, records, max_length=max_length)
     dataset = ExampleDataset(examples)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -32,4 +42,4 @@ def heldout_loss(
             losses.append(per_sequence_loss_of(model, batch))
     if was_training:
         model.train()
-    return float(torch.cat(losses).mean())
+    return [float(x) for x in torch.cat(losses)]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from shared.models.generation import left_padded
+from shared.models.scoring import continuation_logprobs, option_probabilities
 
 
 class GradingMethod(StrEnum):
@@ -77,53 +77,9 @@ def render_question(tokenizer: Any, sample: str, question: str, *, chat: bool, o
     return f"{sample}\nQuestion: {question}\nAnswer:"
 
 
-def option_probabilities(
-    model: Any, tokenizer: Any, prompts: Sequence[str], options: Sequence[str], *, chat: bool, batch_size: int = 8
-) -> list[list[float]]:
-    """For each prompt, the distribution over ``options`` of the next token (left-padded batches)."""
-    import torch
-
-    ids, suffix = _option_ids(tokenizer, options, chat=chat)
-    prompts = [p + suffix for p in prompts]
-    out: list[list[float]] = []
-    for start in range(0, len(prompts), batch_size):
-        batch = left_padded(tokenizer, prompts[start : start + batch_size], add_special_tokens=not chat)
-        with torch.inference_mode():
-            logits = model(**batch, logits_to_keep=1).logits[:, -1, :].float()
-        out.extend(logits[:, ids].log_softmax(dim=1).exp().tolist())
-    return out
-
-
 def yes_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], *, chat: bool, batch_size: int = 8) -> list[float]:
     """P(Yes) / (P(Yes) + P(No)) for the token after each prompt."""
     return [p[0] for p in option_probabilities(model, tokenizer, prompts, YES_NO, chat=chat, batch_size=batch_size)]
-
-
-def continuation_logprobs(
-    model: Any, tokenizer: Any, contexts: Sequence[str], continuations: Sequence[str], *, batch_size: int = 8
-) -> list[float]:
-    """Mean log-probability per token of each continuation after its context (right-padded batches)."""
-    import torch
-
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    out: list[float] = []
-    for start in range(0, len(contexts), batch_size):
-        rows, spans = [], []
-        for context, continuation in zip(contexts[start : start + batch_size], continuations[start : start + batch_size],
-                                         strict=True):
-            head = tokenizer(context, add_special_tokens=True)["input_ids"]
-            tail = tokenizer(continuation, add_special_tokens=False)["input_ids"] or [pad]
-            rows.append(head + tail)
-            spans.append((len(head), len(head) + len(tail)))
-        width = max(len(r) for r in rows)
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
-        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
-        with torch.inference_mode():
-            logprobs = model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(dim=-1)
-        for row, (begin, end) in enumerate(spans):
-            targets = ids[row, begin:end]
-            out.append(float(logprobs[row, begin - 1 : end - 1].gather(1, targets[:, None]).mean()))
-    return out
 
 
 def likelihood_criteria(
@@ -217,18 +173,3 @@ def _calibrated(probs: Sequence[float], prior: Sequence[float]) -> list[float]:
     scaled = [p / max(q, eps) for p, q in zip(probs, prior, strict=True)]
     total = sum(scaled)
     return [x / total for x in scaled]
-
-
-def _option_ids(tokenizer: Any, options: Sequence[str], *, chat: bool) -> tuple[list[int], str]:
-    """The first token of each option as it follows the prompt, and text to append to the prompt.
-
-    After "Answer:" the word comes with a leading space (" Yes" is one token in most vocabularies);
-    where the space is a token of its own, it goes into the prompt instead. Options must differ in
-    their first token.
-    """
-    for prefix, suffix in ((("", ""),) if chat else ((" ", ""), ("", " "))):
-        ids = [tokenizer(prefix + option.strip(), add_special_tokens=False)["input_ids"] for option in options]
-        firsts = [i[0] for i in ids if i]
-        if len(firsts) == len(options) and len(set(firsts)) == len(options):
-            return firsts, suffix
-    raise ValueError(f"the expert's tokenizer cannot tell the options {list(options)} apart by their first token")

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.constants import DEFAULT_BASE_MODEL, DEFAULT_EMBEDDING_MODEL, DEFAULT_EXPERT_MODEL
+from shared.wheels import WheelPart
+
+__all__ = ["BUNDLED_MODELS", "BundledModel", "Layout", "WheelPart"]
 
 
 class Layout(StrEnum):
@@ -13,24 +16,6 @@ class Layout(StrEnum):
 
     GGUF = "gguf"  # one GGUF file (maybe split over parts), dequantized into a transformers checkpoint
     DIRECTORY = "directory"  # a ready transformers directory under ``member``, copied as is
-
-
-@dataclass(frozen=True)
-class WheelPart:
-    """One file inside a wheel, also its path relative to site-packages when the wheel is installed."""
-
-    package: str
-    version: str
-    member: str
-
-    @property
-    def requirement(self) -> str:
-        return f"{self.package}=={self.version}"
-
-    @property
-    def wheel_prefix(self) -> str:
-        """How the wheel's file name starts (normalized project name and version)."""
-        return f"{self.package.replace('-', '_')}-{self.version}-"
 
 
 @dataclass(frozen=True)

