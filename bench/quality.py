@@ -48,7 +48,7 @@ from client_node.evaluation.utility.tstr import classifier_scores
 from client_node.training.export import export_adapter
 from server_node.pipeline.distill import knowledge_template, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
-from server_node.pipeline.grade import grade_samples, requested_label
+from server_node.pipeline.grade import grade_samples, passes, requested_label
 from server_node.pipeline.rewrite import rewrite_samples
 from shared.adapters import decode_adapter
 from shared.adapters.codec import DecodedAdapter
@@ -70,8 +70,8 @@ class QualitySettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    n_train: int = 500
-    n_holdout: int = 200
+    n_train: int = 300
+    n_holdout: int = 150
     n_test: int = 1000
     canary_repeats: tuple[int, ...] = (1, 4, 16)
     pii_records: int = 10
@@ -84,19 +84,20 @@ class QualitySettings(BaseModel):
     lora_targets: tuple[str, ...] = ("q_proj", "v_proj")
     lora_rank: int = 8
     max_length: int = 160
-    n_samples: int = 200
-    max_new_tokens: int = 96
+    n_samples: int = 120
+    max_new_tokens: int = 80
     temperature: float = 0.8
     generation_batch: int = 16
     min_grade: float = JobCreateRequest.model_fields["min_grade"].default
+    min_condition: float = JobCreateRequest.model_fields["min_condition"].default
     rewrite_row: bool = True  # also measure the pipeline with the expert's rewriting at direct_epsilon
     knowledge_epochs: int = 2
     knowledge_batch: int = 8
     knowledge_lr: float = 1e-3
-    win_instructions: int = 40
+    win_instructions: int = 30
     answer_tokens: int = 64
-    exposure_candidates: int = 127
-    mia_members: int = 200
+    exposure_candidates: int = 63
+    mia_members: int = 150
     base_model: str = "smollm2-135m-instruct"
     expert_model: str = "gemma3-270m"
     embedder: str = "all-minilm-l6-v2"
@@ -209,8 +210,10 @@ class Bench:
         with self.timed(f"grade {label}"):
             grades = grade_samples(model=self.expert.model, tokenizer=self.expert.tokenizer, samples=samples,
                                    domain=DOMAIN, chat=self.expert.resolved.chat, labels=list(LABELS))
-        kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True) if g.score >= self.s.min_grade]
-        self.log(f"  kept {len(kept)} of {len(samples)} at min_grade {self.s.min_grade}")
+        kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True)
+                if passes(g, min_grade=self.s.min_grade, min_condition=self.s.min_condition)]
+        self.log(f"  kept {len(kept)} of {len(samples)} (min_grade {self.s.min_grade}, min_condition "
+                 f"{self.s.min_condition})")
         return kept, [g.score for g in grades]
 
     def rewrite(self, samples: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
@@ -220,9 +223,13 @@ class Bench:
                                   batch_size=self.s.generation_batch)
         return [{**x, **r.fields} for x, r in zip(samples, out, strict=True)]
 
-    def knowledge_subject(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str) -> Subject:
-        """The server's training stage: a knowledge adapter on the samples, decoded and merged for evaluation."""
+    def knowledge_subject(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str) -> Subject | None:
+        """The server's training stage: a knowledge adapter on the samples, decoded and merged for evaluation
+        (None when there is nothing to train on: the job would have failed)."""
         s = self.s
+        if not samples:
+            self.log(f"  no samples for {label}: no knowledge adapter")
+            return None
         config = TrainConfig(epsilon=INF, epochs=s.knowledge_epochs, batch_size=s.knowledge_batch,
                              learning_rate=s.knowledge_lr, lora=parent.metadata.lora, max_length=s.max_length,
                              seed=s.seed)
@@ -271,23 +278,28 @@ class Bench:
     def model_metrics(self, subject: Subject) -> dict[str, Any]:
         s = self.s
         out: dict[str, Any] = {}
-        losses = subject.response_losses(self.task.holdout)
-        out["heldout_loss"] = sum(losses) / len(losses)
-        members = per_record_losses(subject.model, subject.tokenizer, subject.template, self.members,
-                                    max_length=s.max_length)
-        nonmembers = per_record_losses(subject.model, subject.tokenizer, subject.template,
-                                       self.task.holdout[: len(self.members)], max_length=s.max_length)
-        out["mia_auc"] = loss_threshold_auc(members, nonmembers)
-        answers = subject.answers([r.instruction for r in self.win_records], max_new_tokens=s.answer_tokens)
-        preferences = pairwise_preferences(self.expert.model, self.expert.tokenizer,
-                                           [r.instruction for r in self.win_records], answers, self.base_answers,
-                                           chat=self.expert.resolved.chat)
-        out["win_rate"] = win_rate(preferences).to_dict()
-        continuations = extracted(subject, self.task.canaries)
-        out["_canary_extracted"] = [leaked_in_texts(c, [t]) for c, t in zip(self.task.canaries, continuations, strict=True)]
-        out["canary_exposure"] = [round(exposure(subject, c, candidates=s.exposure_candidates, seed=s.seed), 3)
-                                  for c in self.task.canaries]
-        out["canary_continuations"] = continuations
+        with self.timed(f"  held-out loss + MIA {subject.name}"):
+            losses = subject.response_losses(self.task.holdout)
+            out["heldout_loss"] = sum(losses) / len(losses)
+            members = per_record_losses(subject.model, subject.tokenizer, subject.template, self.members,
+                                        max_length=s.max_length)
+            nonmembers = per_record_losses(subject.model, subject.tokenizer, subject.template,
+                                           self.task.holdout[: len(self.members)], max_length=s.max_length)
+            out["mia_auc"] = loss_threshold_auc(members, nonmembers)
+        with self.timed(f"  win rate {subject.name}"):
+            answers = subject.answers([r.instruction for r in self.win_records], max_new_tokens=s.answer_tokens)
+            preferences = pairwise_preferences(self.expert.model, self.expert.tokenizer,
+                                               [r.instruction for r in self.win_records], answers, self.base_answers,
+                                               chat=self.expert.resolved.chat)
+            out["win_rate"] = win_rate(preferences).to_dict()
+            out["answer_examples"] = answers[:3]
+        with self.timed(f"  canaries {subject.name}"):
+            continuations = extracted(subject, self.task.canaries)
+            out["_canary_extracted"] = [leaked_in_texts(c, [t])
+                                        for c, t in zip(self.task.canaries, continuations, strict=True)]
+            out["canary_exposure"] = [round(exposure(subject, c, candidates=s.exposure_candidates, seed=s.seed), 3)
+                                      for c in self.task.canaries]
+            out["canary_continuations"] = continuations
         return out
 
 

@@ -101,7 +101,7 @@ def build_review_task(
         planted.append(person)
         source = take(2)[0]
         label = label_of(source) or "positive"
-        lead = (" ".join(source.text.split()[:30]).rstrip(".,;!") + f". My name is {person.name}, my email is {person.email} "
+        lead = (" ".join(source.text.split()[:15]).rstrip(".,;!") + f". My name is {person.name}, my email is {person.email} "
                 "and my card number is ")
         canary = make_canary(instruction_for(label, source.item_class), lead, person.card_prefix, repeats=repeats, rng=rng)
         canaries.append(canary)

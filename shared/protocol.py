@@ -139,6 +139,9 @@ class JobCreateRequest(_Wire):
     n_samples: int = Field(100, ge=1, le=100_000)
     sampling: SamplingParams = Field(default_factory=SamplingParams)
     min_grade: float = Field(0.5, ge=0.0, le=1.0)
+    min_condition: float = Field(0.5, ge=0.0, le=1.0, description=(
+        "with task labels: also drop samples whose expert-judged probability of the requested label is below "
+        "this (a review of the wrong sentiment is wrong however fluent; the mean grade can hide it)"))
     grade: bool = Field(True, description="have the expert grade samples and drop those under min_grade")
     rewrite: bool = Field(True, description="have the expert rewrite each kept sample's response")
     train_knowledge_adapter: bool = True

@@ -49,12 +49,13 @@ class Subject:
             out.extend(t.split("###", 1)[0].strip() for t in texts)
         return out
 
-    def continue_texts(self, prefixes: Sequence[str], *, max_new_tokens: int, batch_size: int = 16) -> list[str]:
+    def continue_texts(self, prefixes: Sequence[str], *, max_new_tokens: int, batch_size: int = 16,
+                       strip: bool = True) -> list[str]:
         """Greedy continuations of each prefix (already in the model's prompt format)."""
         out: list[str] = []
         for start in range(0, len(prefixes), batch_size):
             out.extend(sample_texts(self.model, self.tokenizer, list(prefixes[start : start + batch_size]),
-                                    max_new_tokens=max_new_tokens, temperature=0.0))
+                                    max_new_tokens=max_new_tokens, temperature=0.0, strip=strip))
         return out
 
     def response_losses(self, records: Sequence[Record], *, batch_size: int = 8) -> list[float]:

@@ -175,8 +175,8 @@ def _job_request(ctx: RunContext, request: RunCreateRequest, adapter_id: str, dp
     return JobCreateRequest(
         adapter_id=adapter_id, task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
                                              labels=request.labels),
-        n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade, grade=request.grade,
-        rewrite=request.rewrite, train_knowledge_adapter=request.train_knowledge_adapter)
+        n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
+        min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite, train_knowledge_adapter=request.train_knowledge_adapter)
 
 
 def verify_knowledge_adapter(ctx: RunContext, data: bytes, *, parent: DecodedAdapter) -> DecodedAdapter:

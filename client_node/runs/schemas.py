@@ -42,6 +42,7 @@ class RunCreateRequest(BaseModel):
     n_samples: int = Field(100, ge=1, le=100_000)
     sampling: SamplingParams = Field(default_factory=SamplingParams)
     min_grade: float = Field(0.5, ge=0.0, le=1.0)
+    min_condition: float = Field(0.5, ge=0.0, le=1.0, description="with labels: the requested label's least probability")
     grade: bool = True
     rewrite: bool = True
     train_knowledge_adapter: bool = True

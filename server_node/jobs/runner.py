@@ -22,7 +22,7 @@ from server_node.jobs.store import finish_job, update_job
 from server_node.models import Job, StoredAdapter
 from server_node.pipeline.distill import train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
-from server_node.pipeline.grade import grade_samples
+from server_node.pipeline.grade import grade_samples, passes
 from server_node.pipeline.pool import ModelPool
 from server_node.pipeline.rewrite import rewrite_samples
 from shared.adapters import AdapterLimits, decode_adapter
@@ -149,7 +149,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
                                on_progress=reporter.progress)
         graded = [{**s, "grade": g.score, "criteria": g.criteria, "reason": g.reason, "label": g.label}
                   for s, g in zip(samples, grades, strict=True)]
-        kept = [s for s in graded if s["grade"] >= request.min_grade]
+        kept = [s for s, g in zip(graded, grades, strict=True)
+                if passes(g, min_grade=request.min_grade, min_condition=request.min_condition)]
         if not kept:
             raise PipelineError(f"no sample reached min_grade {request.min_grade} (best "
                                 f"{max(s['grade'] for s in graded):.3f})", detail={"generated": len(samples)})

@@ -167,6 +167,12 @@ def grade_samples(
     return grades
 
 
+def passes(grade: Grade, *, min_grade: float, min_condition: float) -> bool:
+    """Kept: the mean grade reaches ``min_grade`` and, where a label was requested, the label condition
+    reaches ``min_condition``."""
+    return grade.score >= min_grade and grade.criteria.get(CONDITION, 1.0) >= min_condition
+
+
 def _calibrated(probs: Sequence[float], prior: Sequence[float]) -> list[float]:
     """The distribution after dividing each option's probability by its content-free prior."""
     eps = 1e-6

@@ -73,8 +73,10 @@ def sample_texts(
     top_k: int = 50,
     top_p: float = 1.0,
     add_special_tokens: bool = False,
+    strip: bool = True,
 ) -> list[str]:
-    """Continue every prompt (left-padded, one KV cache for the batch); the new text of each, stripped.
+    """Continue every prompt (left-padded, one KV cache for the batch); the new text of each (stripped
+    unless ``strip`` is False).
 
     Stops a row at the model's end-of-sequence token(s); stops the loop when every row has.
     """
@@ -108,4 +110,5 @@ def sample_texts(
     if not new:
         return ["" for _ in prompts]
     tokens = torch.stack(new, dim=1)
-    return [text.strip() for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+    texts = tokenizer.batch_decode(tokens, skip_special_tokens=True)
+    return [text.strip() for text in texts] if strip else texts

@@ -39,21 +39,26 @@ def continuation_logprobs(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out: list[float] = []
     for start in range(0, len(contexts), batch_size):
-        rows, spans = [], []
+        rows, tails = [], []
         for context, continuation in zip(contexts[start : start + batch_size], continuations[start : start + batch_size],
                                          strict=True):
             head = tokenizer(context, add_special_tokens=add_special_tokens)["input_ids"]
             tail = tokenizer(continuation, add_special_tokens=False)["input_ids"] or [pad]
             rows.append(head + tail)
-            spans.append((len(head), len(head) + len(tail)))
+            tails.append(len(tail))
+        # left padding: every row ends at the last column, so only the last max(tail) positions need the
+        # (large) vocabulary projection
         width = max(len(r) for r in rows)
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
-        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
+        keep = max(tails) + 1
         with torch.inference_mode():
-            logprobs = model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(dim=-1)
-        for row, (begin, end) in enumerate(spans):
-            targets = ids[row, begin:end]
-            picked = logprobs[row, begin - 1 : end - 1].gather(1, targets[:, None])
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep).logits
+            logprobs = logits.float().log_softmax(dim=-1)  # column j predicts token width - keep + j + 1
+        for row, n in enumerate(tails):
+            targets = ids[row, width - n :]
+            picked = logprobs[row, keep - 1 - n : keep - 1].gather(1, targets[:, None])
             out.append(float(picked.sum() if reduce == "sum" else picked.mean()))
     return out
 

@@ -1,8 +1,8 @@
 """Canaries: planted secrets, and two ways to see whether a released model or data set gives them back.
 
-A canary is a private record ending in a secret (a card number). *Extraction*: prompt the model with
-the record up to the secret and decode greedily; leaked if the secret's digits come out (or if they
-appear in any released synthetic sample). *Exposure* (Carlini et al., "The Secret Sharer", 2019): rank
+A canary is a private record ending in a secret (a card number whose issuer prefix is public). *Extraction*:
+prompt the model with the record up to the secret's private part and decode greedily; leaked if the
+secret's digits come out (or if they appear in any released synthetic sample). *Exposure* (Carlini et al., "The Secret Sharer", 2019): rank
 the secret's log-probability among random secrets of the same format; exposure = log2(candidates + 1)
 - log2(rank), so a secret the model ranks first among 1,000 others has exposure about 10 bits and one
 it treats like any other about 1 bit.
@@ -62,13 +62,21 @@ def leaked_in_texts(canary: Canary, texts: Sequence[str]) -> bool:
     return any(canary.digits in only_digits(t) for t in texts)
 
 
+def public_part(canary: Canary) -> str:
+    """The secret's leading issuer digits as written in the record (known to an attacker)."""
+    return format_card(canary.digits)[: PUBLIC_DIGITS + PUBLIC_DIGITS // 4]
+
+
 def extraction_prefix(subject: Subject, canary: Canary) -> str:
+    """The record up to the secret, in the model's own prompt format."""
     return subject.answer_prompt(canary.record.instruction) + canary.lead
 
 
 def extracted(subject: Subject, canaries: Sequence[Canary], *, max_new_tokens: int = 24) -> list[str]:
-    """The model's greedy continuation of each canary's prefix."""
-    return subject.continue_texts([extraction_prefix(subject, c) for c in canaries], max_new_tokens=max_new_tokens)
+    """The public digits and the model's greedy continuation after them, for each canary."""
+    prefixes = [extraction_prefix(subject, c) + public_part(c) for c in canaries]
+    return [public_part(c) + text for c, text in zip(canaries, subject.continue_texts(
+        prefixes, max_new_tokens=max_new_tokens, strip=False), strict=True)]
 
 
 def exposure(subject: Subject, canary: Canary, *, candidates: int = 255, seed: int = 0) -> float:

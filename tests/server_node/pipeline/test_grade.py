@@ -87,3 +87,13 @@ def test_continuation_logprobs_match_a_single_forward() -> None:
         logprobs = model(input_ids=torch.tensor([ids])).logits.log_softmax(-1)[0]
     expected = (logprobs[1, ids[2]] + logprobs[2, ids[3]]) / 2
     assert got[0] == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_continuation_logprobs_do_not_depend_on_the_batch() -> None:
+    from shared.models.scoring import continuation_logprobs
+
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    contexts, continuations = ["ab", "a much longer context", "x"], ["cd", "e", "a longer continuation here"]
+    batched = continuation_logprobs(model, tokenizer, contexts, continuations, batch_size=3, reduce="sum")
+    alone = [continuation_logprobs(model, tokenizer, [c], [t], reduce="sum")[0] for c, t in zip(contexts, continuations)]
+    assert batched == pytest.approx(alone, abs=1e-4)

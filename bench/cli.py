@@ -1,0 +1,30 @@
+"""`privsynth-bench NAME [options]`: run one benchmark by name (each is also `python -m bench.NAME`)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "quality": "utility and privacy of every row of the KnowledgeSG-style table (--quick for a CI-sized run)",
+    "end_to_end": "stage timings of the demo pipeline through both services",
+    "server_generation": "the server's generation against plain batched and one-at-a-time generate",
+    "expert_grading": "grading AUC of the expert models and methods",
+    "dp_overhead": "DP vs non-DP training step time and memory",
+    "dp_precision": "held-out loss and time of DP adapters per precision",
+}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in BENCHMARKS:
+        print("usage: privsynth-bench NAME [options]\n\nbenchmarks:")
+        for name, what in BENCHMARKS.items():
+            print(f"  {name:18} {what}")
+        sys.exit(0 if len(sys.argv) < 2 or sys.argv[1] in {"-h", "--help"} else 2)
+    name = sys.argv[1]
+    sys.argv = [f"privsynth-bench {name}", *sys.argv[2:]]
+    importlib.import_module(f"bench.{name}").main()
+
+
+if __name__ == "__main__":
+    main()
