@@ -203,3 +203,7 @@ class SyntheticSample(_Wire):
     reason: str | None = None
     label: str | None = Field(None, description="the label the sample's instruction asked for, if any")
     rewritten: bool = False
+
+    def content(self) -> str:
+        """All of the sample's text (for leakage checks)."""
+        return "\n".join(v for v in (self.instruction, self.input, self.response, self.text) if v)

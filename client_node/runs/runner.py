@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client_node.core.context import ClientContext
+from client_node.evaluation.leakage import membership_auc, sample_leakage
 from client_node.evaluation.report import utility_report
 from client_node.remote.server_api import ServerApi
 from client_node.runs.schemas import RunCreateRequest, RunStage, RunState
@@ -146,11 +147,15 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
     write(stage=RunStage.EVALUATING.value)
     start = time.perf_counter()
     dataset = ctx.client.datasets.get(request.dataset_id)
-    report = {"utility": utility_report(resolve_model(ctx.client.settings.base_model), dataset.holdout_records, dp=dp,
+    base = resolve_model(ctx.client.settings.base_model)
+    report = {"utility": utility_report(base, dataset.holdout_records, dp=dp,
                                         knowledge=knowledge, max_length=request.max_length),
               "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                           "rewritten": job.counts.rewritten},
-              "privacy": {"epsilon": dp.metadata.certificate.epsilon, "delta": dp.metadata.certificate.delta}}
+              "privacy": {"epsilon": dp.metadata.certificate.epsilon, "delta": dp.metadata.certificate.delta,
+                          "samples": sample_leakage([s.content() for s in samples], dataset.train_records),
+                          "membership_inference": membership_auc(base, dp, dataset.train_records,
+                                                                 dataset.holdout_records, max_length=request.max_length)}}
     timed(RunStage.EVALUATING, start)
     finish_run(engine, run_id, RunState.SUCCEEDED, stage=None, report=_finite(report))
 

@@ -75,6 +75,9 @@ def test_a_run_goes_through_both_nodes(nodes) -> None:
     assert run["server_job"]["state"] == "succeeded" and run["server_job"]["counts"]["generated"] == 4
     utility = run["report"]["utility"]
     assert set(utility) >= {"base", "dp_adapter", "knowledge_adapter"} and utility["heldout_records"] == 4
+    privacy = run["report"]["privacy"]
+    assert privacy["samples"]["samples"] == 4 and 0.0 <= privacy["samples"]["overlap"]["ngram_overlap"] <= 1.0
+    assert privacy["membership_inference"]["members"] == 4 and 0.0 <= privacy["membership_inference"]["auc"] <= 1.0
     samples = httpx.get(f"{client}/v1/runs/{run['run_id']}/samples", headers=_op()).text.splitlines()
     assert len(samples) == 4
     adapter = decode_adapter(httpx.get(f"{client}/v1/runs/{run['run_id']}/adapter", headers=_op()).content)

@@ -95,5 +95,17 @@ def test_continuation_logprobs_do_not_depend_on_the_batch() -> None:
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
     contexts, continuations = ["ab", "a much longer context", "x"], ["cd", "e", "a longer continuation here"]
     batched = continuation_logprobs(model, tokenizer, contexts, continuations, batch_size=3, reduce="sum")
-    alone = [continuation_logprobs(model, tokenizer, [c], [t], reduce="sum")[0] for c, t in zip(contexts, continuations)]
+    alone = [continuation_logprobs(model, tokenizer, [c], [t], reduce="sum")[0] for c, t in zip(contexts, continuations, strict=True)]
     assert batched == pytest.approx(alone, abs=1e-4)
+
+
+def test_a_sample_of_the_wrong_label_fails_however_good_its_mean() -> None:
+    from server_node.pipeline.grade import CONDITION, Grade, passes
+
+    good = Grade(score=0.8, criteria={"fluency": 0.9, CONDITION: 0.7}, reason="")
+    wrong_label = Grade(score=0.7, criteria={"fluency": 1.0, "relevance": 1.0, CONDITION: 0.1}, reason="")
+    unlabelled = Grade(score=0.6, criteria={"fluency": 0.6}, reason="")
+    assert passes(good, min_grade=0.5, min_condition=0.5)
+    assert not passes(wrong_label, min_grade=0.5, min_condition=0.5)
+    assert passes(wrong_label, min_grade=0.5, min_condition=0.0)
+    assert passes(unlabelled, min_grade=0.5, min_condition=0.9)
