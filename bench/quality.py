@@ -263,7 +263,8 @@ class Bench:
         if labelled:
             scores = classifier_scores([t for t, _ in labelled], [lab for _, lab in labelled], self.task.test_texts,
                                        self.task.test_labels, seed=self.s.seed)
-            out["tstr_accuracy"], out["tstr_macro_f1"] = scores.accuracy, scores.macro_f1
+            out["tstr_accuracy"], out["tstr_macro_f1"], out["tstr_auc"] = scores.accuracy, scores.macro_f1, scores.auc
+            out["labels_generated"] = {label: sum(lab == label for _, lab in labelled) for label in LABELS}
         texts = [_text(x) for x in samples]
         out["pii_rate"] = pii_reconstruction(self.task.pii_items, texts).rate
         if texts:
@@ -376,20 +377,22 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, log: Callable[[s
         "canaries": [{"repeats": c.repeats, "secret_digits": len(c.digits)} for c in task.canaries],
         "pii_items": len(task.pii_items),
         "certificates": certificates,
-        "rows": [{"row": r.name, "epsilon": eps_label(r.epsilon), **r.metrics, "grades": [round(g, 4) for g in r.grades]}
+        "rows": [{"row": r.name, "epsilon": eps_label(r.epsilon), **r.metrics, "grades": [round(g, 4) for g in r.grades],
+                  "sample_texts": [{k: x.get(k, "") for k in ("instruction", "response")} for x in r.samples]}
                  for r in rows],
         "timings": bench.timings,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
 
 
-TABLE_COLUMNS = ["row", "epsilon", "samples", "tstr_accuracy", "tstr_macro_f1", "heldout_loss", "win_rate",
+TABLE_COLUMNS = ["row", "epsilon", "samples", "tstr_accuracy", "tstr_macro_f1", "tstr_auc", "heldout_loss", "win_rate",
                  "canaries_leaked", "pii_rate", "mia_auc", "dcr_median"]
 
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     out = [{"row": "real reviews (train on real)", "epsilon": "-", "samples": result["settings"]["n_train"],
             "tstr_accuracy": result["real_data"]["accuracy"], "tstr_macro_f1": result["real_data"]["macro_f1"],
+            "tstr_auc": result["real_data"].get("auc"),
             "dcr_median": result["holdout_dcr"]["median"]}]
     n_canaries = len(result["canaries"])
     for r in result["rows"]:

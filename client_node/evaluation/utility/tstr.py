@@ -14,6 +14,7 @@ class ClassifierScores:
     macro_f1: float
     n_train: int
     n_test: int
+    auc: float | None = None  # binary tasks: ROC AUC of the classifier's scores (signal that accuracy at the 0.5 cut can hide)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -34,6 +35,7 @@ def classifier_scores(
     if not test_texts:
         raise ValueError("no test texts")
     classes = sorted(set(train_labels))
+    auc = None
     if len(classes) < 2:
         constant = classes[0] if classes else ""
         predicted = [constant] * len(test_texts)
@@ -41,9 +43,15 @@ def classifier_scores(
         vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
         features = vectorizer.fit_transform(train_texts)
         classifier = LogisticRegression(max_iter=2000, random_state=seed).fit(features, list(train_labels))
-        predicted = list(classifier.predict(vectorizer.transform(test_texts)))
+        test_features = vectorizer.transform(test_texts)
+        predicted = list(classifier.predict(test_features))
+        if len(classes) == 2 and len(set(test_labels)) == 2:
+            from sklearn.metrics import roc_auc_score
+
+            truth = [label == classifier.classes_[1] for label in test_labels]
+            auc = float(roc_auc_score(truth, classifier.decision_function(test_features)))
     return ClassifierScores(
         accuracy=float(accuracy_score(test_labels, predicted)),
         macro_f1=float(f1_score(test_labels, predicted, average="macro", labels=sorted(set(test_labels)), zero_division=0)),
-        n_train=len(train_texts), n_test=len(test_texts),
+        n_train=len(train_texts), n_test=len(test_texts), auc=auc,
     )
