@@ -149,7 +149,8 @@ def test_the_wire_carries_no_private_text(nodes) -> None:
     assert kinds.count("adapter") == 1 and kinds.count("json") == 1
 
 
-JOB_FIELDS = {"adapter_id", "task", "n_samples", "sampling", "min_grade", "grade", "rewrite", "train_knowledge_adapter",
+JOB_FIELDS = {"adapter_id", "task", "n_samples", "sampling", "min_grade", "min_condition", "grade", "rewrite",
+              "train_knowledge_adapter",
               "dedup_similarity", "seed"}
 
 
