@@ -150,8 +150,7 @@ def test_the_wire_carries_no_private_text(nodes) -> None:
 
 
 JOB_FIELDS = {"adapter_id", "task", "n_samples", "sampling", "min_grade", "min_condition", "grade", "rewrite",
-              "train_knowledge_adapter",
-              "dedup_similarity", "seed"}
+              "train_knowledge_adapter", "dedup_similarity", "seed"}
 
 
 def _http_requests(stream: bytes) -> list[tuple[str, str, str, bytes]]:
