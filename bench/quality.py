@@ -422,7 +422,7 @@ def must_hold(result: dict[str, Any]) -> dict[str, bool | None]:
         f"full pipeline beats no refinement on TSTR (eps {direct})": None if not (ours and raw) else (
             ours.get("tstr_accuracy", 0) > raw.get("tstr_accuracy", 0)),
         f"full pipeline beats no refinement on win rate (eps {direct})": None if not (ours and raw) else (
-            ours["win_rate"]["win_rate"] > raw["win_rate"]["win_rate"]),
+            (ours.get("win_rate") or {}).get("win_rate", 0) > (raw.get("win_rate") or {}).get("win_rate", 0)),
     }
 
 

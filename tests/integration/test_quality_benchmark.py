@@ -30,10 +30,12 @@ def test_quick_quality_benchmark_measures_every_row() -> None:
     assert result["certificates"]["eps=8"]["epsilon_spent"] <= 8.0 + 1e-6
     assert math.isinf(result["certificates"]["eps=inf"]["epsilon_spent"])
     for row in result["rows"]:
-        assert 0.0 <= row["mia_auc"] <= 1.0 and 0.0 <= row["win_rate"]["win_rate"] <= 1.0
-        assert row["heldout_loss"] > 0 and 0.0 <= row["pii_rate"] <= 1.0
-        assert 0 <= row["canaries_leaked"] <= len(result["canaries"])
-        assert len(row["canary_exposure"]) == len(result["canaries"])
+        assert 0.0 <= row["pii_rate"] <= 1.0 and 0 <= row["canaries_leaked"] <= len(result["canaries"])
+        # a row has a model unless grading kept nothing to train one on (a job would fail the same way)
+        has_model = row["row"].endswith("used directly)") or row["row"] == "DP adapter used directly" or row["samples"] > 0
+        if has_model:
+            assert 0.0 <= row["mia_auc"] <= 1.0 and 0.0 <= row["win_rate"]["win_rate"] <= 1.0
+            assert row["heldout_loss"] > 0 and len(row["canary_exposure"]) == len(result["canaries"])
         if row["samples"]:
             assert 0.0 <= row["dcr"]["median"] <= 2.0
     full = [r for r in result["rows"] if r["row"] == "full pipeline (ours)"]
