@@ -73,7 +73,8 @@ def fake_identities(wheels_dir: Path) -> list[Identity]:
     text = read_public_file(FAKE_IDENTITIES, FAKE_IDENTITIES_SHA256, wheels_dir).decode("utf-8-sig")
     out = []
     for row in csv.DictReader(io.StringIO(text)):
+        # "4.55663E+15": the spreadsheet kept six significant digits (fewer when they ended in zeros)
         mantissa = row["CCNumber"].split("E")[0].replace(".", "")
         out.append(Identity(given_name=row["GivenName"], surname=row["Surname"], email=row["EmailAddress"],
-                            phone=row["TelephoneNumber"], city=row["City"], card_prefix=mantissa[:6]))
+                            phone=row["TelephoneNumber"], city=row["City"], card_prefix=mantissa[:6].ljust(6, "0")))
     return out
