@@ -41,7 +41,7 @@ def test_quick_quality_benchmark_measures_every_row() -> None:
     full = [r for r in result["rows"] if r["row"] == "full pipeline (ours)"]
     assert all(len(r["grades"]) >= r["samples"] for r in full)  # grades of all generated, kept are a subset
     rows = table_rows(result)
-    assert set(TABLE_COLUMNS) <= set(rows[0]) and len(rows) == len(result["rows"]) + 1
+    assert set(TABLE_COLUMNS) <= set(rows[1]) and len(rows) == len(result["rows"]) + 1  # rows[0]: train on real
     page = render_html(result)
     assert page.startswith("<!doctype html>") and page.count("<svg") == 4
     assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
