@@ -19,8 +19,8 @@ def heldout_loss(
     max_length: int = 256, batch_size: int = 16,
 ) -> float:
     """Mean per-record loss of the assistant turn (the record) under ``template``."""
-    return sum(losses := per_record_losses(model, tokenizer, template, records, max_length=max_length,
-                                           batch_size=batch_size)) / len(losses)
+    losses = per_record_losses(model, tokenizer, template, records, max_length=max_length, batch_size=batch_size)
+    return sum(losses) / len(losses)
 
 
 def per_record_losses(

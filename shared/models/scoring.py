@@ -5,7 +5,7 @@ client's evaluation (judging, membership inference, canary exposure)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from shared.models.generation import left_padded
 
@@ -29,7 +29,7 @@ def option_probabilities(
 
 def continuation_logprobs(
     model: Any, tokenizer: Any, contexts: Sequence[str], continuations: Sequence[str], *, batch_size: int = 8,
-    add_special_tokens: bool = True, reduce: str = "mean",
+    add_special_tokens: bool = True, reduce: Literal["mean", "sum"] = "mean",
 ) -> list[float]:
     """Log-probability of each continuation after its context (right-padded batches): the mean per
     token (``reduce="mean"``) or the sum (``"sum"``). Pass ``add_special_tokens=False`` for contexts
