@@ -21,8 +21,16 @@ class Mechanism(StrEnum):
     """What produced the guarantee."""
 
     DP_SGD = "dp-sgd"
+    GAUSSIAN_VOTES = "gaussian-votes"  # training-free generation, Gaussian report-noisy-max per token
+    LAPLACE_VOTES = "laplace-votes"  # the same with Laplace noise (pure epsilon)
+    GAUSSIAN_STATISTICS = "gaussian-statistics"  # noisy counts and ranges of a table's columns
     POST_PROCESSING = "post-processing"
     NONE = "none"
+
+    @property
+    def composes_by_rdp(self) -> bool:
+        """True for Gaussian mechanisms, whose spend is an opacus history the ledger composes by RDP."""
+        return self in (Mechanism.DP_SGD, Mechanism.GAUSSIAN_VOTES, Mechanism.GAUSSIAN_STATISTICS)
 
 
 def round_record_count(n: int) -> int:

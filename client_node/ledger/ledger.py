@@ -2,8 +2,10 @@
 
 Spending composes across runs two ways, both sound upper bounds, and the tighter one counts:
 - basic composition: epsilons add up and deltas add up;
-- RDP composition: all runs' subsampled-Gaussian steps composed by one RDP accountant, read at the
-  budget's delta (usually much tighter than basic when many runs share a dataset).
+- RDP composition: all runs' Gaussian releases (DP-SGD's subsampled steps, Gaussian vote aggregation
+  and statistics, which enter as sample rate 1) composed by one RDP accountant, read at what is left of
+  the budget's delta, plus the pure epsilons of Laplace runs by basic composition (usually much tighter
+  than basic alone when many runs share a dataset).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from client_node.ledger.tables import BudgetRow, SpendRow
 from shared.errors import DatasetNotFoundError, PrivacyBudgetExceededError, RunNotFoundError
-from shared.privacy import Accountant
+from shared.privacy import Accountant, Mechanism
 from shared.training.accounting import HistoryEntry, compose_histories, epsilon_of_history
 
 
@@ -27,7 +29,7 @@ class Spend:
 
     epsilon: float
     delta: float
-    history: list[HistoryEntry] | None  # None: not a subsampled Gaussian (RDP composition not applicable)
+    history: list[HistoryEntry] | None  # None: not a Gaussian; composed by its (epsilon, delta) alone
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,21 @@ class BudgetStatus:
 
 
 def compose(spends: Sequence[Spend], *, delta_budget: float) -> tuple[float, float, float]:
-    """(basic epsilon, basic delta, RDP epsilon at ``delta_budget``) of several runs together."""
+    """(basic epsilon, basic delta, RDP epsilon at ``delta_budget``) of several runs together.
+
+    The RDP figure composes every spend with a history in one accountant and adds the others by basic
+    composition: their epsilons add, and their deltas come out of the budget's delta first.
+    """
     basic_epsilon = math.fsum(s.epsilon for s in spends)
     basic_delta = math.fsum(s.delta for s in spends)
-    if any(s.history is None for s in spends):
+    others = [s for s in spends if s.history is None]
+    delta_left = delta_budget - math.fsum(s.delta for s in others)
+    histories = compose_histories(s.history or [] for s in spends if s.history is not None)
+    if any(math.isinf(s.epsilon) for s in others) or (histories and delta_left <= 0) or delta_left < 0:
         rdp = math.inf
     else:
-        histories = compose_histories(s.history or [] for s in spends)
-        rdp = epsilon_of_history(histories, delta=delta_budget, accountant=Accountant.RDP) if delta_budget > 0 else math.inf
+        gaussian = epsilon_of_history(histories, delta=delta_left, accountant=Accountant.RDP) if histories else 0.0
+        rdp = math.fsum(s.epsilon for s in others) + gaussian
     return basic_epsilon, basic_delta, rdp
 
 
@@ -157,6 +166,13 @@ class PrivacyLedger:
             row.epsilon = epsilon_of_history(history, delta=row.delta, accountant=Accountant.RDP) if history else 0.0
             return row.epsilon
 
+    def charge_pure(self, run_id: str, *, epsilon: float, steps: int) -> float:
+        """Record a pure-epsilon run's spend so far (Laplace releases; call before each release)."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, run_id)
+            row.epsilon, row.steps = epsilon, steps
+            return row.epsilon
+
     def finish(self, run_id: str, *, history: list[HistoryEntry] | None, epsilon: float) -> None:
         """Close a run with its final spend (epsilon from the run's own accountant)."""
         with Session(self.engine) as session, session.begin():
@@ -206,7 +222,7 @@ def _spend(row: SpendRow) -> Spend:
     if row.status == "running":  # reserved at the plan until it closes
         planned = None if row.planned_history is None else [(float(s), float(q), int(n)) for s, q, n in row.planned_history]
         return Spend(row.planned_epsilon, row.delta, planned)
-    if row.mechanism == "dp-sgd":
+    if Mechanism(row.mechanism).composes_by_rdp:
         history = [(float(s), float(q), int(n)) for s, q, n in row.history]
         return Spend(row.epsilon, row.delta if history else 0.0, history)
     return Spend(row.epsilon, row.delta, None)
