@@ -222,7 +222,8 @@ def _spend(row: SpendRow) -> Spend:
     if row.status == "running":  # reserved at the plan until it closes
         planned = None if row.planned_history is None else [(float(s), float(q), int(n)) for s, q, n in row.planned_history]
         return Spend(row.planned_epsilon, row.delta, planned)
-    if Mechanism(row.mechanism).composes_by_rdp:
+    mechanism = Mechanism(row.mechanism)
+    if mechanism is Mechanism.DP_SGD or (mechanism.composes_by_rdp and row.history):
         history = [(float(s), float(q), int(n)) for s, q, n in row.history]
         return Spend(row.epsilon, row.delta if history else 0.0, history)
     return Spend(row.epsilon, row.delta, None)

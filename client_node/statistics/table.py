@@ -1,0 +1,194 @@
+"""Noisy per-column statistics of a private table, for validating generated rows without touching the
+private rows again.
+
+One Gaussian release covers every column at once: a row adds one count to one bin of each of the ``c``
+columns' histograms, so the joint L2 sensitivity is sqrt(c) (add/remove neighbours).
+- categorical, public categories given: noisy counts of each category (and of "other");
+- categorical, categories private: noisy counts of the values seen, and only values whose noisy count
+  clears a threshold are released (a value only one row has clears it with probability at most
+  ``threshold_delta / c`` per column; that delta adds to the Gaussian one, Wilkins et al. 2024);
+- numeric: noisy counts on a public grid (the column's public bounds cut in equal bins, or else a
+  signed powers-of-two grid), and the range spans the outermost bins whose noisy count clears
+  ``3 sigma``: post-processing of the released counts.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from client_node.ledger.ledger import PrivacyLedger
+from shared.mechanisms import GaussianMechanism
+from shared.mechanisms.gaussian import gaussian_epsilon
+from shared.privacy import Accountant, Mechanism
+from shared.training.accounting import epsilon_of_history
+
+OTHER = "<other>"
+_POWERS = [2.0**k for k in range(-10, 41)]
+
+
+class ColumnKind(StrEnum):
+    CATEGORICAL = "categorical"
+    INTEGER = "integer"
+    FLOAT = "float"
+
+
+class ColumnSpec(BaseModel):
+    """A column and what is public about it (its categories or its bounds), if anything."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    kind: ColumnKind
+    categories: list[str] | None = Field(None, description="public domain of a categorical column")
+    lower: float | None = None
+    upper: float | None = None
+    bins: int = Field(32, ge=1, le=10_000, description="equal bins between public bounds")
+
+
+@dataclass(frozen=True)
+class ColumnStatistics:
+    name: str
+    kind: ColumnKind
+    counts: dict[str, float] = field(default_factory=dict)  # categorical: noisy count per released value
+    lower: float | None = None  # numeric: noisy range
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class TableStatistics:
+    """The released statistics and their guarantee."""
+
+    columns: dict[str, ColumnStatistics]
+    noise_multiplier: float
+    sigma: float
+    epsilon: float
+    delta: float
+    threshold_delta: float
+
+    def history(self) -> list[tuple[float, float, int]] | None:
+        """One Gaussian release as an opacus history; ``None`` when a threshold's delta rides on it (then
+        the release composes by its (epsilon, delta) alone)."""
+        return None if self.threshold_delta > 0 else [(self.noise_multiplier, 1.0, 1)]
+
+    def problems(self, row: Mapping[str, Any]) -> list[str]:
+        """Why ``row`` does not fit the released statistics (empty when it does)."""
+        out = []
+        for name, column in self.columns.items():
+            if name not in row:
+                out.append(f"{name}: missing")
+                continue
+            value = row[name]
+            if column.kind is ColumnKind.CATEGORICAL:
+                if str(value) not in column.counts:
+                    out.append(f"{name}: {value!r} is not a released category")
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                out.append(f"{name}: {value!r} is not a number")
+                continue
+            if column.kind is ColumnKind.INTEGER and not float(number).is_integer():
+                out.append(f"{name}: {value!r} is not an integer")
+            elif column.lower is None or column.upper is None or not column.lower <= number <= column.upper:
+                out.append(f"{name}: {number} is outside the released range [{column.lower}, {column.upper}]")
+        return out
+
+
+def numeric_edges(spec: ColumnSpec) -> list[float]:
+    """The public grid of a numeric column: equal bins between its bounds, or signed powers of two."""
+    if spec.lower is not None and spec.upper is not None:
+        if not spec.lower < spec.upper:
+            raise ValueError(f"column {spec.name}: lower bound must be below upper")
+        return list(np.linspace(spec.lower, spec.upper, spec.bins + 1))
+    return [-p for p in reversed(_POWERS)] + [0.0] + _POWERS
+
+
+def _bin(value: float, edges: Sequence[float]) -> int:
+    """Index of the bin holding ``value``; values beyond the grid go to its outermost bins."""
+    return int(min(max(np.searchsorted(edges, value, side="right") - 1, 0), len(edges) - 2))
+
+
+def release_table_statistics(
+    rows: Sequence[Mapping[str, Any]], schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
+    rng: np.random.Generator, threshold_delta_share: float = 0.5,
+) -> TableStatistics:
+    """Release every column's noisy counts with one (epsilon, delta) Gaussian mechanism.
+
+    When a categorical column has no public categories, ``threshold_delta_share`` of ``delta`` goes to
+    the threshold and the rest to the Gaussian noise.
+    """
+    c = len(schema)
+    if c == 0:
+        raise ValueError("the schema has no columns")
+    thresholded = [s for s in schema if s.kind is ColumnKind.CATEGORICAL and not s.categories]
+    threshold_delta = delta * threshold_delta_share if thresholded else 0.0
+    mechanism = GaussianMechanism.calibrated(epsilon=epsilon, delta=delta - threshold_delta, sensitivity=math.sqrt(c))
+    sigma = mechanism.sigma
+    threshold = 1.0 + sigma * NormalDist().inv_cdf(1.0 - threshold_delta / c) if thresholded else math.inf
+    columns: dict[str, ColumnStatistics] = {}
+    for spec in schema:
+        values = [row.get(spec.name) for row in rows]
+        if spec.kind is ColumnKind.CATEGORICAL:
+            if spec.categories:
+                domain = [*spec.categories, OTHER]
+                seen = Counter(str(v) if str(v) in spec.categories else OTHER for v in values)
+                noisy = mechanism.randomise(np.array([seen[k] for k in domain], dtype=float), rng)
+                counts = {k: float(n) for k, n in zip(domain, noisy, strict=True) if k != OTHER}
+            else:
+                seen = Counter(str(v) for v in values)
+                keys = sorted(seen)
+                noisy = mechanism.randomise(np.array([seen[k] for k in keys], dtype=float), rng)
+                counts = {k: float(n) for k, n in zip(keys, noisy, strict=True) if n > threshold}
+            columns[spec.name] = ColumnStatistics(spec.name, spec.kind, counts=counts)
+            continue
+        edges = numeric_edges(spec)
+        hist = np.zeros(len(edges) - 1)
+        for v in values:
+            try:
+                hist[_bin(float(v), edges)] += 1
+            except (TypeError, ValueError):
+                continue  # a missing or non-numeric cell adds nothing
+        noisy = mechanism.randomise(hist, rng)
+        above = np.flatnonzero(noisy > 3.0 * sigma)
+        lower = upper = None
+        if len(above):
+            lower, upper = float(edges[above[0]]), float(edges[above[-1] + 1])
+            if spec.kind is ColumnKind.INTEGER:
+                lower, upper = float(math.floor(lower)), float(math.ceil(upper))
+        columns[spec.name] = ColumnStatistics(spec.name, spec.kind, lower=lower, upper=upper)
+    certified = gaussian_epsilon(sigma=sigma, delta=delta - threshold_delta, sensitivity=math.sqrt(c))
+    return TableStatistics(columns, mechanism.noise_multiplier, sigma, certified, delta, threshold_delta)
+
+
+def run_table_statistics(
+    *, dataset_id: str, rows: Sequence[Mapping[str, Any]], schema: Sequence[ColumnSpec], ledger: PrivacyLedger,
+    epsilon: float, delta: float, run_id: str | None = None, rng: np.random.Generator | None = None,
+) -> TableStatistics:
+    """Release the statistics under the dataset's budget (refused, with nothing released, if it does not fit).
+
+    The ledger is charged with what composes soundly: the Gaussian release as an RDP history, or, when
+    a threshold adds its delta, the release's exact (epsilon, delta) by basic composition.
+    """
+    run_id = run_id or uuid.uuid4().hex
+    probe = release_table_statistics([], schema, epsilon=epsilon, delta=delta, rng=np.random.default_rng(0))
+    history = probe.history()
+    planned = probe.epsilon if history is None else epsilon_of_history(history, delta=delta)
+    ledger.open_run(dataset_id, run_id=run_id, planned_epsilon=planned, delta=delta, planned_history=history,
+                    accountant=Accountant.RDP.value, mechanism=Mechanism.GAUSSIAN_STATISTICS.value)
+    try:
+        stats = release_table_statistics(rows, schema, epsilon=epsilon, delta=delta, rng=rng or np.random.default_rng())
+    except BaseException as exc:
+        ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
+        raise
+    ledger.finish(run_id, history=history, epsilon=planned)
+    return stats
