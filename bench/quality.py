@@ -10,7 +10,9 @@ every adapter crosses the same codec as on the wire; only the HTTP hops of a rea
 Rows: base model prompted (its samples train a knowledge adapter); DP adapter used directly; DP
 generation without server refinement (raw samples -> knowledge adapter); the full pipeline at each
 epsilon (graded samples -> knowledge adapter); non-private fine-tuning (the ceiling and the leakage
-reference). Columns: TSTR accuracy / macro-F1 (TF-IDF + logistic regression on the samples, tested on
+reference); training-free DP generation by next-token votes (Gaussian and Laplace report-noisy-max,
+client_node.voting) at the same epsilon, its samples training a knowledge adapter raw and after the
+server's grading. Columns: TSTR accuracy / macro-F1 (TF-IDF + logistic regression on the samples, tested on
 real reviews), held-out loss of the row's model (response given instruction), expert-judged win rate
 against the base model (both answer orders), canaries leaked (greedy extraction or present in the
 samples), PII reconstruction rate, loss-threshold MIA AUC on the row's released adapter, DCR.
@@ -91,6 +93,17 @@ class QualitySettings(BaseModel):
     min_grade: float = JobCreateRequest.model_fields["min_grade"].default
     min_condition: float = JobCreateRequest.model_fields["min_condition"].default
     rewrite_row: bool = True  # also measure the pipeline with the expert's rewriting at direct_epsilon
+    base_row: bool = True  # the base model prompted (no private data)
+    # training-free DP generation (client_node.voting): rows at each epsilon and noise, raw and server-graded
+    vote_epsilons: tuple[float, ...] = (8.0,)
+    vote_noises: tuple[str, ...] = ("gaussian", "laplace")
+    vote_samples: int = 30  # split evenly between the labels (parallel strata)
+    vote_max_new_tokens: int = 64
+    vote_groups: int = 64
+    vote_shots: int = 2
+    vote_candidates: int = 8
+    vote_kind: str = "soft"
+    vote_graded_row: bool = True
     knowledge_epochs: int = 2
     knowledge_batch: int = 8
     knowledge_lr: float = 1e-3
@@ -108,7 +121,9 @@ class QualitySettings(BaseModel):
         """CI-sized: minutes, not an hour; figures are noisy at this size."""
         return cls(n_train=120, n_holdout=60, n_test=200, canary_repeats=(1, 8), pii_records=4, epsilons=(8.0, INF),
                    epochs=1, batch_size=16, n_samples=32, max_new_tokens=64, win_instructions=8, answer_tokens=32,
-                   exposure_candidates=31, mia_members=60, rewrite_row=False, knowledge_epochs=1)
+                   exposure_candidates=31, mia_members=60, rewrite_row=False, knowledge_epochs=1,
+                   vote_noises=("gaussian",), vote_samples=8, vote_max_new_tokens=48, vote_groups=24,
+                   vote_graded_row=False)
 
 
 @dataclass
@@ -188,6 +203,31 @@ class Bench:
         self.log(f"  {len(result.samples)} samples from {result.attempts} attempts ({result.malformed} malformed, "
                  f"{result.duplicates} duplicates)")
         return [dict(x.fields) for x in result.samples]
+
+    def vote_samples(self, epsilon: float, noise: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The client's training-free route: next-token votes of disjoint groups of the private records,
+        under a ledger whose budget is ``epsilon`` (the same records and delta as the DP-LoRA rows)."""
+        from client_node.ledger import PrivacyLedger, make_engine
+        from client_node.voting.run import VoteConfig, run_vote_generation
+
+        s = self.s
+        ledger = PrivacyLedger(make_engine("sqlite://"))
+        ledger.set_budget("reviews", epsilon=epsilon, delta=s.delta)
+        config = VoteConfig(epsilon=epsilon, delta=s.delta, noise=noise, n_samples=s.vote_samples,
+                            max_new_tokens=s.vote_max_new_tokens, groups=s.vote_groups, shots=s.vote_shots,
+                            candidates=s.vote_candidates, vote=s.vote_kind, labels=list(LABELS),
+                            prefix="Write a {label} customer review of a clothing item.\n### Response:\n", seed=s.seed)
+        loaded = load_causal_lm(self.base, dtype="bfloat16")
+        start = time.perf_counter()
+        with self.timed(f"vote generation {noise} eps={eps_label(epsilon)}"):
+            run = run_vote_generation(dataset_id="reviews", task=TASK_DESCRIPTION, records=self.task.train,
+                                      ledger=ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer)
+        self.log(f"  {len(run.samples)} samples ({run.counts}); tokens {run.tokens_spent}; plan {run.plan.as_dict()}")
+        info = {"epsilon_spent": run.certificate.epsilon, "delta": run.certificate.delta, "plan": run.plan.as_dict(),
+                "counts": run.counts, "tokens_spent": run.tokens_spent, "groups": run.groups,
+                "ledger": ledger.status("reviews").as_dict(), "seconds": round(time.perf_counter() - start, 1)}
+        samples = [{"instruction": x["instruction"], "response": x["response"]} for x in run.samples]
+        return samples, info
 
     def base_samples(self) -> list[dict[str, Any]]:
         """The base model asked directly for labelled reviews: prompts name a label and a public item kind."""
@@ -362,12 +402,25 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, log: Callable[[s
                 rewritten = bench.rewrite(kept, label)
                 finish(Row("full pipeline + expert rewriting", epsilon, rewritten,
                            subject=bench.knowledge_subject(adapter, rewritten, f"rewritten {label}")))
+    # Training-free rows: the votes' samples train a knowledge adapter as a server would (raw, and graded).
+    # The last DP adapter only lends the template and LoRA shape, as for the base row below.
+    for epsilon in settings.vote_epsilons:
+        for noise in settings.vote_noises:
+            label = f"votes {noise} eps={eps_label(epsilon)}"
+            samples, certificates[label] = bench.vote_samples(epsilon, noise)
+            finish(Row(f"training-free DP votes ({noise})", epsilon, samples,
+                       subject=bench.knowledge_subject(adapter, samples, label)))
+            if settings.vote_graded_row and samples:
+                kept, grades = bench.grade(samples, label)
+                finish(Row(f"training-free DP votes ({noise}) + server grading", epsilon, kept,
+                           subject=bench.knowledge_subject(adapter, kept, f"graded {label}"), grades=grades))
     # The base row: the base model's own samples train a knowledge adapter (the pipeline without any
     # private data). Its parent adapter only lends the template and LoRA shape; no certificate is reported.
-    samples = bench.base_samples()
-    finish(Row("base model prompted -> knowledge adapter", None, samples,
-               subject=bench.knowledge_subject(adapter, samples, "base prompted")))
-    rows.insert(0, rows.pop())
+    if settings.base_row:
+        samples = bench.base_samples()
+        finish(Row("base model prompted -> knowledge adapter", None, samples,
+                   subject=bench.knowledge_subject(adapter, samples, "base prompted")))
+        rows.insert(0, rows.pop())
     return {
         "settings": settings.model_dump(mode="json"),
         "machine": machine(),
