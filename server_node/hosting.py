@@ -44,3 +44,15 @@ class HostedModels:
                 detail={"base_model": base_model, "hosted": [
                     {"model_id": m.signature.model_id, "weights_sha256": m.signature.weights_sha256} for m in self.base.values()]},
             ) from None
+
+    def by_name(self, base_model: str | None) -> HostedModel:
+        """A hosted base by model id or weights sha256; ``None`` is the first (the server's default base)."""
+        if base_model is None:
+            return next(iter(self.base.values()))
+        for model in self.base.values():
+            if base_model in (model.signature.model_id, model.signature.weights_sha256):
+                return model
+        raise BaseModelNotHostedError(
+            f"this server does not host base model {base_model!r}; hosted: "
+            f"{[m.signature.model_id for m in self.base.values()]}",
+            detail={"base_model": base_model, "hosted": [m.signature.model_id for m in self.base.values()]})

@@ -39,15 +39,33 @@ class StoredAdapter(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class StoredSampleSet(Base):
+    """DP samples a client sent (training-free generation) with their certificate; the canonical JSONL
+    lives in the artifact store under its sha256."""
+
+    __tablename__ = "sample_sets"
+    __table_args__ = (UniqueConstraint("owner_id", "sha256"),)
+
+    sample_set_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("client_tokens.client_id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    base_model: Mapped[str] = mapped_column(String(512))
+    lora: Mapped[dict[str, object]] = mapped_column(JSON)
+    certificate: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Job(Base):
-    """A pipeline run on one adapter. Each finished stage's output is an artifact named in ``checkpoints``,
+    """A pipeline run on one adapter (or one sample set). Each finished stage's output is an artifact named in ``checkpoints``,
     so a job interrupted by a restart resumes after its last finished stage."""
 
     __tablename__ = "jobs"
 
     job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("client_tokens.client_id"), index=True)
-    adapter_id: Mapped[str] = mapped_column(ForeignKey("adapters.adapter_id"))
+    adapter_id: Mapped[str | None] = mapped_column(ForeignKey("adapters.adapter_id"), nullable=True)
+    sample_set_id: Mapped[str | None] = mapped_column(ForeignKey("sample_sets.sample_set_id"), nullable=True)
     request: Mapped[dict[str, object]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), index=True)
     stage: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -15,5 +15,5 @@ def get_owned(session: Session, table: type[Row], key: str, *, owner_id: str, mi
     """The row ``key`` of ``table`` if ``owner_id`` owns it; else ``missing`` (a 404 error class)."""
     row: Any = session.get(table, key)
     if row is None or row.owner_id != owner_id:
-        raise missing(f"no {what} {key!r}", detail={f"{what}_id": key})
+        raise missing(f"no {what} {key!r}", detail={f"{what.replace(' ', '_')}_id": key})
     return row  # type: ignore[no-any-return]

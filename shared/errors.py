@@ -251,6 +251,20 @@ class AdapterNotFoundError(SynthError, LookupError):
     http_status = 404
 
 
+class SampleSetNotFoundError(SynthError, LookupError):
+    """No sample set with this id belongs to the caller."""
+
+    code = "sample_set_not_found"
+    http_status = 404
+
+
+class SampleSetInvalidError(SynthError, ValueError):
+    """A sample set the server cannot use as sent (a mechanism that is not DP, a LoRA shape it refuses)."""
+
+    code = "sample_set_invalid"
+    http_status = 422
+
+
 class JobNotFoundError(SynthError, LookupError):
     """No job with this id belongs to the caller (other tenants' jobs look the same: absent)."""
 
@@ -349,6 +363,8 @@ __all__ = [
     "PrivacyBudgetExceededError",
     "RequestTooLargeError",
     "RunNotFoundError",
+    "SampleSetInvalidError",
+    "SampleSetNotFoundError",
     "ServerRequestError",
     "ServerUnavailableError",
     "SynthError",

@@ -81,6 +81,59 @@ class AdapterUploadResult(_Wire):
     created_at: datetime | None = None
 
 
+# --- sample sets -----------------------------------------------------------------------------------------
+
+MAX_SAMPLE_CHARS = 20_000
+
+
+class SampleIn(_Wire):
+    """One DP sample a client sends (from training-free DP generation): a text, or an instruction and response."""
+
+    instruction: str = Field("", max_length=MAX_SAMPLE_CHARS)
+    input: str = Field("", max_length=MAX_SAMPLE_CHARS)
+    response: str = Field("", max_length=MAX_SAMPLE_CHARS)
+    text: str = Field("", max_length=MAX_SAMPLE_CHARS)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SampleIn:
+        if not (self.text.strip() or (self.instruction.strip() and self.response.strip())):
+            raise ValueError("a sample needs a text, or an instruction and a response")
+        if self.text.strip() and (self.instruction.strip() or self.response.strip()):
+            raise ValueError("a sample is either a text or an instruction and response, not both")
+        return self
+
+
+class SampleSetCreate(_Wire):
+    """``POST /v1/sample-sets``: DP samples and the certificate of the mechanism that produced them.
+
+    The server treats them as it treats samples it generated from a DP adapter (grade, rewrite, train a
+    knowledge adapter on ``base_model`` with LoRA ``lora``); the knowledge adapter inherits the certificate.
+    """
+
+    samples: list[SampleIn] = Field(min_length=1, max_length=100_000)
+    certificate: DPCertificate
+    base_model: str | None = Field(None, max_length=512, description="a hosted base model; default: the server's base")
+    lora: LoraSpec = Field(default_factory=LoraSpec, description="the knowledge adapter's LoRA shape")
+
+    @model_validator(mode="after")
+    def _one_format(self) -> SampleSetCreate:
+        if len({bool(x.text.strip()) for x in self.samples}) > 1:
+            raise ValueError("samples must all be texts or all be instruction/response pairs")
+        return self
+
+
+class SampleSetPublic(_Wire):
+    """A stored sample set, named by the sha256 of its canonical JSONL."""
+
+    sample_set_id: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    samples: int = Field(ge=1)
+    base_model: str
+    lora: LoraSpec
+    certificate: DPCertificate
+    created_at: datetime | None = None
+
+
 # --- jobs ------------------------------------------------------------------------------------------------
 
 
@@ -132,9 +185,11 @@ class SamplingParams(_Wire):
 
 
 class JobCreateRequest(_Wire):
-    """``POST /v1/jobs``: generate from a stored DP adapter, grade and refine, optionally distill."""
+    """``POST /v1/jobs``: generate from a stored DP adapter (or start from a stored DP sample set), grade
+    and refine, optionally distill."""
 
-    adapter_id: str = Field(min_length=1)
+    adapter_id: str | None = Field(None, min_length=1)
+    sample_set_id: str | None = Field(None, min_length=1, description="instead of adapter_id: skip generation")
     task: TaskSpec
     n_samples: int = Field(100, ge=1, le=100_000)
     sampling: SamplingParams = Field(default_factory=SamplingParams)
@@ -147,6 +202,12 @@ class JobCreateRequest(_Wire):
     train_knowledge_adapter: bool = True
     dedup_similarity: float = Field(0.95, gt=0.0, le=1.0, description="drop samples this similar (cosine, MiniLM) to a kept one")
     seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JobCreateRequest:
+        if (self.adapter_id is None) == (self.sample_set_id is None):
+            raise ValueError("a job starts from exactly one of adapter_id and sample_set_id")
+        return self
 
 
 class Progress(_Wire):
@@ -174,7 +235,8 @@ class JobPublic(_Wire):
     """A job as its owner sees it through ``GET /v1/jobs/{id}``."""
 
     job_id: str
-    adapter_id: str
+    adapter_id: str | None = None
+    sample_set_id: str | None = None
     state: JobState
     stage: JobStage | None = None
     progress: Progress = Field(default_factory=Progress)

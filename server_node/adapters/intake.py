@@ -16,6 +16,7 @@ from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.metadata import AdapterMetadata
 from shared.errors import AdapterNotFoundError, CertificatePolicyError
 from shared.models.architecture import BaseModelSignature
+from shared.privacy import DPCertificate
 from shared.storage import ArtifactStore
 
 
@@ -39,7 +40,7 @@ def accept_adapter(
     def hosted_base(metadata: AdapterMetadata) -> BaseModelSignature:
         """Runs once the metadata is parsed, before any tensor is read."""
         chosen.append(hosted.for_adapter(metadata.base_model, metadata.base_model_sha256).signature)
-        _check_policy(metadata, policy)
+        check_certificate(metadata.certificate, policy)
         return chosen[0]
 
     decoded = decode_adapter(data, limits=policy.limits, base=hosted_base)
@@ -64,15 +65,20 @@ def get_owned_adapter(session: Session, *, adapter_id: str, owner_id: str) -> St
     return get_owned(session, StoredAdapter, adapter_id, owner_id=owner_id, missing=AdapterNotFoundError, what="adapter")
 
 
-def _check_policy(metadata: AdapterMetadata, policy: IntakePolicy) -> None:
-    epsilon = metadata.certificate.epsilon
+def check_certificate(certificate: DPCertificate, policy: IntakePolicy, *, what: str = "adapter") -> None:
+    """Apply the epsilon policy to a certificate (an adapter's, or a sample set's).
+
+    Raises:
+        CertificatePolicyError: non-private when the server wants DP, or epsilon above its limit.
+    """
+    epsilon = certificate.epsilon
     if math.isinf(epsilon) and not policy.allow_non_private:
         raise CertificatePolicyError(
-            "the adapter was trained without DP (epsilon = inf); this server accepts only DP adapters",
+            f"the {what} was made without DP (epsilon = inf); this server accepts only DP {what}s",
             detail={"epsilon": "inf", "max_epsilon": policy.max_epsilon},
         )
     if math.isfinite(epsilon) and epsilon > policy.max_epsilon:
         raise CertificatePolicyError(
-            f"the adapter's certificate states epsilon {epsilon:.3f}, above this server's limit of {policy.max_epsilon}",
+            f"the {what}'s certificate states epsilon {epsilon:.3f}, above this server's limit of {policy.max_epsilon}",
             detail={"epsilon": epsilon, "max_epsilon": policy.max_epsilon},
         )

@@ -19,14 +19,18 @@ from sqlalchemy.orm import Session
 from server_node.core.config import ServerSettings
 from server_node.hosting import HostedModels
 from server_node.jobs.store import finish_job, update_job
-from server_node.models import Job, StoredAdapter
-from server_node.pipeline.distill import train_knowledge_adapter
+from server_node.models import Job, StoredAdapter, StoredSampleSet
+from server_node.pipeline.distill import Parent, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import grade_samples, passes
 from server_node.pipeline.pool import ModelPool
 from server_node.pipeline.rewrite import rewrite_samples
+from server_node.samples.intake import read_sample_set
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.errors import JobCancelledError, PipelineError, SynthError
+from shared.lora import LoraSpec
+from shared.privacy import DPCertificate
+from shared.prompts import GenerationTemplate, RecordFormat
 from shared.protocol import JobCreateRequest, JobStage, JobState, SyntheticSample
 from shared.storage import ArtifactStore
 from shared.training import TrainConfig
@@ -106,18 +110,29 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
     with Session(ctx.engine) as session:
         job = session.get(Job, job_id)
         assert job is not None
-        adapter_row = session.get(StoredAdapter, job.adapter_id)
-        assert adapter_row is not None
         request = JobCreateRequest.model_validate(job.request)
         checkpoints, counts, timings = dict(job.checkpoints or {}), dict(job.counts or {}), dict(job.timings or {})
-    adapter = decode_adapter(ctx.store.get(adapter_row.sha256), limits=AdapterLimits(
-        max_total_bytes=max(ctx.settings.max_adapter_bytes, adapter_row.size_bytes), max_rank=1 << 16))
-    hosted = ctx.hosted.for_adapter(adapter.metadata.base_model, adapter.metadata.base_model_sha256)
+        adapter_row = session.get(StoredAdapter, job.adapter_id) if job.adapter_id else None
+        sample_set_row = session.get(StoredSampleSet, job.sample_set_id) if job.sample_set_id else None
+    adapter = None
+    if adapter_row is not None:
+        adapter = decode_adapter(ctx.store.get(adapter_row.sha256), limits=AdapterLimits(
+            max_total_bytes=max(ctx.settings.max_adapter_bytes, adapter_row.size_bytes), max_rank=1 << 16))
+        hosted = ctx.hosted.for_adapter(adapter.metadata.base_model, adapter.metadata.base_model_sha256)
+        parent, lora = Parent.of_adapter(adapter), adapter.metadata.lora
+    else:
+        assert sample_set_row is not None
+        hosted = ctx.hosted.by_name(sample_set_row.base_model)
+        given = read_sample_set(ctx.store, sample_set_row)
+        record_format = RecordFormat.TEXT if given and given[0].get("text") else RecordFormat.INSTRUCTION_RESPONSE
+        parent = Parent(GenerationTemplate.for_task(request.task.description, record_format=record_format),
+                        DPCertificate.model_validate(sample_set_row.certificate), sample_set_row.sha256)
+        lora = LoraSpec.model_validate(sample_set_row.lora)
 
     def stage(name: JobStage, run: Callable[[Samples], tuple[Samples, dict[str, int]]], samples: Samples) -> Samples:
         if name.value in checkpoints:
             return json.loads(ctx.store.get(checkpoints[name.value]))  # type: ignore[no-any-return]
-        reporter.stage(name, total=len(samples) or request.n_samples)
+        reporter.stage(name, total=len(samples) or (request.n_samples if adapter is not None else len(given)))
         start = time.perf_counter()
         out, new_counts = run(samples)
         checkpoints[name.value] = ctx.store.put(json.dumps(out, ensure_ascii=False).encode())
@@ -127,6 +142,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         return out
 
     def generate(_: Samples) -> tuple[Samples, dict[str, int]]:
+        if adapter is None:  # a sample set: the client generated them (DP) already
+            return given, {"generated": len(given), "attempts": len(given)}
         model, tokenizer = ctx.pool.base_with_adapter(hosted, adapter)
         result = generate_samples(
             model=model, tokenizer=tokenizer, template=adapter.metadata.template, n_samples=request.n_samples,
@@ -179,8 +196,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         def train(samples: Samples) -> tuple[Samples, dict[str, int]]:
             loaded = ctx.pool.fresh_base(hosted)
             data = train_knowledge_adapter(
-                model=loaded.model, tokenizer=loaded.tokenizer, samples=samples, parent=adapter,
-                base=hosted.signature, description=request.task.description, config=_knowledge_config(ctx.settings, adapter),
+                model=loaded.model, tokenizer=loaded.tokenizer, samples=samples, parent=parent,
+                base=hosted.signature, description=request.task.description, config=_knowledge_config(ctx.settings, lora),
                 on_step=lambda info: reporter.progress(info.step, info.total_steps))
             return [{"adapter_sha256": ctx.store.put(data)}], {}
 
@@ -188,9 +205,9 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
     finish_job(ctx.engine, job_id, JobState.SUCCEEDED, stage=None, adapter_sha256=adapter_sha)
 
 
-def _knowledge_config(settings: ServerSettings, adapter: Any) -> TrainConfig:
+def _knowledge_config(settings: ServerSettings, lora: LoraSpec) -> TrainConfig:
     return TrainConfig(epsilon=float("inf"), epochs=settings.knowledge_epochs, batch_size=settings.knowledge_batch_size,
-                       learning_rate=settings.knowledge_learning_rate, lora=adapter.metadata.lora,
+                       learning_rate=settings.knowledge_learning_rate, lora=lora,
                        max_length=settings.knowledge_max_length, precision=settings.training_precision)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from server_node.adapters.intake import get_owned_adapter
 from server_node.models import Job
+from server_node.samples.intake import get_owned_sample_set
 from server_node.tenancy import get_owned
 from shared.errors import JobFinishedError, JobInterruptedError, JobNotFoundError, SynthError
 from shared.protocol import ErrorInfo, JobCounts, JobCreateRequest, JobPublic, JobStage, JobState, Progress
@@ -27,9 +28,13 @@ TERMINAL = [s.value for s in JobState if s.terminal]
 
 
 def create_job(session: Session, *, owner_id: str, request: JobCreateRequest) -> Job:
-    """Queue a job on one of the caller's adapters."""
-    get_owned_adapter(session, adapter_id=request.adapter_id, owner_id=owner_id)
+    """Queue a job on one of the caller's adapters (or sample sets)."""
+    if request.adapter_id is not None:
+        get_owned_adapter(session, adapter_id=request.adapter_id, owner_id=owner_id)
+    else:
+        get_owned_sample_set(session, sample_set_id=request.sample_set_id or "", owner_id=owner_id)
     job = Job(job_id=uuid.uuid4().hex, owner_id=owner_id, adapter_id=request.adapter_id,
+              sample_set_id=request.sample_set_id,
               request=request.model_dump(mode="json"), state=JobState.QUEUED.value, counts={}, timings={},
               checkpoints={})
     session.add(job)
@@ -69,7 +74,7 @@ def cancel_job(session: Session, *, job_id: str, owner_id: str) -> Job:
 
 def to_public(job: Job) -> JobPublic:
     return JobPublic(
-        job_id=job.job_id, adapter_id=job.adapter_id, state=JobState(job.state),
+        job_id=job.job_id, adapter_id=job.adapter_id, sample_set_id=job.sample_set_id, state=JobState(job.state),
         stage=JobStage(job.stage) if job.stage else None,
         progress=Progress(done=min(job.progress_done, job.progress_total) if job.progress_total else job.progress_done,
                           total=job.progress_total),

@@ -1,0 +1,1 @@
+"""DP sample sets clients send instead of an adapter (training-free DP generation)."""
