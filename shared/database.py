@@ -42,3 +42,26 @@ def make_sql_engine(url: str, metadata: MetaData) -> Engine:
 
     metadata.create_all(engine)
     return engine
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
+    """Add the nullable columns a newer version declares to tables an older version made (``table.column``
+    for each one added). Anything else (a new NOT NULL column, a changed type) needs a real migration."""
+    from sqlalchemy import inspect, text
+
+    added = []
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable:
+                    raise RuntimeError(f"{table.name}.{column.name} is new and NOT NULL: this database needs a migration")
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+                added.append(f"{table.name}.{column.name}")
+    return added

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -120,6 +121,13 @@ class SampleSetCreate(_Wire):
         if len({bool(x.text.strip()) for x in self.samples}) > 1:
             raise ValueError("samples must all be texts or all be instruction/response pairs")
         return self
+
+    def canonical_jsonl(self) -> bytes:
+        """The samples as the server stores them (sorted keys, empty fields left out); its sha256 names the
+        set, and a knowledge adapter trained on it names that sha256 as its parent."""
+        lines = [json.dumps({k: v for k, v in s.model_dump().items() if v}, sort_keys=True, ensure_ascii=False)
+                 for s in self.samples]
+        return ("\n".join(lines) + "\n").encode()
 
 
 class SampleSetPublic(_Wire):

@@ -21,13 +21,17 @@ from shared.records import Record
 
 
 def utility_report(
-    base: ResolvedModel, records: Sequence[Record], *, dp: DecodedAdapter, knowledge: DecodedAdapter | None,
+    base: ResolvedModel, records: Sequence[Record], *, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
     max_length: int = 256,
 ) -> dict[str, Any]:
-    """Held-out losses (lower is better) and how many records they cover."""
-    writing = dp.metadata.template
+    """Held-out losses (lower is better) and how many records they cover. Without a DP adapter (training-free
+    generation) the knowledge adapter is measured against the base model alone."""
     answering = knowledge.metadata.template if knowledge else GenerationTemplate.for_answering("answer")
-    tasks: dict[str, GenerationTemplate] = {"writing_records": writing}
+    tasks: dict[str, GenerationTemplate] = {}
+    if dp is not None:
+        tasks["writing_records"] = dp.metadata.template
+    elif answering.record_format is not RecordFormat.CHAT:
+        tasks["writing_records"] = answering  # a text knowledge adapter writes records in its own template
     if answering.record_format is RecordFormat.CHAT and all(r.instruction for r in records):
         tasks["answering"] = answering
 
@@ -37,7 +41,9 @@ def utility_report(
         return {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
                 for task, template in tasks.items()}
 
-    report: dict[str, Any] = {"heldout_records": len(records), "base": losses(None), "dp_adapter": losses(dp)}
+    report: dict[str, Any] = {"heldout_records": len(records), "base": losses(None)}
+    if dp is not None:
+        report["dp_adapter"] = losses(dp)
     if knowledge is not None:
         report["knowledge_adapter"] = losses(knowledge)
     return report

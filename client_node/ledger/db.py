@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.database import make_sql_engine
+from shared.database import add_missing_columns, make_sql_engine
 
 
 class Base(DeclarativeBase):
@@ -17,4 +17,6 @@ def make_engine(url: str) -> Engine:
     import client_node.ledger.tables  # noqa: F401  (registers the tables)
     import client_node.runs.tables  # noqa: F401
 
-    return make_sql_engine(url, Base.metadata)
+    engine = make_sql_engine(url, Base.metadata)
+    add_missing_columns(engine, Base.metadata)  # runs made before sample sets gain their columns
+    return engine

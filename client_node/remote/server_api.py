@@ -18,7 +18,15 @@ import httpx
 
 from shared.constants import API_PREFIX
 from shared.errors import ServerRequestError, ServerUnavailableError
-from shared.protocol import AdapterUploadResult, JobCreateRequest, JobPublic, ModelsPublic, SyntheticSample
+from shared.protocol import (
+    AdapterUploadResult,
+    JobCreateRequest,
+    JobPublic,
+    ModelsPublic,
+    SampleSetCreate,
+    SampleSetPublic,
+    SyntheticSample,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +78,13 @@ class ServerApi:
         response = self._request("POST", f"{API_PREFIX}/adapters", content=data,
                                  headers={"Content-Type": "application/octet-stream"})
         return AdapterUploadResult.model_validate(response.json())
+
+    def upload_sample_set(self, request: SampleSetCreate) -> SampleSetPublic:
+        """DP samples (training-free generation) with their certificate; the server deduplicates by content."""
+        # model_dump_json: the certificate's infinite clipping norm travels as "Infinity" (json= would refuse it)
+        response = self._request("POST", f"{API_PREFIX}/sample-sets", content=request.model_dump_json(),
+                                 headers={"Content-Type": "application/json"})
+        return SampleSetPublic.model_validate(response.json())
 
     def create_job(self, request: JobCreateRequest) -> JobPublic:
         # Not idempotent: a retry after the server may have received it could create a second job.

@@ -1,12 +1,14 @@
 """Run one client run through its steps; each finished step is recorded, so a restart resumes after it.
 
-training -> uploading -> server (create the job, poll it) -> downloading (verify with the codec) ->
-evaluating. Only the adapter's bytes and JSON control messages go to the server (``ServerApi``). A run
-interrupted *during* DP training is failed, not retrained: the ledger has charged the steps it took.
+training (or generating, for the training-free generator) -> uploading -> server (create the job, poll
+it) -> downloading (verify with the codec) -> evaluating. Only the DP step's output (the adapter's bytes,
+or the DP samples with their certificate) and JSON control messages go to the server (``ServerApi``). A
+run interrupted *during* its DP step is failed, not redone: the ledger has charged what it spent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -18,9 +20,10 @@ from client_node.core.context import ClientContext
 from client_node.evaluation.leakage import membership_auc, sample_leakage
 from client_node.evaluation.report import utility_report
 from client_node.remote.server_api import ServerApi
-from client_node.runs.schemas import RunCreateRequest, RunStage, RunState
+from client_node.runs.schemas import Generator, RunCreateRequest, RunStage, RunState
 from client_node.runs.store import finish_run, get_run, update_run
 from client_node.training.private_run import run_private_training
+from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
@@ -28,7 +31,8 @@ from shared.errors import JobCancelledError, PipelineError, SynthError, Training
 from shared.lora import LoraSpec
 from shared.models.loading import load_causal_lm, signature_of
 from shared.models.resolve import resolve_model
-from shared.protocol import JobCreateRequest, JobState, TaskSpec
+from shared.privacy import DPCertificate
+from shared.protocol import JobCreateRequest, JobState, SampleIn, SampleSetCreate, TaskSpec
 from shared.storage import ArtifactStore
 from shared.training import TrainConfig
 
@@ -88,28 +92,51 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
         timings[stage.value] = round(timings.get(stage.value, 0.0) + time.perf_counter() - start, 3)
         write(timings=dict(timings))
 
-    # 1. DP training (the only step that reads private records).
-    if row.adapter_sha256 is None:
-        if row.stage == RunStage.TRAINING.value:
-            raise PipelineError("the client stopped during DP training; the ledger charged the steps taken. "
-                                "Start a new run (its spend is checked against what is left).",
-                                detail={"run_id": run_id})
-        write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=0)
-        start = time.perf_counter()
-        adapter_bytes, epsilon = _train(ctx, request, run_id, write)
-        sha = store.put(adapter_bytes)
-        write(adapter_sha256=sha, epsilon=epsilon)
-        timed(RunStage.TRAINING, start)
-        row = get_run(engine, run_id)
-    dp = decode_adapter(store.get(row.adapter_sha256 or ""))
+    # 1. The DP step, the only one that reads private records: DP training, or training-free DP generation.
+    dp: DecodedAdapter | None = None
+    sample_set: SampleSetCreate | None = None
+    if request.generator is Generator.VOTES:
+        if row.sample_set_sha256 is None:
+            _refuse_restart_during(row.stage, RunStage.GENERATING, run_id)
+            write(stage=RunStage.GENERATING.value, progress_done=0, progress_total=request.n_samples)
+            start = time.perf_counter()
+            made = _generate_votes(ctx, request, run_id, write)
+            write(sample_set_sha256=store.put(made.model_dump_json().encode()), epsilon=made.certificate.epsilon)
+            timed(RunStage.GENERATING, start)
+            row = get_run(engine, run_id)
+        sample_set = SampleSetCreate.model_validate_json(store.get(row.sample_set_sha256 or ""))
+        parent_sha256 = hashlib.sha256(sample_set.canonical_jsonl()).hexdigest()
+        certificate = sample_set.certificate
+    else:
+        if row.adapter_sha256 is None:
+            _refuse_restart_during(row.stage, RunStage.TRAINING, run_id)
+            write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=0)
+            start = time.perf_counter()
+            adapter_bytes, epsilon = _train(ctx, request, run_id, write)
+            sha = store.put(adapter_bytes)
+            write(adapter_sha256=sha, epsilon=epsilon)
+            timed(RunStage.TRAINING, start)
+            row = get_run(engine, run_id)
+        dp = decode_adapter(store.get(row.adapter_sha256 or ""))
+        parent_sha256, certificate = dp.sha256, dp.metadata.certificate
 
     with ctx.api_factory(row.server_url) as api:
         # 2. Upload (the server deduplicates by content, so a retried upload is harmless).
-        if row.server_adapter_id is None:
+        if dp is not None and row.server_adapter_id is None:
             write(stage=RunStage.UPLOADING.value)
             start = time.perf_counter()
             uploaded = api.upload_adapter(store.get(dp.sha256))
             write(server_adapter_id=uploaded.adapter_id)
+            timed(RunStage.UPLOADING, start)
+            row = get_run(engine, run_id)
+        if sample_set is not None and row.server_sample_set_id is None:
+            write(stage=RunStage.UPLOADING.value)
+            start = time.perf_counter()
+            stored = api.upload_sample_set(sample_set)
+            if stored.sha256 != parent_sha256:
+                raise PipelineError("the server stored other samples than were sent",
+                                    detail={"sent": parent_sha256, "stored": stored.sha256})
+            write(server_sample_set_id=stored.sample_set_id)
             timed(RunStage.UPLOADING, start)
             row = get_run(engine, run_id)
         # 3. The server's job: create once, then poll.
@@ -117,7 +144,8 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
         start = time.perf_counter()
         job_id = row.server_job_id
         if job_id is None:
-            job = api.create_job(_job_request(ctx, request, row.server_adapter_id or "", dp))
+            job = api.create_job(_job_request(ctx, request, adapter_id=row.server_adapter_id,
+                                              sample_set_id=row.server_sample_set_id))
             job_id = job.job_id
             write(server_job_id=job_id, server_job=job.model_dump(mode="json"))
         job = api.job(job_id)
@@ -139,7 +167,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
         knowledge = None
         if request.train_knowledge_adapter:
             data = api.knowledge_adapter(job_id)
-            knowledge = verify_knowledge_adapter(ctx, data, parent=dp)
+            knowledge = verify_knowledge_adapter(ctx, data, parent_sha256=parent_sha256, certificate=certificate)
             write(knowledge_sha256=store.put(data))
         write(samples_sha256=samples_sha)
         timed(RunStage.DOWNLOADING, start)
@@ -148,24 +176,64 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
     start = time.perf_counter()
     dataset = ctx.client.datasets.get(request.dataset_id)
     base = resolve_model(ctx.client.settings.base_model)
+    released = dp or knowledge  # the model a member-inference attacker would query
+    privacy: dict[str, Any] = {"epsilon": certificate.epsilon, "delta": certificate.delta,
+                               "mechanism": certificate.mechanism.value,
+                               "samples": sample_leakage([s.content() for s in samples], dataset.train_records)}
+    if sample_set is not None:
+        privacy["sent_samples"] = sample_leakage([_content(x) for x in sample_set.samples], dataset.train_records)
+    if released is not None:
+        privacy["membership_inference"] = membership_auc(base, released, dataset.train_records, dataset.holdout_records,
+                                                         max_length=request.max_length)
     report = {"utility": utility_report(base, dataset.holdout_records, dp=dp,
                                         knowledge=knowledge, max_length=request.max_length),
               "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                           "rewritten": job.counts.rewritten},
-              "privacy": {"epsilon": dp.metadata.certificate.epsilon, "delta": dp.metadata.certificate.delta,
-                          "samples": sample_leakage([s.content() for s in samples], dataset.train_records),
-                          "membership_inference": membership_auc(base, dp, dataset.train_records,
-                                                                 dataset.holdout_records, max_length=request.max_length)}}
+              "privacy": privacy}
     timed(RunStage.EVALUATING, start)
     finish_run(engine, run_id, RunState.SUCCEEDED, stage=None, report=_finite(report))
+
+
+def _refuse_restart_during(stage: str | None, dp_stage: RunStage, run_id: str) -> None:
+    """A run interrupted in its DP step is failed, not redone: the ledger charged what the step spent."""
+    if stage == dp_stage.value:
+        raise PipelineError(f"the client stopped during the DP step ({dp_stage.value}); the ledger charged what it "
+                            "spent. Start a new run (its spend is checked against what is left).",
+                            detail={"run_id": run_id})
+
+
+def _content(sample: SampleIn) -> str:
+    return "\n".join(v for v in (sample.instruction, sample.input, sample.response, sample.text) if v)
+
+
+def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
+                    write: Callable[..., None]) -> SampleSetCreate:
+    dataset = ctx.client.datasets.get(request.dataset_id)
+    v = request.votes
+    config = VoteConfig(epsilon=request.epsilon, noise=v.noise, n_samples=request.n_samples,
+                        max_new_tokens=v.max_new_tokens, groups=v.groups, shots=v.shots, candidates=v.candidates,
+                        vote=v.vote, labels=request.labels, prefix=v.prefix)
+    loaded = load_causal_lm(ctx.client.settings.base_model, prepare=True)
+    run = run_vote_generation(dataset_id=dataset.dataset_id, task=dataset.task, records=dataset.train_records,
+                              ledger=ctx.client.ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
+                              run_id=run_id, on_sample=lambda done, total: write(progress_done=done, progress_total=total))
+    if not run.samples:
+        raise PipelineError("training-free generation produced no well-formed sample", detail={"counts": run.counts})
+    fields = ("instruction", "input", "response", "text")
+    return SampleSetCreate(samples=[SampleIn(**{k: x[k] for k in fields if x.get(k)}) for x in run.samples],
+                           certificate=run.certificate, base_model=loaded.signature().weights_sha256,
+                           lora=_lora(request))
+
+
+def _lora(request: RunCreateRequest) -> LoraSpec:
+    return LoraSpec(r=request.lora_rank, alpha=2.0 * request.lora_rank, target_modules=tuple(request.lora_targets))
 
 
 def _train(ctx: RunContext, request: RunCreateRequest, run_id: str, write: Callable[..., None]) -> tuple[bytes, float]:
     dataset = ctx.client.datasets.get(request.dataset_id)
     config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, learning_rate=request.learning_rate,
                          batch_size=min(request.batch_size, len(dataset.train_records)), max_length=request.max_length,
-                         lora=LoraSpec(r=request.lora_rank, alpha=2.0 * request.lora_rank,
-                                       target_modules=tuple(request.lora_targets)))
+                         lora=_lora(request))
     if config.batch_size < 1:
         raise TrainingConfigError("the dataset has no training records")
     loaded = load_causal_lm(ctx.client.settings.base_model, prepare=True)
@@ -175,24 +243,27 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str, write: Calla
     return run.adapter, run.result.certificate.epsilon
 
 
-def _job_request(ctx: RunContext, request: RunCreateRequest, adapter_id: str, dp: DecodedAdapter) -> JobCreateRequest:
+def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str | None,
+                 sample_set_id: str | None) -> JobCreateRequest:
     dataset = ctx.client.datasets.get(request.dataset_id)
     return JobCreateRequest(
-        adapter_id=adapter_id, task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
-                                             labels=request.labels),
+        adapter_id=adapter_id, sample_set_id=sample_set_id,
+        task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task, labels=request.labels),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
-        min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite, train_knowledge_adapter=request.train_knowledge_adapter)
+        min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite,
+        train_knowledge_adapter=request.train_knowledge_adapter)
 
 
-def verify_knowledge_adapter(ctx: RunContext, data: bytes, *, parent: DecodedAdapter) -> DecodedAdapter:
-    """The server's adapter must fit our base model and carry our adapter's guarantee, unchanged."""
+def verify_knowledge_adapter(ctx: RunContext, data: bytes, *, parent_sha256: str,
+                             certificate: DPCertificate) -> DecodedAdapter:
+    """The server's adapter must fit our base model and carry our DP step's guarantee, unchanged."""
     base = signature_of(resolve_model(ctx.client.settings.base_model))
     knowledge = decode_adapter(data, limits=AdapterLimits(max_total_bytes=max(len(data), 1)), base=base)
-    cert, ours = knowledge.metadata.certificate, parent.metadata.certificate
-    if knowledge.metadata.kind is not AdapterKind.KNOWLEDGE or cert.inherited_from != parent.sha256 or \
-            (cert.epsilon, cert.delta) != (ours.epsilon, ours.delta):
+    cert = knowledge.metadata.certificate
+    if knowledge.metadata.kind is not AdapterKind.KNOWLEDGE or cert.inherited_from != parent_sha256 or \
+            (cert.epsilon, cert.delta) != (certificate.epsilon, certificate.delta):
         raise PipelineError("the server's knowledge adapter does not carry this run's DP certificate",
-                            detail={"inherited_from": cert.inherited_from, "expected": parent.sha256})
+                            detail={"inherited_from": cert.inherited_from, "expected": parent_sha256})
     return knowledge
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from client_node.voting.plan import VoteNoise
 from shared.lora import DEFAULT_TARGET_MODULES
+from shared.mechanisms import VoteKind
 from shared.protocol import ErrorInfo, JobPublic, JobState, Progress, SamplingParams
 
 RunState = JobState  # a run has the same life as a server job: queued, running, then one terminal state
@@ -16,20 +18,43 @@ RunState = JobState  # a run has the same life as a server job: queued, running,
 
 class RunStage(StrEnum):
     TRAINING = "training"
+    GENERATING = "generating"  # training-free DP generation (generator "votes")
     UPLOADING = "uploading"
     SERVER = "server"  # the server's job runs; its stage and progress are mirrored
     DOWNLOADING = "downloading"
     EVALUATING = "evaluating"
 
 
+class Generator(StrEnum):
+    DP_LORA = "dp-lora"  # DP-SGD LoRA training; the server samples from the adapter
+    VOTES = "votes"  # training-free: noisy next-token votes of record groups on the client; samples go to the server
+
+
+class VoteSettings(BaseModel):
+    """How the training-free generator votes (``generator: votes``); see ``client_node.voting``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    noise: VoteNoise = VoteNoise.GAUSSIAN
+    groups: int = Field(64, ge=1, le=4096)
+    shots: int = Field(1, ge=1, le=32)
+    candidates: int = Field(8, ge=1, le=1000)
+    vote: VoteKind = VoteKind.HARD
+    max_new_tokens: int = Field(64, ge=1, le=1024)
+    prefix: str | None = Field(None, max_length=500)
+
+
 class RunCreateRequest(BaseModel):
-    """``POST /v1/runs``: DP-train on a dataset, have the server refine, fetch and evaluate."""
+    """``POST /v1/runs``: DP-train on a dataset (or generate without training), have the server refine,
+    fetch and evaluate."""
 
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
     dataset_id: str = Field(min_length=1)
     server_url: str | None = Field(None, description="default: PRIVSYNTH_CLIENT_SERVER_URL")
-    epsilon: float = Field(8.0, gt=0, description="target epsilon of the DP training (must fit the budget)")
+    generator: Generator = Generator.DP_LORA
+    votes: VoteSettings = Field(default_factory=VoteSettings, description="settings of generator 'votes'")
+    epsilon: float = Field(8.0, gt=0, description="target epsilon of the DP training or generation (must fit the budget)")
     epochs: int = Field(2, ge=1, le=100)
     batch_size: int = Field(16, ge=1, le=4096)
     learning_rate: float = Field(3e-3, gt=0, le=1)
@@ -61,6 +86,7 @@ class RunPublic(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     epsilon_spent: float | None = None
     adapter_sha256: str | None = None
+    sample_set_sha256: str | None = Field(None, description="generator votes: sha256 of the DP samples sent")
     server_job: JobPublic | None = None
     report: dict[str, Any] | None = None
     error: ErrorInfo | None = None

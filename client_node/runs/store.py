@@ -97,7 +97,7 @@ def to_public(row: RunRow) -> RunPublic:
         stage=row.stage, progress=Progress(done=min(row.progress_done, row.progress_total or row.progress_done),
                                            total=row.progress_total),
         timings=dict(row.timings or {}), epsilon_spent=row.epsilon if row.epsilon is not None and math.isfinite(row.epsilon) else None,
-        adapter_sha256=row.adapter_sha256, server_job=JobPublic.model_validate(row.server_job) if row.server_job else None,
+        adapter_sha256=row.adapter_sha256, sample_set_sha256=row.sample_set_sha256, server_job=JobPublic.model_validate(row.server_job) if row.server_job else None,
         report=row.report, error=ErrorInfo(**row.error) if row.error else None, created_at=row.created_at,
         updated_at=row.updated_at,
     )

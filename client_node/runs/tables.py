@@ -28,6 +28,9 @@ class RunRow(Base):
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     epsilon: Mapped[float | None] = mapped_column(Float, nullable=True, doc="spent, from the certificate")
     server_adapter_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sample_set_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                          doc="generator votes: the DP samples and certificate (JSON)")
+    server_sample_set_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     server_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     server_job: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, doc="last seen job state")
     knowledge_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -48,8 +48,9 @@ class VotingPrompts:
         positions = (self.mask.cumsum(dim=-1) - 1).clamp(min=0)
         self.cache = DynamicCache()
         with torch.inference_mode():
-            model(input_ids=batch["input_ids"], attention_mask=self.mask, position_ids=positions,
-                  past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+            out = model(input_ids=batch["input_ids"], attention_mask=self.mask, position_ids=positions,
+                        past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+        self.last_logits = out.logits[:, -1, :].float()
         self.next_position = positions[:, -1:] + 1
         eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
         self.eos_ids = sorted(set(eos if isinstance(eos, list) else [eos]))
@@ -67,21 +68,24 @@ class VotingPrompts:
         import torch
 
         cache = copy.deepcopy(self.cache)
-        start_ids = self.tokenizer(start, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        if start_ids.shape[1] == 0:
-            raise ValueError("a voted sample needs a non-empty start (the layout header or a public prefix)")
-        step = start_ids.expand(self.rows, -1)
-        mask = torch.cat([self.mask, torch.ones_like(self.mask[:, :1]).expand(-1, step.shape[1])], dim=1)
-        position = self.next_position + torch.arange(step.shape[1])[None, :]
+        mask, position = self.mask, self.next_position
+        dtype = self.mask.dtype
+        start_ids = self.tokenizer(start, add_special_tokens=False, return_tensors="pt")["input_ids"] if start else None
         new: list[int] = []
         finished = False
         with torch.inference_mode():
+            logits = self.last_logits
+            step = None if start_ids is None or start_ids.shape[1] == 0 else start_ids.expand(self.rows, -1)
             while True:
-                out = self.model(input_ids=step, attention_mask=mask, position_ids=position, past_key_values=cache,
-                                 use_cache=True, logits_to_keep=1)
+                if step is not None:
+                    width = step.shape[1]
+                    mask = torch.cat([mask, torch.ones((self.rows, width), dtype=dtype)], dim=1)
+                    out = self.model(input_ids=step, attention_mask=mask, position_ids=position + torch.arange(width),
+                                     past_key_values=cache, use_cache=True, logits_to_keep=1)
+                    position = position + width
+                    logits = out.logits[:, -1, :].float()
                 if len(new) >= max_new_tokens:
                     break
-                logits = out.logits[:, -1, :].float()
                 top = logits[-1].topk(min(candidates, logits.shape[-1])).indices.tolist()
                 ids = top + [e for e in self.eos_ids if e not in top]
                 try:
@@ -90,12 +94,8 @@ class VotingPrompts:
                     break
                 token = ids[aggregator.choose(vote_histogram(logits[:-1, ids].numpy(), vote), rng)]
                 new.append(token)
-                if token in self.eos_ids:
-                    finished = True
+                if token in self.eos_ids or len(new) >= max_new_tokens:
+                    finished = token in self.eos_ids
                     break
-                if len(new) >= max_new_tokens:
-                    break
-                step = torch.full((self.rows, 1), token, dtype=step.dtype)
-                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-                position = position[:, -1:] + 1
+                step = torch.full((self.rows, 1), token, dtype=torch.long)
         return VotedText(text=self.tokenizer.decode(new, skip_special_tokens=True), tokens=len(new), finished=finished)

@@ -22,13 +22,6 @@ from shared.storage import ArtifactStore
 SAMPLE_MECHANISMS = {Mechanism.GAUSSIAN_VOTES, Mechanism.LAPLACE_VOTES, Mechanism.NONE}
 
 
-def sample_set_bytes(request: SampleSetCreate) -> bytes:
-    """The canonical JSONL of the samples (sorted keys, empty fields left out): what the sha256 names."""
-    lines = [json.dumps({k: v for k, v in s.model_dump().items() if v}, sort_keys=True, ensure_ascii=False)
-             for s in request.samples]
-    return ("\n".join(lines) + "\n").encode()
-
-
 def accept_sample_set(
     request: SampleSetCreate, *, owner_id: str, session: Session, hosted: HostedModels, store: ArtifactStore,
     policy: IntakePolicy,
@@ -49,7 +42,7 @@ def accept_sample_set(
         raise SampleSetInvalidError(f"LoRA rank {request.lora.r} is above the limit of {policy.limits.max_rank}",
                                     detail={"rank": request.lora.r, "limit": policy.limits.max_rank})
     base = hosted.by_name(request.base_model)
-    data = sample_set_bytes(request)
+    data = request.canonical_jsonl()
     sha256 = hashlib.sha256(data).hexdigest()
     existing = session.scalar(select(StoredSampleSet).where(StoredSampleSet.owner_id == owner_id,
                                                             StoredSampleSet.sha256 == sha256))

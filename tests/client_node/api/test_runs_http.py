@@ -149,8 +149,48 @@ def test_the_wire_carries_no_private_text(nodes) -> None:
     assert kinds.count("adapter") == 1 and kinds.count("json") == 1
 
 
-JOB_FIELDS = {"adapter_id", "task", "n_samples", "sampling", "min_grade", "min_condition", "grade", "rewrite",
+JOB_FIELDS = {"adapter_id", "sample_set_id", "task", "n_samples", "sampling", "min_grade", "min_condition", "grade", "rewrite",
               "train_knowledge_adapter", "dedup_similarity", "seed"}
+
+
+SAMPLE_SET_FIELDS = {"samples", "certificate", "base_model", "lora"}
+
+
+def test_a_training_free_run_sends_only_dp_samples(nodes) -> None:
+    """Generator "votes": the client generates DP samples by noisy votes (ledger-charged), and only those
+    samples with their certificate cross the wire; the server grades them and trains the knowledge adapter,
+    which inherits their certificate."""
+    client, server_url, _ = nodes
+    lines = [json.dumps({"text": f"Ward memo m-{i}: the night shift logged reading {i * 7} for bed {i}."})
+             for i in range(40)]
+    records = [json.loads(line)["text"] for line in lines]
+    r = httpx.post(f"{client}/v1/datasets", content="\n".join(lines).encode(), headers=_op(),
+                   params={"name": "memos", "task": "ward memos", "epsilon_budget": 10})
+    dataset_id = r.json()["dataset_id"]
+    host, port = server_url.removeprefix("http://").split(":")
+    body = {**RUN, "dataset_id": dataset_id, "generator": "votes", "epsilon": 4.0, "n_samples": 3,
+            "votes": {"groups": 6, "max_new_tokens": 10}}
+    with RecordingProxy(host, int(port)) as proxy:
+        run = _wait(client, httpx.post(f"{client}/v1/runs", json={**body, "server_url": proxy.url},
+                                       headers=_op()).json()["run_id"])
+        sent = proxy.sent
+    assert run["state"] == "succeeded", run["error"]
+    assert run["sample_set_sha256"] and run["adapter_sha256"] is None and 0 < run["epsilon_spent"] <= 4.0
+    assert b"POST /v1/sample-sets" in sent and b"POST /v1/adapters" not in sent
+    for text in records:
+        for start in range(0, len(text) - 29):
+            assert text[start : start + 30].encode() not in sent, text[start : start + 30]
+    bodies = [json.loads(payload) for _, _, _, payload in _http_requests(sent) if payload]
+    [sample_set] = [b for b in bodies if "samples" in b]
+    assert set(sample_set) == SAMPLE_SET_FIELDS and sample_set["certificate"]["mechanism"] == "gaussian-votes"
+    assert all(set(b) <= JOB_FIELDS for b in bodies if b is not sample_set)
+    report = httpx.get(f"{client}/v1/runs/{run['run_id']}/report", headers=_op()).json()
+    assert report["privacy"]["mechanism"] == "gaussian-votes" and report["privacy"]["epsilon"] <= 4.0
+    assert "knowledge_adapter" in report["utility"] and "dp_adapter" not in report["utility"]
+    shown = httpx.get(f"{client}/v1/datasets/{dataset_id}", headers=_op()).json()
+    [spend] = shown["runs"]
+    assert spend["mechanism"] == "gaussian-votes" and spend["status"] == "finished" and spend["steps"] > 0
+    assert shown["budget"]["epsilon_spent"] > 0
 
 
 def _http_requests(stream: bytes) -> list[tuple[str, str, str, bytes]]:
