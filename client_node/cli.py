@@ -37,13 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    run = sub.add_parser("run", help="the whole pipeline: DP-train, send the adapter to a server, fetch, evaluate")
+    run = sub.add_parser("run", help="the whole pipeline: DP-train (or DP-generate), send to a server, fetch, evaluate")
     run.add_argument("--dataset", required=True, help="a dataset id, or a .jsonl/.csv file to add first")
     run.add_argument("--task", help="data-free description of the records (needed when --dataset is a file)")
     run.add_argument("--budget", type=float, help="epsilon budget for a new dataset (default: --epsilon)")
     run.add_argument("--server", help="server node URL (default PRIVSYNTH_CLIENT_SERVER_URL); token from "
                      "PRIVSYNTH_CLIENT_SERVER_TOKEN")
     run.add_argument("--epsilon", type=float, default=8.0)
+    run.add_argument("--generator", choices=["dp-lora", "votes"], default="dp-lora",
+                     help="dp-lora: DP-SGD LoRA, the server samples; votes: training-free DP generation on this "
+                          "client by noisy next-token votes, the DP samples go to the server")
+    run.add_argument("--vote-noise", choices=["gaussian", "laplace"], default="gaussian")
+    run.add_argument("--vote-groups", type=int, default=64, help="disjoint groups of records that vote")
+    run.add_argument("--labels", nargs="+", default=None, help="the task's public labels (split records and samples)")
     run.add_argument("--epochs", type=int, default=2)
     run.add_argument("--batch-size", type=int, default=16)
     run.add_argument("--n-samples", type=int, default=100)
@@ -247,10 +253,11 @@ def _run(args: argparse.Namespace) -> int:
 
     from client_node.operations import add_dataset
     from client_node.runs.runner import run_run
-    from client_node.runs.schemas import RunCreateRequest
+    from client_node.runs.schemas import Generator, RunCreateRequest, VoteSettings
     from client_node.runs.service import submit_run
     from client_node.runs.store import claim_next, get_run, to_public
     from client_node.state import ClientState
+    from client_node.voting.plan import VoteNoise
     from shared.protocol import SamplingParams
 
     state = ClientState.from_settings(_context().settings)
@@ -266,7 +273,10 @@ def _run(args: argparse.Namespace) -> int:
         dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs,
         batch_size=args.batch_size, n_samples=args.n_samples, min_grade=args.min_grade, grade=not args.no_grade,
         rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
-        sampling=SamplingParams(max_new_tokens=args.max_new_tokens))
+        sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),
+        labels=args.labels,
+        votes=VoteSettings(noise=VoteNoise(args.vote_noise), groups=args.vote_groups,
+                           max_new_tokens=min(args.max_new_tokens, 1024)))
     run_id = submit_run(ctx, request).run_id
     claimed = claim_next(ctx.ledger.engine)
     if claimed != run_id:
