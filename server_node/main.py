@@ -13,6 +13,8 @@ from shared.web.app import service_app
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
     return service_app(title="privsynth server node", version=__version__, state_name="server",
-                       make_state=lambda: ServerState.from_settings(settings or get_settings()),
-                       routers=[health_router, api_router], body_limit_exempt=(f"{API_PREFIX}/adapters",))
+                       make_state=lambda: ServerState.from_settings(settings),
+                       routers=[health_router, api_router], body_limit_exempt=(f"{API_PREFIX}/adapters",),
+                       larger_body_limits={f"{API_PREFIX}/sample-sets": settings.max_sample_set_bytes})

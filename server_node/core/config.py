@@ -30,6 +30,7 @@ class ServerSettings(BaseSettings):
     base_models: list[str] = Field(default_factory=lambda: [DEFAULT_BASE_MODEL], description="model specs clients may train on")
     expert_model: str = Field(DEFAULT_EXPERT_MODEL, description="the grading / rewriting model")
     max_adapter_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    max_sample_set_bytes: int = Field(32 * 1024 * 1024, gt=0, description="largest DP sample set body (JSON)")
     max_rank: int = Field(DEFAULT_MAX_LORA_RANK, gt=0)
     max_epsilon: float = Field(10.0, gt=0, description="adapters certifying more epsilon are refused")
     allow_non_private: bool = Field(False, description="accept epsilon = inf adapters (benchmarks only)")

@@ -24,7 +24,8 @@ class ServiceState(Protocol):
 
 
 def service_app(*, title: str, version: str, make_state: Callable[[], ServiceState], state_name: str,
-                routers: Sequence[APIRouter], body_limit_exempt: tuple[str, ...]) -> FastAPI:
+                routers: Sequence[APIRouter], body_limit_exempt: tuple[str, ...],
+                larger_body_limits: dict[str, int] | None = None) -> FastAPI:
     """The app; ``make_state`` runs at start-up and its result is ``app.state.<state_name>``."""
 
     @asynccontextmanager
@@ -39,7 +40,7 @@ def service_app(*, title: str, version: str, make_state: Callable[[], ServiceSta
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limit=JSON_BODY_LIMIT, exempt=body_limit_exempt)
+    app.add_middleware(BodyLimitMiddleware, limit=JSON_BODY_LIMIT, exempt=body_limit_exempt, larger=larger_body_limits)
     for router in routers:
         app.include_router(router)
     return app

@@ -12,18 +12,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over ``limit`` bytes on every path except those starting with one of ``exempt``."""
+    """Refuse bodies over ``limit`` bytes on every path except those starting with one of ``exempt``;
+    paths starting with a key of ``larger`` have that limit instead (JSON bodies that carry data)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ()) -> None:
-        self.app, self.limit, self.exempt = app, limit, exempt
+    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = (),
+                 larger: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.exempt, self.larger = app, limit, exempt, dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
+        limit = next((n for prefix, n in self.larger.items() if scope["path"].startswith(prefix)), self.default)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
         seen = 0
         refused = False
@@ -33,7 +36,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     refused = True
                     raise _BodyTooLarge
             return message
@@ -42,7 +45,7 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
             if refused:
-                await _too_large(send, self.limit)
+                await _too_large(send, limit)
 
 
 class _BodyTooLarge(Exception):

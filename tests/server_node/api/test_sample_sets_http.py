@@ -26,7 +26,7 @@ def _auth(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample-sets")
-    env = tiny_server_env(root)
+    env = {**tiny_server_env(root), "PRIVSYNTH_SERVER_MAX_SAMPLE_SET_BYTES": str(400_000)}
     tokens = create_tokens(env, "bank-a", "bank-b")
     with running_server(env, log=root / "server.log") as url:
         yield url, tokens
@@ -100,3 +100,13 @@ def test_a_job_names_exactly_one_source(server) -> None:
         r = httpx.post(f"{url}/v1/jobs", json=body, headers=_auth(a))
         assert r.status_code == 422 and r.json()["error"]["code"] == "request_invalid"
     assert math.isfinite(stored["certificate"]["epsilon"])
+
+
+def test_sample_sets_have_their_own_body_limit(server) -> None:
+    """Larger than the 64 KiB of a control message, up to the server's max_sample_set_bytes (413 above)."""
+    url, tokens = server
+    long = [{"instruction": f"Write review {i}.", "response": "Soft fabric, true to size. " * 40} for i in range(100)]
+    r = _upload(url, tokens["bank-a"], samples=long)
+    assert r.status_code == 201 and r.json()["samples"] == 100, r.text  # about 120 KB
+    r = _upload(url, tokens["bank-a"], samples=long * 4)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
