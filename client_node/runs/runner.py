@@ -9,6 +9,7 @@ run interrupted *during* its DP step is failed, not redone: the ledger has charg
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import time
@@ -100,11 +101,13 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
             _refuse_restart_during(row.stage, RunStage.GENERATING, run_id)
             write(stage=RunStage.GENERATING.value, progress_done=0, progress_total=request.n_samples)
             start = time.perf_counter()
-            made = _generate_votes(ctx, request, run_id, write)
-            write(sample_set_sha256=store.put(made.model_dump_json().encode()), epsilon=made.certificate.epsilon)
+            made, generation = _generate_votes(ctx, request, run_id, write)
+            document = {"sample_set": json.loads(made.model_dump_json()), "generation": generation}
+            write(sample_set_sha256=store.put(json.dumps(document).encode()), epsilon=made.certificate.epsilon)
             timed(RunStage.GENERATING, start)
             row = get_run(engine, run_id)
-        sample_set = SampleSetCreate.model_validate_json(store.get(row.sample_set_sha256 or ""))
+        document = json.loads(store.get(row.sample_set_sha256 or ""))
+        sample_set = SampleSetCreate.model_validate(document["sample_set"])
         parent_sha256 = hashlib.sha256(sample_set.canonical_jsonl()).hexdigest()
         certificate = sample_set.certificate
     else:
@@ -181,6 +184,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
                                "mechanism": certificate.mechanism.value,
                                "samples": sample_leakage([s.content() for s in samples], dataset.train_records)}
     if sample_set is not None:
+        privacy["generation"] = document["generation"]
         privacy["sent_samples"] = sample_leakage([_content(x) for x in sample_set.samples], dataset.train_records)
     if released is not None:
         privacy["membership_inference"] = membership_auc(base, released, dataset.train_records, dataset.holdout_records,
@@ -207,7 +211,9 @@ def _content(sample: SampleIn) -> str:
 
 
 def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
-                    write: Callable[..., None]) -> SampleSetCreate:
+                    write: Callable[..., None]) -> tuple[SampleSetCreate, dict[str, Any]]:
+    """The DP samples as a sample set, and how they were made (the plan: epsilon per token and per sample,
+    tokens spent per label, counts)."""
     dataset = ctx.client.datasets.get(request.dataset_id)
     v = request.votes
     config = VoteConfig(epsilon=request.epsilon, noise=v.noise, n_samples=request.n_samples,
@@ -220,9 +226,12 @@ def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
     if not run.samples:
         raise PipelineError("training-free generation produced no well-formed sample", detail={"counts": run.counts})
     fields = ("instruction", "input", "response", "text")
-    return SampleSetCreate(samples=[SampleIn(**{k: x[k] for k in fields if x.get(k)}) for x in run.samples],
+    made = SampleSetCreate(samples=[SampleIn(**{k: x[k] for k in fields if x.get(k)}) for x in run.samples],
                            certificate=run.certificate, base_model=loaded.signature().weights_sha256,
                            lora=_lora(request))
+    generation = {"plan": run.plan.as_dict(), "tokens_spent": run.tokens_spent, "counts": run.counts,
+                  "groups": run.groups}
+    return made, generation
 
 
 def _lora(request: RunCreateRequest) -> LoraSpec:

@@ -186,6 +186,9 @@ def test_a_training_free_run_sends_only_dp_samples(nodes) -> None:
     assert all(set(b) <= JOB_FIELDS for b in bodies if b is not sample_set)
     report = httpx.get(f"{client}/v1/runs/{run['run_id']}/report", headers=_op()).json()
     assert report["privacy"]["mechanism"] == "gaussian-votes" and report["privacy"]["epsilon"] <= 4.0
+    generation = report["privacy"]["generation"]
+    assert generation["plan"]["tokens_per_stratum"] == 30 and generation["tokens_spent"]["None"] <= 30
+    assert 0 < generation["plan"]["epsilon_per_sample"] < generation["plan"]["epsilon"] <= 4.0
     assert "knowledge_adapter" in report["utility"] and "dp_adapter" not in report["utility"]
     shown = httpx.get(f"{client}/v1/datasets/{dataset_id}", headers=_op()).json()
     [spend] = shown["runs"]
