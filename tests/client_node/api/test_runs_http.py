@@ -111,6 +111,22 @@ def test_a_server_that_is_down_fails_the_run_readably(nodes) -> None:
     assert "did not answer" in run["error"]["message"]
 
 
+def _run_through_proxy(client: str, server_url: str, lines: list[str], name: str,
+                       body: dict) -> tuple[list[str], dict, bytes]:
+    """Add the JSONL ``lines`` as a dataset and run ``body`` on it with a recording proxy in front of the
+    server: the records, the finished run, and every byte the client sent."""
+    r = httpx.post(f"{client}/v1/datasets", content="\n".join(lines).encode(), headers=_op(),
+                   params={"name": name, "task": f"short {name}", "epsilon_budget": 10})
+    dataset_id = r.json()["dataset_id"]
+    host, port = server_url.removeprefix("http://").split(":")
+    with RecordingProxy(host, int(port)) as proxy:
+        run_id = httpx.post(f"{client}/v1/runs", json={**body, "dataset_id": dataset_id, "server_url": proxy.url},
+                            headers=_op()).json()["run_id"]
+        run = _wait(client, run_id)
+        sent = proxy.sent
+    return [json.loads(line)["text"] for line in lines], run, sent
+
+
 def test_the_wire_carries_no_private_text(nodes) -> None:
     """Every byte the client sends to the server, captured by a proxy between them: no record, no
     30-character piece of one, and no canary; only the adapter and JSON control messages."""
@@ -118,17 +134,9 @@ def test_the_wire_carries_no_private_text(nodes) -> None:
     canary = "the vault code is 7 3 9 1 4 2 8"
     lines = [json.dumps({"text": f"Ward note w-{i}: patient {i} recovers well; {canary if i % 10 == 3 else 'stable'}."})
              for i in range(40)]
-    records = [json.loads(line)["text"] for line in lines]
-    r = httpx.post(f"{client}/v1/datasets", content="\n".join(lines).encode(), headers=_op(),
-                   params={"name": "ward", "task": "short ward notes", "epsilon_budget": 10})
-    dataset_id = r.json()["dataset_id"]
-    host, port = server_url.removeprefix("http://").split(":")
-    with RecordingProxy(host, int(port)) as proxy:
-        body = {**RUN, "dataset_id": dataset_id, "server_url": proxy.url}
-        run = _wait(client, httpx.post(f"{client}/v1/runs", json=body, headers=_op()).json()["run_id"])
-        sent = proxy.sent
+    records, run, sent = _run_through_proxy(client, server_url, lines, "ward", RUN)
     assert run["state"] == "succeeded", run
-    assert proxy.connections >= 1 and b"POST /v1/adapters" in sent and b"POST /v1/jobs" in sent
+    assert b"POST /v1/adapters" in sent and b"POST /v1/jobs" in sent
     assert canary.encode() not in sent and b"vault" not in sent
     for text in records:
         for start in range(0, len(text) - 29):
@@ -163,17 +171,9 @@ def test_a_training_free_run_sends_only_dp_samples(nodes) -> None:
     client, server_url, _ = nodes
     lines = [json.dumps({"text": f"Ward memo m-{i}: the night shift logged reading {i * 7} for bed {i}."})
              for i in range(40)]
-    records = [json.loads(line)["text"] for line in lines]
-    r = httpx.post(f"{client}/v1/datasets", content="\n".join(lines).encode(), headers=_op(),
-                   params={"name": "memos", "task": "ward memos", "epsilon_budget": 10})
-    dataset_id = r.json()["dataset_id"]
-    host, port = server_url.removeprefix("http://").split(":")
-    body = {**RUN, "dataset_id": dataset_id, "generator": "votes", "epsilon": 4.0, "n_samples": 3,
-            "votes": {"groups": 6, "max_new_tokens": 10}}
-    with RecordingProxy(host, int(port)) as proxy:
-        run = _wait(client, httpx.post(f"{client}/v1/runs", json={**body, "server_url": proxy.url},
-                                       headers=_op()).json()["run_id"])
-        sent = proxy.sent
+    body = {**RUN, "generator": "votes", "epsilon": 4.0, "n_samples": 3, "votes": {"groups": 6, "max_new_tokens": 10}}
+    records, run, sent = _run_through_proxy(client, server_url, lines, "memos", body)
+    dataset_id = run["dataset_id"]
     assert run["state"] == "succeeded", run["error"]
     assert run["sample_set_sha256"] and run["adapter_sha256"] is None and 0 < run["epsilon_spent"] <= 4.0
     assert b"POST /v1/sample-sets" in sent and b"POST /v1/adapters" not in sent
