@@ -29,6 +29,10 @@ def test_quick_quality_benchmark_measures_every_row() -> None:
     assert 0.5 < result["real_data"]["accuracy"] <= 1.0
     assert result["certificates"]["eps=8"]["epsilon_spent"] <= 8.0 + 1e-6
     assert math.isinf(result["certificates"]["eps=inf"]["epsilon_spent"])
+    votes = result["certificates"]["votes gaussian eps=8"]
+    assert votes["epsilon_spent"] <= 8.0 + 1e-6 and votes["ledger"]["runs"] == 1
+    assert sum(votes["tokens_spent"].values()) > 0 and votes["plan"]["tokens_per_stratum"] == 4 * 48
+    assert [r["epsilon"] for r in result["rows"] if r["row"] == "training-free DP votes (gaussian)"] == ["8"]
     for row in result["rows"]:
         assert 0.0 <= row["pii_rate"] <= 1.0 and 0 <= row["canaries_leaked"] <= len(result["canaries"])
         # a row has a model unless grading kept nothing to train one on (a job would fail the same way)
