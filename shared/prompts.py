@@ -8,7 +8,9 @@ in the adapter metadata so the server can sample new records without ever seeing
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +28,11 @@ INPUT_HEADER = "### Input:"
 RESPONSE_HEADER = "### Response:"
 
 _SECTION_RE = re.compile(r"^### (Instruction|Input|Response):[ \t]*$", re.MULTILINE)
+
+
+def record_format_of(records: Sequence[Any]) -> RecordFormat:
+    """How a set of records is laid out: free text when its records are texts (``is_text``)."""
+    return RecordFormat.TEXT if records and records[0].is_text else RecordFormat.INSTRUCTION_RESPONSE
 
 
 class GenerationTemplate(BaseModel):

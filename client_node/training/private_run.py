@@ -12,7 +12,7 @@ from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
 from client_node.training.export import export_adapter
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import Mechanism
-from shared.prompts import GenerationTemplate, RecordFormat
+from shared.prompts import GenerationTemplate, record_format_of
 from shared.training.config import TrainConfig
 from shared.training.engine import PrivateLoraTrainer, StepInfo, TrainResult
 
@@ -49,7 +49,7 @@ def run_private_training(
         PrivacyBudgetExceededError: the plan does not fit; nothing was trained or charged.
     """
     run_id = run_id or uuid.uuid4().hex
-    template = GenerationTemplate.for_task(dataset.task, record_format=_format(dataset))
+    template = GenerationTemplate.for_task(dataset.task, record_format=record_format_of(dataset.records))
     records = dataset.train_records
     trainer = PrivateLoraTrainer(
         config=config, progress=progress,
@@ -71,8 +71,3 @@ def run_private_training(
     ledger.finish(run_id, history=result.history if plan.private else None, epsilon=result.certificate.epsilon)
     adapter = export_adapter(result, base=base, template=template)
     return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id))
-
-
-def _format(dataset: StoredDataset) -> RecordFormat:
-    return RecordFormat.TEXT if dataset.records and dataset.records[0].is_text else RecordFormat.INSTRUCTION_RESPONSE
-

@@ -24,7 +24,7 @@ from client_node.voting.prompts import group_messages, render_prompt
 from shared.errors import TrainingConfigError
 from shared.mechanisms import VoteKind
 from shared.privacy import DPCertificate, round_record_count
-from shared.prompts import GenerationTemplate, RecordFormat, parse_record
+from shared.prompts import GenerationTemplate, parse_record, record_format_of
 from shared.records import Record
 
 
@@ -63,10 +63,6 @@ class VoteRun:
     counts: dict[str, int]
     budget: BudgetStatus
     groups: dict[str, int] = field(default_factory=dict)
-
-
-def record_format_of(records: Sequence[Record]) -> RecordFormat:
-    return RecordFormat.TEXT if records and records[0].is_text else RecordFormat.INSTRUCTION_RESPONSE
 
 
 def certificate_of(plan: VotePlan, *, records: int) -> DPCertificate:
