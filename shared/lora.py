@@ -19,7 +19,7 @@ class LoraSpec(BaseModel):
 
     r: int = Field(8, ge=1, le=1024, description="LoRA rank")
     alpha: float = Field(16.0, gt=0, description="LoRA scaling numerator (scale = alpha / r)")
-    target_modules: tuple[str, ...] = Field(DEFAULT_TARGET_MODULES, min_length=1)
+    target_modules: tuple[str, ...] = Field(DEFAULT_TARGET_MODULES, min_length=1, validate_default=True)
 
     @field_validator("target_modules")
     @classmethod
