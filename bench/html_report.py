@@ -127,7 +127,7 @@ def render_html(result: dict[str, Any]) -> str:
     x_labels = [r["epsilon"] for r in order]
     references = {"train on real": result["real_data"]["accuracy"]}
     for r in result["rows"]:
-        if r["row"].startswith(("DP generation, no server", "base model")) and r.get("tstr_accuracy") is not None:
+        if r["row"].startswith(("DP generation, no server", "base model", "training-free")) and r.get("tstr_accuracy") is not None:
             references[f"{r['row']} (eps {r['epsilon']})"] = r["tstr_accuracy"]
     curve = line_chart(x_labels, {"full pipeline TSTR accuracy": [r.get("tstr_accuracy") for r in order]}, references,
                        x_label="epsilon", y_label="TSTR accuracy")
