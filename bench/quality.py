@@ -48,7 +48,7 @@ from client_node.evaluation.subjects import Subject
 from client_node.evaluation.utility.judge import pairwise_preferences, win_rate
 from client_node.evaluation.utility.tstr import classifier_scores
 from client_node.training.export import export_adapter
-from server_node.pipeline.distill import knowledge_template, train_knowledge_adapter
+from server_node.pipeline.distill import Parent, knowledge_template, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import grade_samples, passes, requested_label
 from server_node.pipeline.rewrite import rewrite_samples
@@ -60,6 +60,7 @@ from shared.models.embedding import SentenceEmbedder
 from shared.models.loading import LoadedModel, load_causal_lm, signature_of
 from shared.models.resolve import ResolvedModel, resolve_model
 from shared.models.sampling import sample_texts
+from shared.privacy import DPCertificate
 from shared.prompts import GenerationTemplate
 from shared.protocol import JobCreateRequest, SamplingParams
 from shared.training import PrivateLoraTrainer, TrainConfig
@@ -94,6 +95,7 @@ class QualitySettings(BaseModel):
     min_condition: float = JobCreateRequest.model_fields["min_condition"].default
     rewrite_row: bool = True  # also measure the pipeline with the expert's rewriting at direct_epsilon
     base_row: bool = True  # the base model prompted (no private data)
+    dp_lora_rows: bool = True  # the DP-LoRA rows (off: only the training-free rows, e.g. to add them to a run)
     # training-free DP generation (client_node.voting): rows at each epsilon and noise, raw and server-graded
     vote_epsilons: tuple[float, ...] = (8.0,)
     vote_noises: tuple[str, ...] = ("gaussian", "laplace")
@@ -183,7 +185,7 @@ class Bench:
         s = self.s
         config = TrainConfig(epsilon=epsilon, delta=s.delta, epochs=s.epochs, batch_size=s.batch_size,
                              learning_rate=s.learning_rate, max_length=s.max_length, seed=s.seed,
-                             lora=LoraSpec(r=s.lora_rank, alpha=2.0 * s.lora_rank, target_modules=s.lora_targets))
+                             lora=self.lora)
         loaded = load_causal_lm(self.base)
         with self.timed(f"train client adapter eps={epsilon}"):
             result = PrivateLoraTrainer(config=config, progress=False).train(
@@ -227,6 +229,7 @@ class Bench:
                 "counts": run.counts, "tokens_spent": run.tokens_spent, "groups": run.groups,
                 "ledger": ledger.status("reviews").as_dict(), "seconds": round(time.perf_counter() - start, 1)}
         samples = [{"instruction": x["instruction"], "response": x["response"]} for x in run.samples]
+        self.vote_parent = Parent(self.template, run.certificate, "0" * 64)  # the sample set's place (not hashed here)
         return samples, info
 
     def base_samples(self) -> list[dict[str, Any]]:
@@ -263,16 +266,18 @@ class Bench:
                                   batch_size=self.s.generation_batch)
         return [{**x, **r.fields} for x, r in zip(samples, out, strict=True)]
 
-    def knowledge_subject(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str) -> Subject | None:
+    def knowledge_subject(self, parent: DecodedAdapter | Parent, samples: list[dict[str, Any]],
+                          label: str) -> Subject | None:
         """The server's training stage: a knowledge adapter on the samples, decoded and merged for evaluation
         (None when there is nothing to train on: the job would have failed)."""
         s = self.s
+        if isinstance(parent, DecodedAdapter):
+            parent = Parent.of_adapter(parent)
         if not samples:
             self.log(f"  no samples for {label}: no knowledge adapter")
             return None
         config = TrainConfig(epsilon=INF, epochs=s.knowledge_epochs, batch_size=s.knowledge_batch,
-                             learning_rate=s.knowledge_lr, lora=parent.metadata.lora, max_length=s.max_length,
-                             seed=s.seed)
+                             learning_rate=s.knowledge_lr, lora=self.lora, max_length=s.max_length, seed=s.seed)
         loaded = load_causal_lm(self.base)
         with self.timed(f"train knowledge adapter {label}"):
             data = train_knowledge_adapter(model=loaded.model, tokenizer=loaded.tokenizer, samples=samples,
@@ -280,7 +285,11 @@ class Bench:
                                            config=config)
         del loaded
         adapter = decode_adapter(data)
-        return self.fresh_subject(label, adapter, knowledge_template(parent.metadata.template, TASK_DESCRIPTION))
+        return self.fresh_subject(label, adapter, knowledge_template(parent.template, TASK_DESCRIPTION))
+
+    @property
+    def lora(self) -> LoraSpec:
+        return LoraSpec(r=self.s.lora_rank, alpha=2.0 * self.s.lora_rank, target_modules=self.s.lora_targets)
 
     # --- measures ----------------------------------------------------------------------------------
 
@@ -361,6 +370,12 @@ def _text(sample: dict[str, Any]) -> str:
     return "\n".join(str(sample.get(k, "")) for k in ("instruction", "input", "response", "text") if sample.get(k))
 
 
+def _no_parent(template: GenerationTemplate) -> Parent:
+    """The base row's knowledge adapter has no DP parent: it lends the template only, and no certificate is
+    reported for the row."""
+    return Parent(template, DPCertificate.non_private(steps=0, sample_rate=1.0, training_records=0), "0" * 64)
+
+
 def eps_label(epsilon: float | None) -> str:
     return "-" if epsilon is None else "inf" if math.isinf(epsilon) else f"{epsilon:g}"
 
@@ -381,7 +396,8 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, log: Callable[[s
         log(f"row done: {row.name} eps={eps_label(row.epsilon)}")
 
     certificates: dict[str, Any] = {}
-    for epsilon in sorted(set(settings.epsilons) | {settings.direct_epsilon}):
+    dp_epsilons = sorted(set(settings.epsilons) | {settings.direct_epsilon}) if settings.dp_lora_rows else []
+    for epsilon in dp_epsilons:
         label = f"eps={eps_label(epsilon)}"
         adapter, certificates[label] = bench.train_client_adapter(epsilon)
         writer = bench.fresh_subject(f"adapter {label}", adapter, bench.template)
@@ -402,24 +418,24 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, log: Callable[[s
                 rewritten = bench.rewrite(kept, label)
                 finish(Row("full pipeline + expert rewriting", epsilon, rewritten,
                            subject=bench.knowledge_subject(adapter, rewritten, f"rewritten {label}")))
-    # Training-free rows: the votes' samples train a knowledge adapter as a server would (raw, and graded).
-    # The last DP adapter only lends the template and LoRA shape, as for the base row below.
+    # Training-free rows: the votes' samples train a knowledge adapter as a server would (raw, and graded),
+    # inheriting the votes' certificate.
     for epsilon in settings.vote_epsilons:
         for noise in settings.vote_noises:
             label = f"votes {noise} eps={eps_label(epsilon)}"
             samples, certificates[label] = bench.vote_samples(epsilon, noise)
             finish(Row(f"training-free DP votes ({noise})", epsilon, samples,
-                       subject=bench.knowledge_subject(adapter, samples, label)))
+                       subject=bench.knowledge_subject(bench.vote_parent, samples, label)))
             if settings.vote_graded_row and samples:
                 kept, grades = bench.grade(samples, label)
                 finish(Row(f"training-free DP votes ({noise}) + server grading", epsilon, kept,
-                           subject=bench.knowledge_subject(adapter, kept, f"graded {label}"), grades=grades))
+                           subject=bench.knowledge_subject(bench.vote_parent, kept, f"graded {label}"), grades=grades))
     # The base row: the base model's own samples train a knowledge adapter (the pipeline without any
-    # private data). Its parent adapter only lends the template and LoRA shape; no certificate is reported.
+    # private data).
     if settings.base_row:
         samples = bench.base_samples()
         finish(Row("base model prompted -> knowledge adapter", None, samples,
-                   subject=bench.knowledge_subject(adapter, samples, "base prompted")))
+                   subject=bench.knowledge_subject(_no_parent(bench.template), samples, "base prompted")))
         rows.insert(0, rows.pop())
     return {
         "settings": settings.model_dump(mode="json"),
