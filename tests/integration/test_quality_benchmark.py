@@ -15,7 +15,7 @@ from shared.config import ModelSettings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(3000)
 def test_quick_quality_benchmark_measures_every_row() -> None:
     settings = QualitySettings.quick().model_copy(update={"n_train": 48, "n_holdout": 24, "n_test": 100, "n_samples": 12,
                                                            "mia_members": 24, "win_instructions": 4,
