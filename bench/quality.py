@@ -168,6 +168,7 @@ class Bench:
         self.base_answers = base_subject.answers([r.instruction for r in self.win_records],
                                                  max_new_tokens=settings.answer_tokens)
         self.base_subject = base_subject
+        self.vote_parent: Parent | None = None  # set by vote_samples: the votes' certificate for their knowledge adapter
 
     # --- models ------------------------------------------------------------------------------------
 
@@ -425,11 +426,12 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, log: Callable[[s
             label = f"votes {noise} eps={eps_label(epsilon)}"
             samples, certificates[label] = bench.vote_samples(epsilon, noise)
             finish(Row(f"training-free DP votes ({noise})", epsilon, samples,
-                       subject=bench.knowledge_subject(bench.vote_parent, samples, label)))
+                       subject=bench.knowledge_subject(bench.vote_parent or _no_parent(bench.template), samples, label)))
             if settings.vote_graded_row and samples:
                 kept, grades = bench.grade(samples, label)
                 finish(Row(f"training-free DP votes ({noise}) + server grading", epsilon, kept,
-                           subject=bench.knowledge_subject(bench.vote_parent, kept, f"graded {label}"), grades=grades))
+                           subject=bench.knowledge_subject(bench.vote_parent or _no_parent(bench.template), kept,
+                                                           f"graded {label}"), grades=grades))
     # The base row: the base model's own samples train a knowledge adapter (the pipeline without any
     # private data).
     if settings.base_row:

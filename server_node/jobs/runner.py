@@ -114,7 +114,7 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         checkpoints, counts, timings = dict(job.checkpoints or {}), dict(job.counts or {}), dict(job.timings or {})
         adapter_row = session.get(StoredAdapter, job.adapter_id) if job.adapter_id else None
         sample_set_row = session.get(StoredSampleSet, job.sample_set_id) if job.sample_set_id else None
-    adapter = None
+    adapter, given = None, []  # the DP adapter, or the DP samples a sample set brought
     if adapter_row is not None:
         adapter = decode_adapter(ctx.store.get(adapter_row.sha256), limits=AdapterLimits(
             max_total_bytes=max(ctx.settings.max_adapter_bytes, adapter_row.size_bytes), max_rank=1 << 16))
