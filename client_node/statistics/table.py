@@ -118,6 +118,18 @@ def _bin(value: float, edges: Sequence[float]) -> int:
     return int(min(max(np.searchsorted(edges, value, side="right") - 1, 0), len(edges) - 2))
 
 
+def calibrate(schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
+              threshold_delta_share: float = 0.5) -> tuple[GaussianMechanism, float]:
+    """The one Gaussian release's noise (at joint sensitivity sqrt(columns)) and the delta its threshold takes."""
+    if not schema:
+        raise ValueError("the schema has no columns")
+    thresholded = any(s.kind is ColumnKind.CATEGORICAL and not s.categories for s in schema)
+    threshold_delta = delta * threshold_delta_share if thresholded else 0.0
+    mechanism = GaussianMechanism.calibrated(epsilon=epsilon, delta=delta - threshold_delta,
+                                             sensitivity=math.sqrt(len(schema)))
+    return mechanism, threshold_delta
+
+
 def release_table_statistics(
     rows: Sequence[Mapping[str, Any]], schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
     rng: np.random.Generator, threshold_delta_share: float = 0.5,
@@ -127,14 +139,10 @@ def release_table_statistics(
     When a categorical column has no public categories, ``threshold_delta_share`` of ``delta`` goes to
     the threshold and the rest to the Gaussian noise.
     """
-    c = len(schema)
-    if c == 0:
-        raise ValueError("the schema has no columns")
-    thresholded = [s for s in schema if s.kind is ColumnKind.CATEGORICAL and not s.categories]
-    threshold_delta = delta * threshold_delta_share if thresholded else 0.0
-    mechanism = GaussianMechanism.calibrated(epsilon=epsilon, delta=delta - threshold_delta, sensitivity=math.sqrt(c))
-    sigma = mechanism.sigma
-    threshold = 1.0 + sigma * NormalDist().inv_cdf(1.0 - threshold_delta / c) if thresholded else math.inf
+    mechanism, threshold_delta = calibrate(schema, epsilon=epsilon, delta=delta,
+                                           threshold_delta_share=threshold_delta_share)
+    c, sigma = len(schema), mechanism.sigma
+    threshold = 1.0 + sigma * NormalDist().inv_cdf(1.0 - threshold_delta / c) if threshold_delta else math.inf
     columns: dict[str, ColumnStatistics] = {}
     for spec in schema:
         values = [row.get(spec.name) for row in rows]
@@ -180,9 +188,9 @@ def run_table_statistics(
     a threshold adds its delta, the release's exact (epsilon, delta) by basic composition.
     """
     run_id = run_id or uuid.uuid4().hex
-    probe = release_table_statistics([], schema, epsilon=epsilon, delta=delta, rng=np.random.default_rng(0))
-    history = probe.history()
-    planned = probe.epsilon if history is None else epsilon_of_history(history, delta=delta)
+    mechanism, threshold_delta = calibrate(schema, epsilon=epsilon, delta=delta)
+    history = None if threshold_delta else mechanism.history(1)
+    planned = mechanism.epsilon_at(delta - threshold_delta) if history is None else epsilon_of_history(history, delta=delta)
     ledger.open_run(dataset_id, run_id=run_id, planned_epsilon=planned, delta=delta, planned_history=history,
                     accountant=Accountant.RDP.value, mechanism=Mechanism.GAUSSIAN_STATISTICS.value)
     try:
