@@ -11,7 +11,7 @@ the stopping rule depends only on released tokens, so the guarantee is the plann
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from shared.errors import TrainingConfigError
@@ -110,7 +110,7 @@ def plan_votes(
         tokens = _tokens_within(epsilon, delta, noise_multiplier, upper=tokens)
     one = GaussianMechanism.from_noise_multiplier(noise_multiplier).epsilon_at(delta)
     plan = VotePlan(noise, epsilon, delta, tokens, max_new_tokens, noise_multiplier, one)
-    return VotePlan(noise, plan.epsilon_of(tokens), delta, tokens, max_new_tokens, noise_multiplier, one)
+    return replace(plan, epsilon=plan.epsilon_of(tokens))  # what the planned tokens really spend (<= the target)
 
 
 def _tokens_within(epsilon: float, delta: float, noise_multiplier: float, *, upper: int) -> int:
