@@ -184,6 +184,21 @@ class DatasetValidationError(SynthError, ValueError):
     http_status = 422
 
 
+class TableSchemaError(SynthError, ValueError):
+    """A table's schema cannot be used: an override names no column, the label column is missing or has
+    fewer than two values, a declared kind does not fit, too many columns."""
+
+    code = "table_schema_invalid"
+    http_status = 422
+
+
+class TableNeighboursError(SynthError, ValueError):
+    """A DP table run was asked to take its example rows from the private rows (only non-private runs may)."""
+
+    code = "table_neighbours_not_private"
+    http_status = 422
+
+
 class DatasetNotFoundError(SynthError, LookupError):
     """No stored dataset has this id."""
 
@@ -368,6 +383,8 @@ __all__ = [
     "ServerRequestError",
     "ServerUnavailableError",
     "SynthError",
+    "TableNeighboursError",
+    "TableSchemaError",
     "TokenNameTakenError",
     "TrainingConfigError",
     "UnsupportedModelError",

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.tables.schema import TableSchema
 
 
 class RecordFormat(StrEnum):
@@ -21,10 +23,17 @@ class RecordFormat(StrEnum):
     INSTRUCTION_RESPONSE = "instruction_response"
     TEXT = "text"
     CHAT = "chat"  # the instruction (and input) is the user turn, the response the assistant turn
+    TABLE_ROW = "table_row"  # the user turn shows example rows (the instruction), the assistant writes one row
+
+    @property
+    def prompt_per_record(self) -> bool:
+        """True when the user turn carries the record's own instruction rather than one fixed prompt."""
+        return self in (RecordFormat.CHAT, RecordFormat.TABLE_ROW)
 
 
 INSTRUCTION_HEADER = "### Instruction:"
 INPUT_HEADER = "### Input:"
+EXAMPLE_ROWS_HEADER = "Example rows:"
 RESPONSE_HEADER = "### Response:"
 
 _SECTION_RE = re.compile(r"^### (Instruction|Input|Response):[ \t]*$", re.MULTILINE)
@@ -43,6 +52,23 @@ class GenerationTemplate(BaseModel):
     user_prompt: str = Field(min_length=1, max_length=2000)
     system_prompt: str | None = Field(None, max_length=2000)
     record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE
+    table: TableSchema | None = Field(None, description="table_row: the table's public schema")
+
+    @model_validator(mode="after")
+    def _table_has_schema(self) -> GenerationTemplate:
+        if (self.record_format is RecordFormat.TABLE_ROW) != (self.table is not None):
+            raise ValueError("a table_row template needs the table's schema, and only it has one")
+        return self
+
+    @classmethod
+    def for_table(cls, description: str, schema: TableSchema) -> GenerationTemplate:
+        """The prompt for writing one row of a table (columns named, the label's values listed)."""
+        description = " ".join(description.split())
+        if not description:
+            raise ValueError("task description must not be empty")
+        prompt = (f"Write one new row of a table of {description} as a JSON object with the keys "
+                  f"{', '.join(schema.names)}.")
+        return cls(user_prompt=prompt, record_format=RecordFormat.TABLE_ROW, table=schema)
 
     @classmethod
     def for_task(cls, description: str, *, record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE) -> GenerationTemplate:
@@ -75,13 +101,22 @@ class GenerationTemplate(BaseModel):
         out.append({"role": "user", "content": self.user_prompt})
         return out
 
+    def table_messages(self, example_rows: str) -> list[dict[str, str]]:
+        """The user turn of a table row: the prompt, then the example rows (one JSON object a line)."""
+        content = self.user_prompt + (f"\n\n{EXAMPLE_ROWS_HEADER}\n{example_rows.strip()}" if example_rows.strip() else "")
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*system, {"role": "user", "content": content}]
+
     def example_messages(self, *, instruction: str = "", response: str = "", input: str = "",
                          text: str = "") -> tuple[list[dict[str, str]], str]:
         """One record as a chat example: the messages before the assistant turn, and the assistant text.
 
         For ``CHAT`` the user turn is the record's own instruction (this is how a domain model is
-        trained on refined synthetic data); for the other formats it is the fixed, data-free prompt.
+        trained on refined synthetic data); for ``TABLE_ROW`` the prompt followed by the example rows the
+        instruction holds (none: the bare prompt); for the other formats it is the fixed, data-free prompt.
         """
+        if self.record_format is RecordFormat.TABLE_ROW:
+            return self.table_messages(instruction), response.strip()
         if self.record_format is RecordFormat.CHAT:
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
             question = instruction.strip() + (f"\n\n{input.strip()}" if input.strip() else "")
@@ -95,7 +130,7 @@ def render_record(
     """Lay out one record as the assistant turn the model learns to write."""
     if template.record_format is RecordFormat.TEXT:
         return text.strip()
-    if template.record_format is RecordFormat.CHAT:
+    if template.record_format in (RecordFormat.CHAT, RecordFormat.TABLE_ROW):
         return response.strip()
     parts = [INSTRUCTION_HEADER, instruction.strip()]
     if input.strip():
@@ -111,6 +146,8 @@ def parse_record(template: GenerationTemplate, generated: str) -> dict[str, str]
         return {"text": text} if text else None
     if template.record_format is RecordFormat.CHAT:
         raise ValueError("a chat template answers questions; it does not generate whole records")
+    if template.record_format is RecordFormat.TABLE_ROW:
+        raise ValueError("table rows are parsed by shared.tables.parse_row_json")
     sections: dict[str, str] = {}
     matches = list(_SECTION_RE.finditer(generated))
     for i, match in enumerate(matches):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from shared.errors import DatasetNotFoundError, DatasetValidationError
 from shared.records import Record, records_sha256
+from shared.tables import Row, TableSchema, parse_row_json, row_json
 
 RECORDS_FILE = "records.jsonl"
 INFO_FILE = "dataset.json"
@@ -28,6 +30,19 @@ class StoredDataset:
     records: tuple[Record, ...]
     holdout_indices: tuple[int, ...]
     created_at: str
+    schema: TableSchema | None = None  # a table: each record's text is one row as JSON
+
+    @property
+    def kind(self) -> str:
+        return "table" if self.schema is not None else "text"
+
+    @property
+    def train_rows(self) -> list[Row]:
+        return [_row(r) for r in self.train_records]
+
+    @property
+    def holdout_rows(self) -> list[Row]:
+        return [_row(r) for r in self.holdout_records]
 
     @property
     def train_records(self) -> list[Record]:
@@ -39,9 +54,13 @@ class StoredDataset:
         return [self.records[i] for i in self.holdout_indices]
 
     def summary(self) -> dict[str, object]:
-        return {"dataset_id": self.dataset_id, "name": self.name, "task": self.task, "sha256": self.sha256,
-                "records": len(self.records), "train": len(self.records) - len(self.holdout_indices),
-                "holdout": len(self.holdout_indices), "created_at": self.created_at}
+        out: dict[str, object] = {
+            "dataset_id": self.dataset_id, "name": self.name, "task": self.task, "kind": self.kind, "sha256": self.sha256,
+            "records": len(self.records), "train": len(self.records) - len(self.holdout_indices),
+            "holdout": len(self.holdout_indices), "created_at": self.created_at}
+        if self.schema is not None:
+            out["schema"] = self.schema.model_dump(mode="json", exclude_defaults=True)
+        return out
 
 
 class DatasetStore:
@@ -50,8 +69,15 @@ class DatasetStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def add_table(self, rows: list[Row], schema: TableSchema, *, name: str, task: str, holdout_fraction: float = 0.1,
+                  seed: int = 0) -> StoredDataset:
+        """Store a table's rows (each as a text record: its JSON in column order) with their schema."""
+        records = [Record(text=row_json(row, schema.names)) for row in rows]
+        return self.add(records, name=name, task=task, holdout_fraction=holdout_fraction, seed=seed, schema=schema)
+
     def add(
-        self, records: list[Record], *, name: str, task: str, holdout_fraction: float = 0.1, seed: int = 0
+        self, records: list[Record], *, name: str, task: str, holdout_fraction: float = 0.1, seed: int = 0,
+        schema: TableSchema | None = None,
     ) -> StoredDataset:
         """Store records (idempotent on content) and fix a seeded held-out split.
 
@@ -68,6 +94,8 @@ class DatasetStore:
         if not task.strip():
             raise DatasetValidationError("a dataset needs a task description (it becomes the data-free prompt)")
         sha = records_sha256(records)
+        if schema is not None:  # the same rows under another schema are another dataset
+            sha = hashlib.sha256(f"{sha}\n{schema.model_dump_json()}".encode()).hexdigest()
         dataset_id = sha[:16]
         if (self.root / dataset_id / INFO_FILE).is_file():
             return self.get(dataset_id)
@@ -77,6 +105,8 @@ class DatasetStore:
         info = {"dataset_id": dataset_id, "name": name, "task": " ".join(task.split()), "sha256": sha,
                 "holdout_indices": sorted(order[:n_holdout]), "created_at": datetime.now(UTC).isoformat(),
                 "records": len(records)}
+        if schema is not None:
+            info["schema"] = schema.model_dump(mode="json")
         self.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.root, prefix=".incoming-") as tmp:
             work = Path(tmp) / dataset_id
@@ -106,9 +136,16 @@ class DatasetStore:
         return StoredDataset(
             dataset_id=info["dataset_id"], name=info["name"], task=info["task"], sha256=info["sha256"],
             records=records, holdout_indices=tuple(info["holdout_indices"]), created_at=info["created_at"],
+            schema=TableSchema.model_validate(info["schema"]) if info.get("schema") else None,
         )
 
     def list(self) -> list[StoredDataset]:
         if not self.root.is_dir():
             return []
         return [self.get(p.name) for p in sorted(self.root.iterdir()) if (p / INFO_FILE).is_file()]
+
+
+def _row(record: Record) -> Row:
+    row = parse_row_json(record.text)
+    assert row is not None, "a stored table record is one JSON object"
+    return row

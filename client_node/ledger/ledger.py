@@ -135,27 +135,18 @@ class PrivacyLedger:
             PrivacyBudgetExceededError: composed with earlier runs, the plan would exceed the budget.
         """
         with Session(self.engine) as session, session.begin():
-            budget = session.get(BudgetRow, dataset_id)
-            if budget is None:
-                raise DatasetNotFoundError(f"dataset {dataset_id!r} has no privacy budget", detail={"dataset_id": dataset_id})
-            spends = [_spend(row) for row in session.scalars(select(SpendRow).where(SpendRow.dataset_id == dataset_id))]
-            after = compose([*spends, Spend(planned_epsilon, delta, planned_history)], delta_budget=budget.delta)
-            basic_fits = after[0] <= budget.epsilon and after[1] <= budget.delta
-            rdp_fits = after[2] <= budget.epsilon
-            if not (basic_fits or rdp_fits):
-                before = compose(spends, delta_budget=budget.delta)
-                spent = min(before[0] if before[1] <= budget.delta else math.inf, before[2])
-                raise PrivacyBudgetExceededError(
-                    f"run needs epsilon {planned_epsilon:.3f} but dataset {dataset_id} has {max(0.0, budget.epsilon - spent):.3f} "
-                    f"of {budget.epsilon:.3f} left; lower the run's epsilon or raise the dataset's budget",
-                    detail={"requested_epsilon": planned_epsilon, "spent_epsilon": spent, "budget_epsilon": budget.epsilon,
-                            "budget_delta": budget.delta, "composed_after": {"basic": after[0], "rdp": after[2]}},
-                )
+            _refuse_unless_fits(session, dataset_id, [Spend(planned_epsilon, delta, planned_history)])
             session.add(SpendRow(run_id=run_id, dataset_id=dataset_id, status="running", mechanism=mechanism,
                                  accountant=accountant, delta=delta, epsilon=0.0 if planned_history is not None else planned_epsilon,
                                  planned_epsilon=planned_epsilon, steps=0, history=[],
                                  planned_history=[list(h) for h in planned_history] if planned_history is not None else None))
         return self.status(dataset_id)
+
+    def check_plan(self, dataset_id: str, planned: Sequence[Spend]) -> None:
+        """Raise, as ``open_run`` would, unless all of ``planned`` (runs still to open) fit together; for
+        a run made of several ledger runs, checked before the first spends anything."""
+        with Session(self.engine) as session:
+            _refuse_unless_fits(session, dataset_id, planned)
 
     def charge(self, run_id: str, history: list[HistoryEntry]) -> float:
         """Record a run's accountant history so far (call before each step); returns its epsilon."""
@@ -214,6 +205,26 @@ class PrivacyLedger:
         if row is None:
             raise RunNotFoundError(f"no ledger run {run_id!r}", detail={"run_id": run_id})
         return row
+
+
+def _refuse_unless_fits(session: Session, dataset_id: str, planned: Sequence[Spend]) -> None:
+    budget = session.get(BudgetRow, dataset_id)
+    if budget is None:
+        raise DatasetNotFoundError(f"dataset {dataset_id!r} has no privacy budget", detail={"dataset_id": dataset_id})
+    spends = [_spend(row) for row in session.scalars(select(SpendRow).where(SpendRow.dataset_id == dataset_id))]
+    after = compose([*spends, *planned], delta_budget=budget.delta)
+    basic_fits = after[0] <= budget.epsilon and after[1] <= budget.delta
+    rdp_fits = after[2] <= budget.epsilon
+    if not (basic_fits or rdp_fits):
+        before = compose(spends, delta_budget=budget.delta)
+        spent = min(before[0] if before[1] <= budget.delta else math.inf, before[2])
+        requested = sum(p.epsilon for p in planned)
+        raise PrivacyBudgetExceededError(
+            f"run needs epsilon {requested:.3f} but dataset {dataset_id} has {max(0.0, budget.epsilon - spent):.3f} "
+            f"of {budget.epsilon:.3f} left; lower the run's epsilon or raise the dataset's budget",
+            detail={"requested_epsilon": requested, "spent_epsilon": spent, "budget_epsilon": budget.epsilon,
+                    "budget_delta": budget.delta, "composed_after": {"basic": after[0], "rdp": after[2]}},
+        )
 
 
 def _spend(row: SpendRow) -> Spend:

@@ -19,40 +19,20 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from client_node.ledger.ledger import PrivacyLedger
 from shared.mechanisms import GaussianMechanism
 from shared.mechanisms.gaussian import gaussian_epsilon
 from shared.privacy import Accountant, Mechanism
+from shared.tables.schema import ColumnKind, ColumnSpec
 from shared.training.accounting import epsilon_of_history
 
 OTHER = "<other>"
 _POWERS = [2.0**k for k in range(-10, 41)]
-
-
-class ColumnKind(StrEnum):
-    CATEGORICAL = "categorical"
-    INTEGER = "integer"
-    FLOAT = "float"
-
-
-class ColumnSpec(BaseModel):
-    """A column and what is public about it (its categories or its bounds), if anything."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(min_length=1)
-    kind: ColumnKind
-    categories: list[str] | None = Field(None, description="public domain of a categorical column")
-    lower: float | None = None
-    upper: float | None = None
-    bins: int = Field(32, ge=1, le=10_000, description="equal bins between public bounds")
 
 
 @dataclass(frozen=True)
@@ -62,6 +42,8 @@ class ColumnStatistics:
     counts: dict[str, float] = field(default_factory=dict)  # categorical: noisy count per released value
     lower: float | None = None  # numeric: noisy range
     upper: float | None = None
+    bins: tuple[tuple[float, float, float], ...] = ()  # numeric: (lower, upper, noisy count) of bins above 3 sigma
+    total: float = 0.0  # the column's noisy counts summed: an estimate of the rows (post-processing)
 
 
 @dataclass(frozen=True)
@@ -74,6 +56,11 @@ class TableStatistics:
     epsilon: float
     delta: float
     threshold_delta: float
+
+    @property
+    def rows_estimate(self) -> float:
+        """The mean over columns of their noisy totals: the release's estimate of how many rows it saw."""
+        return float(np.mean([c.total for c in self.columns.values()])) if self.columns else 0.0
 
     def history(self) -> list[tuple[float, float, int]] | None:
         """One Gaussian release as an opacus history; ``None`` when a threshold's delta rides on it (then
@@ -152,12 +139,14 @@ def release_table_statistics(
                 seen = Counter(str(v) if str(v) in spec.categories else OTHER for v in values)
                 noisy = mechanism.randomise(np.array([seen[k] for k in domain], dtype=float), rng)
                 counts = {k: float(n) for k, n in zip(domain, noisy, strict=True) if k != OTHER}
+                total = float(noisy.sum())
             else:
                 seen = Counter(str(v) for v in values)
                 keys = sorted(seen)
                 noisy = mechanism.randomise(np.array([seen[k] for k in keys], dtype=float), rng)
                 counts = {k: float(n) for k, n in zip(keys, noisy, strict=True) if n > threshold}
-            columns[spec.name] = ColumnStatistics(spec.name, spec.kind, counts=counts)
+                total = sum(counts.values())  # values below the threshold stay unreleased, even summed
+            columns[spec.name] = ColumnStatistics(spec.name, spec.kind, counts=counts, total=total)
             continue
         edges = numeric_edges(spec)
         hist = np.zeros(len(edges) - 1)
@@ -173,7 +162,9 @@ def release_table_statistics(
             lower, upper = float(edges[above[0]]), float(edges[above[-1] + 1])
             if spec.kind is ColumnKind.INTEGER:
                 lower, upper = float(math.floor(lower)), float(math.ceil(upper))
-        columns[spec.name] = ColumnStatistics(spec.name, spec.kind, lower=lower, upper=upper)
+        bins = tuple((float(edges[i]), float(edges[i + 1]), float(noisy[i])) for i in above)
+        columns[spec.name] = ColumnStatistics(spec.name, spec.kind, lower=lower, upper=upper, bins=bins,
+                                              total=float(noisy[above].sum()))
     certified = gaussian_epsilon(sigma=sigma, delta=delta - threshold_delta, sensitivity=math.sqrt(c))
     return TableStatistics(columns, mechanism.noise_multiplier, sigma, certified, delta, threshold_delta)
 
@@ -187,16 +178,29 @@ def run_table_statistics(
     The ledger is charged with what composes soundly: the Gaussian release as an RDP history, or, when
     a threshold adds its delta, the release's exact (epsilon, delta) by basic composition.
     """
+    return run_stratified_statistics(dataset_id=dataset_id, strata={"": rows}, schema=schema, ledger=ledger,
+                                     epsilon=epsilon, delta=delta, run_id=run_id, rng=rng)[""]
+
+
+def run_stratified_statistics(
+    *, dataset_id: str, strata: Mapping[str, Sequence[Mapping[str, Any]]], schema: Sequence[ColumnSpec],
+    ledger: PrivacyLedger, epsilon: float, delta: float, run_id: str | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[str, TableStatistics]:
+    """One release per stratum, charged once: the strata split the rows by a public function of each row
+    (e.g. its label), so a row changes one stratum's release and the releases compose in parallel."""
     run_id = run_id or uuid.uuid4().hex
+    rng = rng or np.random.default_rng()
     mechanism, threshold_delta = calibrate(schema, epsilon=epsilon, delta=delta)
     history = None if threshold_delta else mechanism.history(1)
     planned = mechanism.epsilon_at(delta - threshold_delta) if history is None else epsilon_of_history(history, delta=delta)
     ledger.open_run(dataset_id, run_id=run_id, planned_epsilon=planned, delta=delta, planned_history=history,
                     accountant=Accountant.RDP.value, mechanism=Mechanism.GAUSSIAN_STATISTICS.value)
     try:
-        stats = release_table_statistics(rows, schema, epsilon=epsilon, delta=delta, rng=rng or np.random.default_rng())
+        released = {key: release_table_statistics(rows, schema, epsilon=epsilon, delta=delta, rng=rng)
+                    for key, rows in strata.items()}
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
     ledger.finish(run_id, history=history, epsilon=planned)
-    return stats
+    return released

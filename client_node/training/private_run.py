@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from client_node.training.export import export_adapter
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import Mechanism
 from shared.prompts import GenerationTemplate, record_format_of
+from shared.records import Record
 from shared.training.config import TrainConfig
 from shared.training.engine import PrivateLoraTrainer, StepInfo, TrainResult
 
@@ -50,7 +51,20 @@ def run_private_training(
     """
     run_id = run_id or uuid.uuid4().hex
     template = GenerationTemplate.for_task(dataset.task, record_format=record_format_of(dataset.records))
-    records = dataset.train_records
+    result = train_charged(dataset_id=dataset.dataset_id, records=dataset.train_records, template=template,
+                           ledger=ledger, config=config, model=model, tokenizer=tokenizer, run_id=run_id,
+                           progress=progress, on_step=on_step)
+    adapter = export_adapter(result, base=base, template=template)
+    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id))
+
+
+def train_charged(
+    *, dataset_id: str, records: Sequence[Record], template: GenerationTemplate, ledger: PrivacyLedger,
+    config: TrainConfig, model: Any, tokenizer: Any, run_id: str, progress: bool = True,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> TrainResult:
+    """Train on ``records`` (each one DP unit) under the ledger: admitted before any step if the plan fits,
+    each step charged before it is taken, the run failed (charged with what it spent) if training fails."""
     trainer = PrivateLoraTrainer(
         config=config, progress=progress,
         before_step=lambda history: ledger.charge(run_id, history),
@@ -58,16 +72,15 @@ def run_private_training(
     )
     plan = trainer.plan(len(records))
     ledger.open_run(
-        dataset.dataset_id, run_id=run_id, planned_epsilon=plan.epsilon, delta=plan.delta,
+        dataset_id, run_id=run_id, planned_epsilon=plan.epsilon, delta=plan.delta,
         planned_history=plan.history() if plan.private else None,
         accountant=config.accountant.value if plan.private else "none",
         mechanism=Mechanism.DP_SGD.value if plan.private else Mechanism.NONE.value,
     )
     try:
-        result = trainer.train(model=model, tokenizer=tokenizer, records=records, template=template, plan=plan)
+        result = trainer.train(model=model, tokenizer=tokenizer, records=list(records), template=template, plan=plan)
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
     ledger.finish(run_id, history=result.history if plan.private else None, epsilon=result.certificate.epsilon)
-    adapter = export_adapter(result, base=base, template=template)
-    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id))
+    return result

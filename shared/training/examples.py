@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import TrainingConfigError
-from shared.prompts import GenerationTemplate, RecordFormat, render_record
+from shared.prompts import GenerationTemplate, render_record
 from shared.records import Record
 
 IGNORE_INDEX = -100
@@ -45,7 +45,7 @@ def tokenize_examples(
     Returns:
         The examples, and how many were cut to ``max_length`` tokens.
     """
-    fixed_prompt = template.record_format is not RecordFormat.CHAT
+    fixed_prompt = not template.record_format.prompt_per_record
     if fixed_prompt:
         prompt = prompt_text(tokenizer, template)
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]

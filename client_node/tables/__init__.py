@@ -1,0 +1,1 @@
+"""Private tables on the client: intake with schema inference, the DP reference pool, HARMONIC examples."""

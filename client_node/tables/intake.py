@@ -1,0 +1,183 @@
+"""Reading a private table (CSV or Parquet): column kinds inferred and overridable, the label column's
+values made public, every bad cell named with its line.
+
+A column is integer when every value parses as a whole number, float when every value parses as a
+number, categorical otherwise; the label column is always categorical. Cells are stored in canonical
+form (``shared.tables.rows.canonical_value``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.errors import DatasetValidationError, TableSchemaError
+from shared.tables.rows import Row, canonical_value
+from shared.tables.schema import MAX_COLUMNS, ColumnKind, ColumnSpec, TableSchema
+
+MAX_PROBLEMS_REPORTED = 20
+MAX_LABELS = 100
+TABLE_FORMATS = ("csv", "parquet")
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    rows: list[Row]
+    schema: TableSchema
+    lines_read: int
+
+
+def table_format_of(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes:
+        return "parquet"
+    if suffixes and suffixes[-1] == ".csv":
+        return "csv"
+    raise DatasetValidationError(f"unsupported table file {path.name!r}; use .csv or .parquet", detail={"path": str(path)})
+
+
+def read_table(path: Path, *, label: str | None = None, kinds: Mapping[str, str] | None = None,
+               public_categories: Mapping[str, Sequence[str]] | None = None,
+               columns: Sequence[str] | None = None) -> ParsedTable:
+    """Parse a ``.csv`` or ``.parquet`` (any compression pyarrow reads) file; see ``parse_table``."""
+    return parse_table(path.read_bytes(), fmt=table_format_of(path), label=label, kinds=kinds,
+                       public_categories=public_categories, columns=columns)
+
+
+def parse_table(
+    data: bytes, *, fmt: str, label: str | None = None, kinds: Mapping[str, str] | None = None,
+    public_categories: Mapping[str, Sequence[str]] | None = None, columns: Sequence[str] | None = None,
+) -> ParsedTable:
+    """Parse table bytes into canonical rows and their schema.
+
+    Args:
+        fmt: ``csv`` (with a header line) or ``parquet``.
+        label: the label column (its values become the schema's public categories).
+        kinds: column -> ``categorical``/``integer``/``float``, overriding inference.
+        public_categories: column -> the categories the owner declares public (values outside are errors).
+        columns: keep only these columns (in this order); default all.
+
+    Raises:
+        TableSchemaError: unknown columns in the arguments, a bad label, too many columns.
+        DatasetValidationError: empty or unreadable data, cells not of their column's kind
+            (``detail["problems"]`` lists ``{"line", "column", "problem"}``).
+    """
+    if fmt not in TABLE_FORMATS:
+        raise DatasetValidationError(f"unsupported table format {fmt!r}; use one of {list(TABLE_FORMATS)}")
+    if not data.strip():
+        raise DatasetValidationError("the table file is empty", detail={"problems": [{"line": 0, "problem": "empty file"}]})
+    header, cells, first_line = _parquet_cells(data) if fmt == "parquet" else _csv_cells(data)
+    if columns is not None:
+        unknown = [c for c in columns if c not in header]
+        if unknown:
+            raise TableSchemaError(f"no column(s) {unknown}; the table has {header}", detail={"columns": header})
+        keep = [header.index(c) for c in columns]
+        header, cells = list(columns), [[row[i] for i in keep] for row in cells]
+    if not cells:
+        raise DatasetValidationError("the table has no rows", detail={"problems": [{"line": 0, "problem": "no rows"}]})
+    schema = infer_schema(header, cells, label=label, kinds=kinds or {}, public_categories=public_categories or {})
+    problems: list[dict[str, object]] = []
+    rows: list[Row] = []
+    for n, raw in enumerate(cells):
+        row: Row = {}
+        for spec, value in zip(schema.columns, raw, strict=True):
+            try:
+                row[spec.name] = canonical_value(spec, value)
+            except ValueError as exc:
+                problems.append({"line": n + first_line, "column": spec.name, "problem": str(exc)})
+                continue
+            if spec.categories is not None and row[spec.name] not in spec.categories:
+                problems.append({"line": n + first_line, "column": spec.name,
+                                 "problem": f"{row[spec.name]!r} is not a declared category"})
+        rows.append(row)
+    if problems:
+        first = problems[0]
+        raise DatasetValidationError(
+            f"{len(problems)} bad cell(s); first at line {first['line']}, column {first['column']!r}: {first['problem']}",
+            detail={"problems": problems[:MAX_PROBLEMS_REPORTED], "count": len(problems)})
+    return ParsedTable(rows, schema, lines_read=len(cells))
+
+
+def infer_schema(header: Sequence[str], cells: Sequence[Sequence[object]], *, label: str | None,
+                 kinds: Mapping[str, str], public_categories: Mapping[str, Sequence[str]]) -> TableSchema:
+    """Each column's kind from its values (or the override), the label's values as public categories."""
+    if len(header) > MAX_COLUMNS:
+        raise TableSchemaError(f"the table has {len(header)} columns; at most {MAX_COLUMNS} are supported")
+    if len(set(header)) != len(header) or any(not str(h).strip() for h in header):
+        raise TableSchemaError("column names must be unique and non-empty", detail={"columns": list(header)})
+    for what, names in (("kinds", kinds), ("public_categories", public_categories), ("label", [label] if label else [])):
+        unknown = sorted(set(names) - set(header))
+        if unknown:
+            raise TableSchemaError(f"{what} names no column(s) {unknown}; the table has {list(header)}",
+                                   detail={"columns": list(header)})
+    specs = []
+    for i, name in enumerate(header):
+        values = [row[i] for row in cells]
+        try:
+            kind = ColumnKind(kinds[name]) if name in kinds else _inferred_kind(values)
+        except ValueError:
+            raise TableSchemaError(f"column {name!r}: kind must be one of {[k.value for k in ColumnKind]}") from None
+        categories = [str(c).strip() for c in public_categories[name]] if name in public_categories else None
+        if name == label:
+            if name in kinds and kind is not ColumnKind.CATEGORICAL:
+                raise TableSchemaError(f"the label column {name!r} must be categorical")
+            kind = ColumnKind.CATEGORICAL
+            seen = sorted({str(v).strip() for v in values if str(v).strip()})
+            if categories is None:
+                categories = seen
+            if not 2 <= len(categories) <= MAX_LABELS:
+                raise TableSchemaError(f"the label column {name!r} has {len(categories)} values; it needs 2 to {MAX_LABELS}",
+                                       detail={"values": categories[:MAX_LABELS]})
+        if categories is not None and kind is not ColumnKind.CATEGORICAL:
+            raise TableSchemaError(f"column {name!r}: public categories need a categorical column")
+        specs.append(ColumnSpec(name=str(name), kind=kind, categories=categories))
+    return TableSchema(columns=specs, label=label)
+
+
+def _inferred_kind(values: Sequence[object]) -> ColumnKind:
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(float(str(value).strip()))
+        except ValueError:
+            return ColumnKind.CATEGORICAL
+    return ColumnKind.INTEGER if all(x.is_integer() for x in numbers) else ColumnKind.FLOAT
+
+
+def _csv_cells(data: bytes) -> tuple[list[str], list[list[str]], int]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetValidationError(f"the table is not UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+        cells = []
+        for row in reader:
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise DatasetValidationError(
+                    f"line {reader.line_num} has {len(row)} cells; the header has {len(header)}",
+                    detail={"problems": [{"line": reader.line_num, "column": None, "problem": "wrong cell count"}]})
+            cells.append(row)
+    except csv.Error as exc:
+        raise DatasetValidationError(f"bad CSV at line {reader.line_num}: {exc}") from None
+    return header, cells, 2
+
+
+def _parquet_cells(data: bytes) -> tuple[list[str], list[list[object]], int]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise DatasetValidationError(f"not a readable Parquet file: {exc}") from None
+    header = [str(n) for n in table.column_names]
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    cells = [["" if v is None else v for v in row] for row in zip(*columns, strict=True)]
+    return header, cells, 1

@@ -1,0 +1,125 @@
+"""A DP table run on the client: the reference pool (under DP), HARMONIC examples, DP-LoRA training.
+
+The run's (epsilon, delta) is split: ``reference_share`` of both buys the reference pool's statistics,
+the rest the DP-SGD steps; the adapter's certificate states their sum (basic composition), since the
+adapter depends on both. Both spends go through the ledger, checked together before either starts.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from client_node.datasets.store import StoredDataset
+from client_node.ledger.ledger import BudgetStatus, PrivacyLedger, Spend
+from client_node.tables.reference import ReferencePool, build_reference_pool
+from client_node.tables.settings import NeighbourSource, TableSettings
+from client_node.training.export import export_adapter
+from client_node.training.private_run import train_charged
+from shared.errors import DatasetValidationError, TableNeighboursError, TrainingConfigError
+from shared.models.architecture import BaseModelSignature
+from shared.prompts import GenerationTemplate
+from shared.tables.neighbours import ExampleSet, table_examples
+from shared.tables.rows import Row
+from shared.tables.schema import TableSchema
+from shared.training.config import TrainConfig
+from shared.training.engine import StepInfo, TrainResult
+from shared.training.examples import tokenize_examples
+
+MAX_TRUNCATED_SHARE = 0.02
+
+
+@dataclass
+class TableRun:
+    run_id: str
+    adapter: bytes
+    result: TrainResult
+    template: GenerationTemplate
+    examples: ExampleSet
+    reference: ReferencePool | None
+    budget: BudgetStatus
+
+    def as_dict(self) -> dict[str, object]:
+        return {"examples": len(self.examples.records), "dropped_inconsistent": self.examples.dropped_inconsistent,
+                "without_neighbours": self.examples.empty,
+                "reference_pool": self.reference.as_dict() if self.reference else None,
+                "truncated_examples": self.result.truncated_examples}
+
+
+def run_table_training(
+    *, dataset: StoredDataset, ledger: PrivacyLedger, config: TrainConfig, settings: TableSettings, model: Any,
+    tokenizer: Any, base: BaseModelSignature, run_id: str | None = None, progress: bool = True,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> TableRun:
+    """Train a DP table adapter on the dataset's training rows.
+
+    Raises:
+        TableNeighboursError: private neighbours asked for a DP run.
+        PrivacyBudgetExceededError: the run (pool and training together) does not fit; nothing spent.
+        TrainingConfigError: ``max_length`` would cut more than 2% of the examples.
+    """
+    schema = dataset.schema
+    if schema is None:
+        raise DatasetValidationError(f"dataset {dataset.dataset_id} is not a table", detail={"dataset_id": dataset.dataset_id})
+    run_id = run_id or uuid.uuid4().hex
+    rows = dataset.train_rows
+    source = settings.neighbour_source
+    if source is NeighbourSource.AUTO:
+        source = NeighbourSource.REFERENCE if config.private else NeighbourSource.PRIVATE
+    if config.private and source is NeighbourSource.PRIVATE:
+        raise TableNeighboursError(
+            "a DP table run cannot show private rows as examples: one row would sit in many examples and DP-SGD "
+            "bounds one example, not one row. Use neighbour_source 'reference' (or epsilon inf).")
+    rng = random.Random(settings.seed)
+    delta = config.delta_for(len(rows))
+    pool = None
+    train_config = config
+    _check_length(tokenizer, GenerationTemplate.for_table(dataset.task, schema), rows, schema, settings,
+                  max_length=config.max_length)
+    if source is NeighbourSource.REFERENCE and not config.private:
+        raise TrainingConfigError("the reference pool is what makes table examples DP; a non-private run (epsilon "
+                                  "inf) shows the private neighbours (neighbour_source 'private' or 'auto')")
+    if source is NeighbourSource.REFERENCE and settings.neighbours > 0:
+        share = settings.reference_share
+        ledger.check_plan(dataset.dataset_id, [Spend(config.epsilon, delta, None)])
+        train_config = config.model_copy(update={"epsilon": config.epsilon * (1 - share), "delta": delta * (1 - share)})
+        pool = build_reference_pool(
+            dataset_id=dataset.dataset_id, rows=rows, schema=schema, ledger=ledger, epsilon=config.epsilon * share,
+            delta=delta * share, factor=settings.reference_factor, rng=np.random.default_rng(settings.seed),
+            run_id=f"{run_id}.reference")
+    examples = table_examples(rows, pool.rows if pool else rows, schema, k=settings.neighbours, rng=rng,
+                              pool_is_targets=pool is None, same_label=pool is not None,
+                              label_consistency=settings.label_consistency and pool is None,
+                              empty_share=settings.empty_share)
+    if not examples.records:
+        raise DatasetValidationError("no training example is left after the label-consistency filter",
+                                     detail={"dropped": examples.dropped_inconsistent})
+    template = GenerationTemplate.for_table(dataset.task, schema)
+    result = train_charged(dataset_id=dataset.dataset_id, records=examples.records, template=template, ledger=ledger,
+                           config=train_config, model=model, tokenizer=tokenizer, run_id=run_id, progress=progress,
+                           on_step=on_step)
+    if pool is not None:
+        cert = result.certificate
+        result.certificate = cert.model_copy(update={"epsilon": cert.epsilon + pool.epsilon, "delta": cert.delta + pool.delta})
+    adapter = export_adapter(result, base=base, template=template)
+    return TableRun(run_id, adapter, result, template, examples, pool, ledger.status(dataset.dataset_id))
+
+
+def _check_length(tokenizer: Any, template: GenerationTemplate, rows: list[Row], schema: TableSchema,
+                  settings: TableSettings, *, max_length: int) -> None:
+    """Refuse, before anything is spent, a ``max_length`` that would cut many examples: measured on
+    examples with private neighbours, which are never trained on here."""
+    sample = rows[:200]
+    trial = table_examples(sample, sample, schema, k=settings.neighbours, rng=random.Random(0), pool_is_targets=True,
+                           label_consistency=False, empty_share=0.0)
+    _, truncated = tokenize_examples(tokenizer, template, trial.records, max_length=max_length)
+    if truncated > MAX_TRUNCATED_SHARE * len(trial.records):
+        raise TrainingConfigError(
+            f"max_length {max_length} would cut {truncated} of {len(trial.records)} table examples (the row to learn "
+            "is at the end); raise max_length or show fewer neighbours",
+            detail={"truncated": truncated, "examples": len(trial.records), "max_length": max_length})

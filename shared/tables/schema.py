@@ -1,0 +1,75 @@
+"""A table's schema: what is public about it (column names and kinds, the label's values, and any
+categories or bounds the owner declares public). It travels in the adapter's template, so it must hold
+nothing learned from private rows beyond what the owner accepts as public."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_COLUMNS = 128
+
+
+class ColumnKind(StrEnum):
+    CATEGORICAL = "categorical"
+    INTEGER = "integer"
+    FLOAT = "float"
+
+    @property
+    def numeric(self) -> bool:
+        return self is not ColumnKind.CATEGORICAL
+
+
+class ColumnSpec(BaseModel):
+    """A column and what is public about it (its categories or its bounds), if anything."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: ColumnKind
+    categories: list[str] | None = Field(None, description="public domain of a categorical column")
+    lower: float | None = None
+    upper: float | None = None
+    bins: int = Field(32, ge=1, le=10_000, description="equal bins between public bounds")
+
+
+class TableSchema(BaseModel):
+    """The columns in file order and the label column (a categorical one, whose values are public)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    columns: list[ColumnSpec] = Field(min_length=1, max_length=MAX_COLUMNS)
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableSchema:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("column names must be unique")
+        if self.label is not None:
+            if self.label not in names:
+                raise ValueError(f"label column {self.label!r} is not a column")
+            spec = self.column(self.label)
+            if spec.kind is not ColumnKind.CATEGORICAL or not spec.categories or len(spec.categories) < 2:
+                raise ValueError("the label column must be categorical with at least 2 public categories")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def features(self) -> list[ColumnSpec]:
+        """Every column but the label."""
+        return [c for c in self.columns if c.name != self.label]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.column(self.label).categories or []) if self.label else []
+
+    def column(self, name: str) -> ColumnSpec:
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
