@@ -6,6 +6,7 @@ import argparse
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from client_node import __version__
 from shared.cli import add_models_commands, emit, emit_json, run_cli
@@ -50,6 +51,9 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--vote-noise", choices=["gaussian", "laplace"], default="gaussian")
     run.add_argument("--vote-groups", type=int, default=64, help="disjoint groups of records that vote")
     run.add_argument("--labels", nargs="+", default=None, help="the task's public labels (split records and samples)")
+    _add_table_arguments(run)
+    run.add_argument("--neighbours", type=int, default=5, help="table: example rows shown with each row (k)")
+    run.add_argument("--max-length", type=int, default=None, help="tokens per training example (default 256, tables 1024)")
     run.add_argument("--epochs", type=int, default=2)
     run.add_argument("--batch-size", type=int, default=16)
     run.add_argument("--n-samples", type=int, default=100)
@@ -81,6 +85,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(build_parser(), argv)
 
 
+def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", action="store_true",
+                        help="the file is a table (CSV with a header, or Parquet: implied by .parquet)")
+    parser.add_argument("--label", help="table: the label column (its values become public)")
+    parser.add_argument("--kind", action="append", default=[], metavar="COLUMN=KIND",
+                        help="table: override a column's inferred kind (categorical, integer, float); repeatable")
+    parser.add_argument("--columns", help="table: keep only these comma-separated columns")
+
+
+def _is_table(args: argparse.Namespace, path: Path) -> bool:
+    return bool(args.table) or ".parquet" in [s.lower() for s in path.suffixes]
+
+
+def _add_table_file(ctx: Any, args: argparse.Namespace, path: Path, *, name: str, task: str, epsilon_budget: float,
+                    delta_budget: float | None = None, holdout: float = 0.1) -> dict[str, Any]:
+    from client_node.operations import add_table
+    from shared.errors import TableSchemaError
+
+    kinds = {}
+    for item in args.kind:
+        column, sep, kind = item.partition("=")
+        if not sep:
+            raise TableSchemaError(f"--kind takes COLUMN=KIND, got {item!r}")
+        kinds[column.strip()] = kind.strip()
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    return add_table(ctx, path, name=name, task=task, epsilon_budget=epsilon_budget, delta_budget=delta_budget,
+                     label=args.label, kinds=kinds, columns=columns, holdout_fraction=holdout)
+
+
 def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     datasets = sub.add_parser("datasets", help="add, list and inspect private datasets and their budgets")
     dsub = datasets.add_subparsers(dest="datasets_command", required=True)
@@ -93,6 +126,7 @@ def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
     add.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                      help="CSV: take FIELD (instruction, input, response, text) from COLUMN; repeatable")
     add.add_argument("--holdout", type=float, default=0.1, help="fraction kept aside for evaluation")
+    _add_table_arguments(add)
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=_datasets_add)
     listing = dsub.add_parser("list", help="stored datasets")
@@ -135,6 +169,17 @@ def _datasets_add(args: argparse.Namespace) -> int:
     from client_node.operations import add_dataset
     from shared.errors import DatasetValidationError
 
+    if _is_table(args, args.file):
+        info = _add_table_file(_context(), args, args.file, name=args.name, task=args.task,
+                               epsilon_budget=args.epsilon_budget, delta_budget=args.delta_budget, holdout=args.holdout)
+        if args.json:
+            emit_json(info)
+        else:
+            columns = ", ".join(f"{c['name']} ({c['kind']})" for c in info["schema"]["columns"])
+            emit(f"table {info['dataset_id']}: {info['records']} rows ({info['train']} train, {info['holdout']} held out); "
+                 f"columns {columns}; label {info['schema'].get('label')}; budget epsilon "
+                 f"{info['budget']['epsilon_budget']}, delta {info['budget']['delta_budget']:.2e}")
+        return 0
     column_map = {}
     for item in args.map:
         field, sep, column = item.partition("=")
@@ -257,6 +302,7 @@ def _run(args: argparse.Namespace) -> int:
     from client_node.runs.service import submit_run
     from client_node.runs.store import claim_next, get_run, to_public
     from client_node.state import ClientState
+    from client_node.tables.settings import TableSettings
     from client_node.voting.plan import VoteNoise
     from shared.protocol import SamplingParams
 
@@ -266,15 +312,19 @@ def _run(args: argparse.Namespace) -> int:
     if Path(args.dataset).is_file():
         if not args.task:
             raise SystemExit("--task is needed when --dataset is a file")
-        added = add_dataset(ctx, Path(args.dataset), name=Path(args.dataset).stem, task=args.task,
-                            epsilon_budget=args.budget or args.epsilon)
+        path = Path(args.dataset)
+        if _is_table(args, path):
+            added = _add_table_file(ctx, args, path, name=path.stem, task=args.task,
+                                    epsilon_budget=args.budget or args.epsilon)
+        else:
+            added = add_dataset(ctx, path, name=path.stem, task=args.task, epsilon_budget=args.budget or args.epsilon)
         dataset_id = str(added["dataset_id"])
     request = RunCreateRequest(
         dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs,
         batch_size=args.batch_size, n_samples=args.n_samples, min_grade=args.min_grade, grade=not args.no_grade,
         rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
         sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),
-        labels=args.labels,
+        labels=args.labels, max_length=args.max_length, table=TableSettings(neighbours=args.neighbours),
         votes=VoteSettings(noise=VoteNoise(args.vote_noise), groups=args.vote_groups,
                            max_new_tokens=min(args.max_new_tokens, 1024)))
     run_id = submit_run(ctx, request).run_id

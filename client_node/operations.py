@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from client_node.core.context import ClientContext
 from client_node.datasets.intake import ParsedDataset, read_dataset
+from client_node.tables.intake import ParsedTable, read_table
 from client_node.training.private_run import PrivateRun, run_private_training
 from shared.models.loading import load_causal_lm
 from shared.training.config import TrainConfig
@@ -47,6 +48,29 @@ def add_parsed_dataset(
     budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta)
     return {**stored.summary(), "duplicates_dropped": len(parsed.report.duplicate_lines),
             "duplicate_lines": parsed.report.duplicate_lines[:20], "budget": budget.as_dict()}
+
+
+def add_table(
+    ctx: ClientContext, path: Path, *, name: str, task: str, epsilon_budget: float, delta_budget: float | None = None,
+    label: str | None = None, kinds: Mapping[str, str] | None = None,
+    public_categories: Mapping[str, Sequence[str]] | None = None, columns: Sequence[str] | None = None,
+    holdout_fraction: float = 0.1,
+) -> dict[str, Any]:
+    """Validate and store a private table (CSV or Parquet) with its schema and a privacy budget."""
+    parsed = read_table(path, label=label, kinds=kinds, public_categories=public_categories, columns=columns)
+    return add_parsed_table(ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget, delta_budget=delta_budget,
+                            holdout_fraction=holdout_fraction)
+
+
+def add_parsed_table(
+    ctx: ClientContext, parsed: ParsedTable, *, name: str, task: str, epsilon_budget: float,
+    delta_budget: float | None = None, holdout_fraction: float = 0.1,
+) -> dict[str, Any]:
+    """Store validated table rows with their schema and a privacy budget (delta default: 1/N)."""
+    stored = ctx.datasets.add_table(parsed.rows, parsed.schema, name=name, task=task, holdout_fraction=holdout_fraction)
+    delta = delta_budget if delta_budget is not None else 1.0 / max(2, len(parsed.rows))
+    budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta)
+    return {**stored.summary(), "duplicates_dropped": 0, "duplicate_lines": [], "budget": budget.as_dict()}
 
 
 def list_datasets(ctx: ClientContext) -> list[dict[str, Any]]:

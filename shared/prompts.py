@@ -66,8 +66,8 @@ class GenerationTemplate(BaseModel):
         description = " ".join(description.split())
         if not description:
             raise ValueError("task description must not be empty")
-        prompt = (f"Write one new row of a table of {description} as a JSON object with the keys "
-                  f"{', '.join(schema.names)}.")
+        keys = ", ".join(_key_hint(c.name, c.kind.value, c.categories) for c in schema.columns)
+        prompt = f"Write one new row of a table of {description} as a JSON object of strings with the keys {keys}."
         return cls(user_prompt=prompt, record_format=RecordFormat.TABLE_ROW, table=schema)
 
     @classmethod
@@ -122,6 +122,13 @@ class GenerationTemplate(BaseModel):
             question = instruction.strip() + (f"\n\n{input.strip()}" if input.strip() else "")
             return [*system, {"role": "user", "content": question}], response.strip()
         return self.messages(), render_record(self, instruction=instruction, response=response, input=input, text=text)
+
+
+def _key_hint(name: str, kind: str, categories: list[str] | None) -> str:
+    """A key as the table prompt names it: with its kind, or its public values when few."""
+    if categories and len(categories) <= 10:
+        return f"{name} (one of {', '.join(categories)})"
+    return name if kind == "categorical" else f"{name} ({kind})"
 
 
 def render_record(

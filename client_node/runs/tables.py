@@ -27,6 +27,8 @@ class RunRow(Base):
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     epsilon: Mapped[float | None] = mapped_column(Float, nullable=True, doc="spent, from the certificate")
+    training: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True,
+                                                              doc="what the DP step reported (table examples, reference pool)")
     server_adapter_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sample_set_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True,
                                                           doc="generator votes: the DP samples and certificate (JSON)")

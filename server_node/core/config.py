@@ -44,6 +44,7 @@ class ServerSettings(BaseSettings):
     knowledge_batch_size: int = Field(8, ge=1, le=512)
     knowledge_learning_rate: float = Field(1e-3, gt=0, le=1.0)
     knowledge_max_length: int = Field(256, ge=32, le=8192)
+    knowledge_table_max_length: int = Field(1024, ge=32, le=8192, description="table examples hold k + 1 rows")
     workers: int = Field(1, ge=0, le=64, description="job worker threads in the API process (0: run `server-node worker`)")
     worker_poll_seconds: float = Field(1.0, gt=0)
     heartbeat_seconds: float = Field(5.0, gt=0)

@@ -22,9 +22,10 @@ from server_node.jobs.store import finish_job, update_job
 from server_node.models import Job, StoredAdapter, StoredSampleSet
 from server_node.pipeline.distill import Parent, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
-from server_node.pipeline.grade import grade_samples, passes
+from server_node.pipeline.grade import TABLE_CRITERIA, grade_samples, passes
 from server_node.pipeline.pool import ModelPool
 from server_node.pipeline.rewrite import rewrite_samples
+from server_node.pipeline.table_generate import generate_table_rows
 from server_node.samples.intake import read_sample_set
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.errors import JobCancelledError, PipelineError, SynthError
@@ -33,6 +34,7 @@ from shared.privacy import DPCertificate
 from shared.prompts import GenerationTemplate, RecordFormat
 from shared.protocol import JobCreateRequest, JobStage, JobState, SyntheticSample
 from shared.storage import ArtifactStore
+from shared.tables import row_json
 from shared.training import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -141,10 +143,21 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         reporter.write(checkpoints=dict(checkpoints), counts=dict(counts), timings=dict(timings))
         return out
 
+    table = parent.template.table  # a table adapter writes rows (HARMONIC); no rewriting of rows
+
     def generate(_: Samples) -> tuple[Samples, dict[str, int]]:
         if adapter is None:  # a sample set: the client generated them (DP) already
             return given, {"generated": len(given), "attempts": len(given)}
         model, tokenizer = ctx.pool.base_with_adapter(hosted, adapter)
+        if table is not None:
+            rows = generate_table_rows(
+                model=model, tokenizer=tokenizer, template=adapter.metadata.template, n_rows=request.n_samples,
+                sampling=request.sampling, settings=request.table, batch_size=ctx.settings.generation_batch_size,
+                seed=request.seed, on_progress=reporter.progress)
+            if not rows.rows:
+                raise PipelineError(f"none of {rows.attempts} generations was a valid, new row",
+                                    detail={**rows.counts(), "reasons": dict(rows.reasons)})
+            return [{"text": row_json(r, table.names)} for r in rows.rows], rows.counts()
         result = generate_samples(
             model=model, tokenizer=tokenizer, template=adapter.metadata.template, n_samples=request.n_samples,
             sampling=request.sampling, batch_size=ctx.settings.generation_batch_size, seed=request.seed,
@@ -160,8 +173,9 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
     def grade(samples: Samples) -> tuple[Samples, dict[str, int]]:
         expert = ctx.pool.expert()
         grades = grade_samples(model=expert.model, tokenizer=expert.tokenizer, samples=samples, domain=request.task.domain,
-                               chat=expert.resolved.chat, labels=request.task.labels,
+                               chat=expert.resolved.chat, labels=request.task.labels if table is None else None,
                                label_prompt=request.task.label_question, method=ctx.settings.grading_method,
+                               criteria=TABLE_CRITERIA if table is not None else None,
                                batch_size=ctx.settings.grading_batch_size,
                                on_progress=reporter.progress)
         graded = [{**s, "grade": g.score, "criteria": g.criteria, "reason": g.reason, "label": g.label}
@@ -186,7 +200,7 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         samples = stage(JobStage.GRADING, grade, samples)
     else:
         counts.setdefault("kept", len(samples))
-    if request.rewrite:
+    if request.rewrite and table is None:
         samples = stage(JobStage.REWRITING, rewrite, samples)
     samples_sha = ctx.store.put(_samples_jsonl(samples))
     reporter.write(samples_sha256=samples_sha, counts=dict(counts))
@@ -197,7 +211,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
             loaded = ctx.pool.fresh_base(hosted)
             data = train_knowledge_adapter(
                 model=loaded.model, tokenizer=loaded.tokenizer, samples=samples, parent=parent,
-                base=hosted.signature, description=request.task.description, config=_knowledge_config(ctx.settings, lora),
+                base=hosted.signature, description=request.task.description, config=_knowledge_config(ctx.settings, lora, table=table is not None),
+                table_neighbours=request.table.neighbours, seed=request.seed,
                 on_step=lambda info: reporter.progress(info.step, info.total_steps))
             return [{"adapter_sha256": ctx.store.put(data)}], {}
 
@@ -205,10 +220,11 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
     finish_job(ctx.engine, job_id, JobState.SUCCEEDED, stage=None, adapter_sha256=adapter_sha)
 
 
-def _knowledge_config(settings: ServerSettings, lora: LoraSpec) -> TrainConfig:
+def _knowledge_config(settings: ServerSettings, lora: LoraSpec, *, table: bool = False) -> TrainConfig:
     return TrainConfig(epsilon=float("inf"), epochs=settings.knowledge_epochs, batch_size=settings.knowledge_batch_size,
                        learning_rate=settings.knowledge_learning_rate, lora=lora,
-                       max_length=settings.knowledge_max_length, precision=settings.training_precision)
+                       max_length=settings.knowledge_table_max_length if table else settings.knowledge_max_length,
+                       precision=settings.training_precision)
 
 
 def _samples_jsonl(samples: Samples) -> bytes:

@@ -8,6 +8,7 @@ writer under the client adapter's own template.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from shared.models.architecture import BaseModelSignature
 from shared.privacy import DPCertificate
 from shared.prompts import GenerationTemplate, RecordFormat
 from shared.records import Record
+from shared.tables import TableSchema, parse_row_json
+from shared.tables.neighbours import table_examples
 from shared.training import PrivateLoraTrainer, StepInfo, TrainConfig
 
 
@@ -35,7 +38,7 @@ class Parent:
 
 
 def knowledge_template(parent: GenerationTemplate, description: str) -> GenerationTemplate:
-    if parent.record_format is RecordFormat.TEXT:
+    if parent.record_format in (RecordFormat.TEXT, RecordFormat.TABLE_ROW):
         return parent
     return GenerationTemplate.for_answering(description)
 
@@ -49,6 +52,8 @@ def train_knowledge_adapter(
     base: BaseModelSignature,
     description: str,
     config: TrainConfig,
+    table_neighbours: int = 5,
+    seed: int = 0,
     on_step: Callable[[StepInfo], None] | None = None,
 ) -> bytes:
     """Fine-tune ``model`` (modified in place) on ``samples`` and encode the adapter with its inherited certificate."""
@@ -56,6 +61,8 @@ def train_knowledge_adapter(
         parent = Parent.of_adapter(parent)
     records = [Record(instruction=s.get("instruction", ""), input=s.get("input", ""), response=s.get("response", ""),
                       text=s.get("text", "")) for s in samples]
+    if parent.template.table is not None:  # rows -> HARMONIC examples among the synthetic rows themselves
+        records = synthetic_table_examples(samples, parent.template.table, k=table_neighbours, seed=seed)
     config = config.model_copy(update={"epsilon": float("inf"), "batch_size": min(config.batch_size, len(records))})
     template = knowledge_template(parent.template, description)
     result = PrivateLoraTrainer(config=config, progress=False, on_step=on_step).train(
@@ -65,3 +72,14 @@ def train_knowledge_adapter(
         template=template, certificate=parent.certificate.inherited(parent.sha256),
     )
     return encode_adapter(result.tensors, metadata)
+
+
+def synthetic_table_examples(samples: Sequence[dict[str, str]], schema: TableSchema, *, k: int, seed: int) -> list[Record]:
+    """The knowledge adapter's examples: each synthetic row with its nearest synthetic rows (no private
+    row is involved, so HARMONIC's construction is used as published, label filter included)."""
+    rows = [row for row in (parse_row_json(s.get("text", "")) for s in samples) if row is not None]
+    examples = table_examples(rows, rows, schema, k=k, rng=random.Random(seed), pool_is_targets=True)
+    if not examples.records:  # every row failed the label filter: train on the rows themselves
+        examples = table_examples(rows, rows, schema, k=k, rng=random.Random(seed), pool_is_targets=True,
+                                  label_consistency=False)
+    return examples.records

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,9 @@ CRITERIA: dict[str, str] = {
     "relevance": "Is this example about {domain}?",
     "fluency": "Is this example written in clear, fluent, well-formed language?",
     "plausibility": "Is the response a correct and sensible answer to the instruction?",
+}
+TABLE_CRITERIA: dict[str, str] = {
+    "plausibility": "Is this a realistic row of a table of {domain}, with values that fit together?",
 }
 CONDITION = "condition"
 YES_NO = ("Yes", "No")
@@ -119,15 +122,22 @@ def grade_samples(
     labels: Sequence[str] | None = None,
     label_prompt: str | None = None,
     method: GradingMethod = GradingMethod.LIKELIHOOD,
+    criteria: Mapping[str, str] | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Grade]:
     """Score every sample on every criterion; the order of the result follows ``samples``.
 
+    ``criteria`` (name -> question with ``{domain}``) asks these questions instead (as ``questions``
+    grading does); table rows are graded this way on ``TABLE_CRITERIA``.
+
     With ``labels``, a sample whose instruction names no single label scores 0 on the condition.
     """
     texts = [sample_text(s) for s in samples]
-    steps = (1 if method is GradingMethod.LIKELIHOOD else len(CRITERIA)) + (1 if labels else 0)
+    if criteria is not None:
+        method = GradingMethod.QUESTIONS
+    questions = criteria if criteria is not None else CRITERIA
+    steps = (1 if method is GradingMethod.LIKELIHOOD else len(questions)) + (1 if labels else 0)
     per_criterion: dict[str, list[float]] = {}
 
     def ask(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> list[list[float]]:
@@ -142,7 +152,7 @@ def grade_samples(
         if on_progress is not None:
             on_progress(1, steps)
     else:
-        for i, (name, question) in enumerate(CRITERIA.items(), start=1):
+        for i, (name, question) in enumerate(questions.items(), start=1):
             per_criterion[name] = [p[0] for p in ask(texts, question.format(domain=domain), YES_NO)]
             if on_progress is not None:
                 on_progress(i, steps)

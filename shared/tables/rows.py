@@ -41,8 +41,8 @@ def canonical_value(spec: ColumnSpec, value: object) -> str:
 
 
 def row_json(row: Mapping[str, str], order: Sequence[str]) -> str:
-    """One row as a JSON object with its keys in ``order``."""
-    return json.dumps({name: str(row[name]) for name in order}, ensure_ascii=False)
+    """One row as a compact JSON object with its keys in ``order`` (no spaces: about 20% fewer tokens)."""
+    return json.dumps({name: str(row[name]) for name in order}, ensure_ascii=False, separators=(",", ":"))
 
 
 def shuffled(items: Sequence[T], rng: random.Random) -> list[T]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -9,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from client_node.api.deps import Operator, StateDep
 from client_node.datasets.intake import parse_dataset
-from client_node.operations import add_parsed_dataset, list_datasets, show_dataset
+from client_node.operations import add_parsed_dataset, add_parsed_table, list_datasets, show_dataset
+from client_node.tables.intake import parse_table
+from shared.errors import DatasetValidationError, TableSchemaError
 from shared.web.body import read_limited_body
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], dependencies=[Operator])
@@ -23,11 +26,28 @@ async def create_dataset(
     request: Request, state: StateDep, name: Annotated[str, Query(min_length=1, max_length=200)],
     task: Annotated[str, Query(min_length=1, max_length=2000, description="data-free description of the records")],
     epsilon_budget: Annotated[float, Query(gt=0)], delta_budget: Annotated[float | None, Query(gt=0, lt=1)] = None,
-    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+    format: Annotated[Literal["jsonl", "csv", "parquet"], Query()] = "jsonl",
     holdout_fraction: Annotated[float, Query(gt=0, lt=1)] = 0.1,
+    kind: Annotated[Literal["text", "table"], Query(description="table: a CSV/Parquet table with a schema")] = "text",
+    label: Annotated[str | None, Query(description="table: the label column (its values become public)")] = None,
+    kinds: Annotated[str | None, Query(description='table: JSON {"column": "categorical|integer|float"}')] = None,
+    public_categories: Annotated[str | None, Query(description='table: JSON {"column": ["value", ...]}')] = None,
 ) -> dict[str, Any]:
-    """Validate and store a dataset (JSONL or CSV body) with its privacy budget."""
+    """Validate and store a dataset (JSONL or CSV records, or a CSV/Parquet table) with its privacy budget."""
     data = await read_limited_body(request, MAX_DATASET_BYTES)
+    if kind == "table":
+        if format == "jsonl":
+            raise TableSchemaError("a table is uploaded as format 'csv' or 'parquet'")
+        overrides, declared = _json_query("kinds", kinds), _json_query("public_categories", public_categories)
+
+        def add_table() -> dict[str, Any]:
+            parsed = parse_table(data, fmt=format, label=label, kinds=overrides, public_categories=declared)
+            return add_parsed_table(state.ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget,
+                                    delta_budget=delta_budget, holdout_fraction=holdout_fraction)
+
+        return await run_in_threadpool(add_table)
+    if format == "parquet":
+        raise DatasetValidationError("parquet is for tables (kind=table); records come as jsonl or csv")
 
     def add() -> dict[str, Any]:
         parsed = parse_dataset(data, fmt=format)
@@ -35,6 +55,18 @@ async def create_dataset(
                                   delta_budget=delta_budget, holdout_fraction=holdout_fraction)
 
     return await run_in_threadpool(add)
+
+
+def _json_query(name: str, value: str | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise TableSchemaError(f"{name} must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise TableSchemaError(f"{name} must be a JSON object")
+    return parsed
 
 
 @router.get("")

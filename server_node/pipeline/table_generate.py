@@ -1,0 +1,169 @@
+"""Generate table rows from base + DP adapter, never shown a real row (HARMONIC's generation).
+
+A bootstrap first writes rows from the bare prompt, then from prompts showing the few rows it has (a
+weak adapter writes well-formed rows far more often after one example than from the bare prompt).
+The bootstrap fixes what a valid row is beyond its types: numeric ranges (the bootstrap's range
+widened by a margin) and, from then on, categories the DP model itself wrote at least twice in all its
+output so far (a value it wrote once is taken for a slip). Then each prompt shows k rows the model
+generated earlier: a random anchor and its nearest neighbours, like the training examples. Rows
+that do not parse, break the schema or copy a shown row are counted and written again, up to a limit.
+All of it is post-processing of the adapter, so the rows carry its guarantee.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.models.sampling import sample_texts
+from shared.prompts import GenerationTemplate
+from shared.protocol import SamplingParams, TableJobSettings
+from shared.tables.neighbours import RowEncoder, nearest
+from shared.tables.rows import Row, parse_row_json, row_json, row_problems, shuffled
+from shared.tables.schema import TableSchema
+
+
+@dataclass
+class TableGenerationResult:
+    rows: list[Row] = field(default_factory=list)
+    attempts: int = 0
+    malformed: int = 0  # no JSON object in the output
+    invalid: int = 0  # parsed, but wrong columns, kinds, categories or ranges
+    duplicates: int = 0  # the same as a kept row or a row shown in the prompt
+    bootstrap: int = 0  # kept rows written from the bare prompt
+    reasons: Counter[str] = field(default_factory=Counter)  # invalid rows by first problem, column named
+
+    def counts(self) -> dict[str, int]:
+        return {"generated": len(self.rows), "attempts": self.attempts, "malformed": self.malformed,
+                "invalid": self.invalid, "duplicates": self.duplicates}
+
+
+@dataclass
+class RowRules:
+    """What a generated row must satisfy besides the schema: numeric ranges from the bootstrap rows, and
+    categories the model has written at least ``min_seen`` times (counted over every parsed row)."""
+
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    seen: dict[str, Counter[str]] = field(default_factory=dict)
+    min_seen: int = 2
+
+    @classmethod
+    def learned(cls, schema: TableSchema, rows: Sequence[Row], *, margin: float, seen: dict[str, Counter[str]]) -> RowRules:
+        rules = cls(seen=seen)
+        for spec in schema.columns:
+            if spec.kind.numeric:
+                numbers = [float(r[spec.name]) for r in rows]
+                low, high = min(numbers), max(numbers)
+                width = (high - low) or max(abs(high), 1.0)
+                rules.ranges[spec.name] = (low - margin * width, high + margin * width)
+        return rules
+
+    def problem(self, row: Row) -> str | None:
+        for name, counts in self.seen.items():
+            if counts[row[name]] < self.min_seen:
+                return f"{name}: category the model wrote fewer than {self.min_seen} times"
+        for name, (low, high) in self.ranges.items():
+            if not low <= float(row[name]) <= high:
+                return f"{name}: outside the bootstrap range"
+        return None
+
+
+def table_prompt(tokenizer: Any, template: GenerationTemplate, examples: Sequence[Row],
+                 rng: random.Random) -> tuple[str, str]:
+    """The chat prompt for one row and the start of the row given with it.
+
+    The prompt shows ``examples`` with their keys in one shuffled order, and the assistant turn starts
+    with the first key of that order (``{"age":"``): a weak DP adapter then has to continue a row, not
+    begin one (the same help as the text layout's first header)."""
+    assert template.table is not None
+    order = shuffled(template.table.names, rng)
+    shown = "\n".join(row_json(r, order) for r in shuffled(list(examples), rng))
+    prompt = str(tokenizer.apply_chat_template(template.table_messages(shown), add_generation_prompt=True, tokenize=False))
+    return prompt, row_start(order[0])
+
+
+def row_start(first_key: str) -> str:
+    """How a row's JSON begins, up to its first value."""
+    return row_json({first_key: ""}, [first_key])[:-2]
+
+
+def generate_table_rows(
+    *, model: Any, tokenizer: Any, template: GenerationTemplate, n_rows: int, sampling: SamplingParams,
+    settings: TableJobSettings, batch_size: int = 16, seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> TableGenerationResult:
+    """Generate until ``n_rows`` valid, distinct rows exist or ``max_attempts_factor * n_rows`` tries are spent."""
+    import torch
+
+    schema = template.table
+    if schema is None:
+        raise ValueError("not a table template")
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    budget = max(int(settings.max_attempts_factor * n_rows), settings.bootstrap)
+    result = TableGenerationResult()
+    rules: RowRules | None = None
+    seen_categories: dict[str, Counter[str]] = {c.name: Counter() for c in schema.columns
+                                                if not c.kind.numeric and c.categories is None}
+    seen: set[str] = set()
+    while len(result.rows) < n_rows and result.attempts < budget:
+        size = min(batch_size, budget - result.attempts)
+        bootstrapping = rules is None
+        if bootstrapping:
+            shown = [rng.sample(result.rows, min(settings.neighbours, len(result.rows))) for _ in range(size)]
+        else:
+            shown = _example_sets(result.rows, schema, size, settings.neighbours, rng)
+        prompts = [table_prompt(tokenizer, template, examples, rng) for examples in shown]
+        texts = sample_texts(model, tokenizer, [p + start for p, start in prompts], max_new_tokens=sampling.max_new_tokens,
+                             temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p, strip=False)
+        texts = [start + text for (_, start), text in zip(prompts, texts, strict=True)]
+        result.attempts += size
+        for text, examples in zip(texts, shown, strict=True):
+            row = _checked(text, schema, rules, result, seen_categories)
+            if row is None:
+                continue
+            key = row_json(row, schema.names)
+            if key in seen or any(row == e for e in examples):
+                result.duplicates += 1
+                continue
+            seen.add(key)
+            if len(result.rows) < n_rows:
+                result.rows.append(row)
+                result.bootstrap += int(bootstrapping)
+        if bootstrapping and result.bootstrap >= settings.bootstrap:
+            rules = RowRules.learned(schema, result.rows, margin=settings.range_margin, seen=seen_categories)
+        if on_progress is not None:
+            on_progress(len(result.rows), n_rows)
+    return result
+
+
+def _checked(text: str, schema: TableSchema, rules: RowRules | None, result: TableGenerationResult,
+             seen_categories: dict[str, Counter[str]]) -> Row | None:
+    parsed = parse_row_json(text)
+    if parsed is None:
+        result.malformed += 1
+        return None
+    for name, counts in seen_categories.items():
+        if parsed.get(name, "").strip():
+            counts[parsed[name].strip()] += 1
+    row, problems = row_problems(parsed, schema)
+    problem = problems[0] if problems else (rules.problem(row) if rules and row else None)
+    if row is None or problem is not None:
+        result.invalid += 1
+        result.reasons[(problem or "invalid").split(":")[0]] += 1
+        return None
+    return row
+
+
+def _example_sets(pool: list[Row], schema: TableSchema, n: int, k: int, rng: random.Random) -> list[list[Row]]:
+    """``n`` example sets from ``pool``: a random anchor and its ``k - 1`` nearest pool rows."""
+    if k == 0:
+        return [[] for _ in range(n)]
+    encoder = RowEncoder(schema, include_label=True).fit(pool)
+    vectors = encoder.transform(pool)
+    anchors = [rng.randrange(len(pool)) for _ in range(n)]
+    found = nearest(vectors, vectors[anchors], min(k, len(pool)))
+    return [[pool[j] for j in row] for row in found]
