@@ -126,7 +126,7 @@ class GenerationTemplate(BaseModel):
 
 def _key_hint(name: str, kind: str, categories: list[str] | None) -> str:
     """A key as the table prompt names it: with its kind, or its public values when few."""
-    if categories and len(categories) <= 10:
+    if categories and len(categories) <= 6:
         return f"{name} (one of {', '.join(categories)})"
     return name if kind == "categorical" else f"{name} ({kind})"
 

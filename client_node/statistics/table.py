@@ -43,6 +43,7 @@ class ColumnStatistics:
     lower: float | None = None  # numeric: noisy range
     upper: float | None = None
     bins: tuple[tuple[float, float, float], ...] = ()  # numeric: (lower, upper, noisy count) of bins above 3 sigma
+    # (the one likeliest bin when none is)
     total: float = 0.0  # the column's noisy counts summed: an estimate of the rows (post-processing)
 
 
@@ -162,9 +163,11 @@ def release_table_statistics(
             lower, upper = float(edges[above[0]]), float(edges[above[-1] + 1])
             if spec.kind is ColumnKind.INTEGER:
                 lower, upper = float(math.floor(lower)), float(math.ceil(upper))
-        bins = tuple((float(edges[i]), float(edges[i + 1]), float(noisy[i])) for i in above)
+        # the bins above 3 sigma; none clearing it, the likeliest bin alone (post-processing all the same)
+        bins = tuple((float(edges[i]), float(edges[i + 1]), float(noisy[i])) for i in (above if len(above) else
+                                                                                      [int(np.argmax(noisy))]))
         columns[spec.name] = ColumnStatistics(spec.name, spec.kind, lower=lower, upper=upper, bins=bins,
-                                              total=float(noisy[above].sum()))
+                                              total=float(noisy[above].sum()) if len(above) else 0.0)
     certified = gaussian_epsilon(sigma=sigma, delta=delta - threshold_delta, sensitivity=math.sqrt(c))
     return TableStatistics(columns, mechanism.noise_multiplier, sigma, certified, delta, threshold_delta)
 

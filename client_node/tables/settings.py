@@ -19,7 +19,8 @@ class TableSettings(BaseModel):
     neighbours: int = Field(5, ge=0, le=32, description="k: example rows shown with each target row")
     neighbour_source: NeighbourSource = NeighbourSource.AUTO
     label_consistency: bool = Field(True, description="drop targets whose neighbours mostly carry another label")
-    empty_share: float = Field(0.1, ge=0, le=1, description="share of examples without neighbours (bootstrap prompt)")
+    empty_share: float = Field(0.25, ge=0, le=1, description=(
+        "share of examples without neighbours: the server's bootstrap writes its first rows from that bare prompt"))
     reference_share: float = Field(0.1, gt=0, lt=1, description="share of epsilon and delta the reference pool takes")
     reference_factor: float = Field(10.0, gt=0, le=1000, description="reference rows per private row")
     seed: int = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
@@ -51,19 +52,34 @@ def shuffled(items: Sequence[T], rng: random.Random) -> list[T]:
     return order
 
 
+_PAIR = re.compile(r'\s*"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([,}])')
+
+
 def parse_row_json(text: str) -> Row | None:
-    """The first JSON object in ``text`` as a row of strings; ``None`` when there is none or it nests."""
+    """The first row in ``text``: the ``"key": value`` pairs after its first ``{``, up to the closing
+    brace or to where a key comes again (a model that runs on into a second row has written its row);
+    ``None`` when no pair is found or a value nests."""
     start = text.find("{")
-    while start != -1:
+    if start == -1:
+        return None
+    row: Row = {}
+    position = start + 1
+    while True:
+        match = _PAIR.match(text, position)
+        if match is None:
+            break
+        key, raw, end = match.groups()
         try:
-            value, _ = json.JSONDecoder().raw_decode(text[start:])
+            key, value = json.loads(f'"{key}"'), json.loads(raw)
         except ValueError:
-            start = text.find("{", start + 1)
-            continue
-        if not isinstance(value, dict) or any(isinstance(v, dict | list) for v in value.values()):
             return None
-        return {str(k): "" if v is None else str(v) for k, v in value.items()}
-    return None
+        if key in row:
+            break
+        row[key] = str(value)
+        position = match.end()
+        if end == "}":
+            break
+    return row or None
 
 
 def row_problems(row: Mapping[str, str], schema: TableSchema) -> tuple[Row | None, list[str]]:
