@@ -103,7 +103,8 @@ def generate_table_rows(
         raise ValueError("not a table template")
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    budget = max(int(settings.max_attempts_factor * n_rows), settings.bootstrap)
+    bootstrap = min(settings.bootstrap, max(1, n_rows // 4))  # a small job does not wait on a long bootstrap
+    budget = max(int(settings.max_attempts_factor * n_rows), bootstrap)
     result = TableGenerationResult()
     rules: RowRules | None = None
     seen_categories: dict[str, Counter[str]] = {c.name: Counter() for c in schema.columns
@@ -133,7 +134,7 @@ def generate_table_rows(
             if len(result.rows) < n_rows:
                 result.rows.append(row)
                 result.bootstrap += int(bootstrapping)
-        if bootstrapping and result.bootstrap >= settings.bootstrap:
+        if bootstrapping and result.bootstrap >= bootstrap:
             rules = RowRules.learned(schema, result.rows, margin=settings.range_margin, seen=seen_categories)
         if on_progress is not None:
             on_progress(len(result.rows), n_rows)

@@ -36,3 +36,21 @@ def test_parse_rejects_malformed(generated: str) -> None:
 def test_text_format() -> None:
     template = GenerationTemplate.for_task("reviews", record_format=RecordFormat.TEXT)
     assert parse_record(template, render_record(template, text=" a review ")) == {"text": "a review"}
+
+
+def test_table_template_names_columns_and_public_values() -> None:
+    from shared.tables.schema import ColumnSpec, TableSchema
+
+    schema = TableSchema(columns=[ColumnSpec(name="age", kind="integer"), ColumnSpec(name="job", kind="categorical"),
+                                  ColumnSpec(name="y", kind="categorical", categories=["no", "yes"])], label="y")
+    template = GenerationTemplate.for_table("staff", schema)
+    assert "age (integer), job, y (one of no, yes)" in template.user_prompt and template.table == schema
+    messages, answer = template.example_messages(instruction='{"age":"1"}', response='{"age":"2"}')
+    assert messages[-1]["content"].endswith('Example rows:\n{"age":"1"}') and answer == '{"age":"2"}'
+    bare, _ = template.example_messages(instruction="", response="{}")
+    assert bare[-1]["content"] == template.user_prompt
+    assert GenerationTemplate.model_validate_json(template.model_dump_json()) == template
+    with pytest.raises(ValueError, match="schema"):
+        GenerationTemplate(user_prompt="x", record_format="table_row")
+    with pytest.raises(ValueError, match="schema"):
+        GenerationTemplate(user_prompt="x", table=schema)

@@ -26,7 +26,7 @@ async def create_dataset(
     request: Request, state: StateDep, name: Annotated[str, Query(min_length=1, max_length=200)],
     task: Annotated[str, Query(min_length=1, max_length=2000, description="data-free description of the records")],
     epsilon_budget: Annotated[float, Query(gt=0)], delta_budget: Annotated[float | None, Query(gt=0, lt=1)] = None,
-    format: Annotated[Literal["jsonl", "csv", "parquet"], Query()] = "jsonl",
+    format: Annotated[Literal["jsonl", "csv", "parquet"] | None, Query(description="default: jsonl, tables csv")] = None,
     holdout_fraction: Annotated[float, Query(gt=0, lt=1)] = 0.1,
     kind: Annotated[Literal["text", "table"], Query(description="table: a CSV/Parquet table with a schema")] = "text",
     label: Annotated[str | None, Query(description="table: the label column (its values become public)")] = None,
@@ -36,6 +36,7 @@ async def create_dataset(
     """Validate and store a dataset (JSONL or CSV records, or a CSV/Parquet table) with its privacy budget."""
     data = await read_limited_body(request, MAX_DATASET_BYTES)
     if kind == "table":
+        format = format or "csv"
         if format == "jsonl":
             raise TableSchemaError("a table is uploaded as format 'csv' or 'parquet'")
         overrides, declared = _json_query("kinds", kinds), _json_query("public_categories", public_categories)
@@ -49,8 +50,10 @@ async def create_dataset(
     if format == "parquet":
         raise DatasetValidationError("parquet is for tables (kind=table); records come as jsonl or csv")
 
+    text_format = format or "jsonl"
+
     def add() -> dict[str, Any]:
-        parsed = parse_dataset(data, fmt=format)
+        parsed = parse_dataset(data, fmt=text_format)
         return add_parsed_dataset(state.ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget,
                                   delta_budget=delta_budget, holdout_fraction=holdout_fraction)
 

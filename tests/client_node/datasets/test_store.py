@@ -39,3 +39,21 @@ def test_errors(tmp_path) -> None:
         store.get("0123456789abcdef")
     with pytest.raises(DatasetNotFoundError):
         store.get("../etc")
+
+
+def test_a_table_is_stored_with_its_schema(tmp_path) -> None:
+    from client_node.datasets.store import DatasetStore
+    from shared.tables.schema import ColumnSpec, TableSchema
+
+    schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer"),
+                                  ColumnSpec(name="y", kind="categorical", categories=["n", "p"])], label="y")
+    rows = [{"a": str(i), "y": "np"[i % 2]} for i in range(20)]
+    store = DatasetStore(tmp_path)
+    stored = store.add_table(rows, schema, name="t", task="numbers", holdout_fraction=0.25)
+    again = store.get(stored.dataset_id)
+    assert again.schema == schema and again.kind == "table" and len(again.train_rows) == 15
+    assert sorted(again.train_rows + again.holdout_rows, key=lambda r: int(r["a"])) == rows
+    assert again.summary()["schema"]["label"] == "y" and again.summary()["kind"] == "table"
+    other = TableSchema(columns=[ColumnSpec(name="a", kind="float"), schema.columns[1]], label="y")
+    assert store.add_table(rows, other, name="t", task="numbers").dataset_id != stored.dataset_id
+    assert store.add_table(rows, schema, name="t", task="numbers").dataset_id == stored.dataset_id

@@ -1,0 +1,86 @@
+"""Table row generation: the prompt holds only the model's own rows, validity rules, the attempt budget."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import torch
+
+from server_node.pipeline.table_generate import RowRules, _example_sets, generate_table_rows, row_start, table_prompt
+from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+from shared.prompts import GenerationTemplate
+from shared.protocol import SamplingParams, TableJobSettings
+from shared.tables.schema import ColumnSpec, TableSchema
+
+SCHEMA = TableSchema(columns=[ColumnSpec(name="a", kind="integer"), ColumnSpec(name="c", kind="categorical"),
+                              ColumnSpec(name="y", kind="categorical", categories=["n", "p"])], label="y")
+TEMPLATE = GenerationTemplate.for_table("tiny rows", SCHEMA)
+
+
+def test_the_prompt_shows_the_given_rows_and_starts_the_row() -> None:
+    tokenizer = make_tiny_tokenizer()
+    shown = [{"a": "1", "c": "x", "y": "n"}, {"a": "2", "c": "z", "y": "p"}]
+    prompt, start = table_prompt(tokenizer, TEMPLATE, shown, random.Random(0))
+    assert TEMPLATE.user_prompt in prompt and "y (one of n, p)" in prompt and "Example rows:" in prompt
+    assert '"c":"x"' in prompt and '"c":"z"' in prompt and prompt.endswith("<|im_start|>assistant\n")
+    assert start in {row_start(n) for n in SCHEMA.names} and row_start("a") == '{"a":"'
+    bare, _ = table_prompt(tokenizer, TEMPLATE, [], random.Random(0))
+    assert "Example rows:" not in bare
+
+
+def test_rules_from_the_bootstrap() -> None:
+    seen = {"c": Counter({"x": 3, "z": 1})}
+    rules = RowRules.learned(SCHEMA, [{"a": "10", "c": "x", "y": "n"}, {"a": "20", "c": "x", "y": "p"}], margin=0.5,
+                             seen=seen)
+    assert rules.ranges["a"] == (5.0, 25.0)
+    assert rules.problem({"a": "12", "c": "x", "y": "n"}) is None
+    assert "fewer than 2" in rules.problem({"a": "12", "c": "z", "y": "n"})
+    assert "range" in rules.problem({"a": "30", "c": "x", "y": "n"})
+
+
+def test_example_sets_are_an_anchor_and_its_nearest_rows() -> None:
+    pool = [{"a": str(i), "c": "x", "y": "n"} for i in range(0, 100, 10)]
+    sets = _example_sets(pool, SCHEMA, 5, 3, random.Random(0))
+    assert len(sets) == 5
+    for examples in sets:
+        values = sorted(int(r["a"]) for r in examples)
+        assert len(values) == 3 and values[-1] - values[0] == 20  # three neighbours in a row
+    assert _example_sets(pool, SCHEMA, 2, 0, random.Random(0)) == [[], []]
+
+
+def test_a_random_model_spends_its_budget_and_every_attempt_is_counted() -> None:
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    progress: list[tuple[int, int]] = []
+    result = generate_table_rows(model=model, tokenizer=tokenizer, template=TEMPLATE, n_rows=4,
+                                 sampling=SamplingParams(max_new_tokens=10, temperature=1.0),
+                                 settings=TableJobSettings(max_attempts_factor=3.0), batch_size=6,
+                                 on_progress=lambda k, n: progress.append((k, n)))
+    assert result.attempts == 12 and len(progress) == 2
+    assert result.malformed + result.invalid + result.duplicates + len(result.rows) == 12
+    assert result.counts()["attempts"] == 12 and sum(result.reasons.values()) == result.invalid
+
+
+def test_a_model_that_writes_one_row_yields_it_once() -> None:
+    """A one-column table and a tiny model trained to write ``7`` after the row's start: one valid row,
+    every later attempt a duplicate."""
+    schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer")])
+    template = GenerationTemplate.for_table("numbers", schema)
+    tokenizer = make_tiny_tokenizer()
+    model = make_tiny_llama(seed=1)
+    prompt, start = table_prompt(tokenizer, template, [], random.Random(0))
+    ids = torch.tensor([tokenizer(prompt + start + '7"}<|im_end|>', add_special_tokens=False)["input_ids"]])
+    n_prompt = len(tokenizer(prompt + start, add_special_tokens=False)["input_ids"])
+    labels = ids.clone()
+    labels[:, :n_prompt] = -100
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(120):
+        optimizer.zero_grad()
+        model(input_ids=ids, labels=labels).loss.backward()
+        optimizer.step()
+    model.eval()
+    result = generate_table_rows(model=model, tokenizer=tokenizer, template=template, n_rows=3,
+                                 sampling=SamplingParams(temperature=0.0, max_new_tokens=8),
+                                 settings=TableJobSettings(neighbours=0, max_attempts_factor=3.0), batch_size=3)
+    assert result.rows == [{"a": "7"}] and result.duplicates == 8 and result.malformed == 0 and result.bootstrap == 1
