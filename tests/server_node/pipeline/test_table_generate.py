@@ -7,7 +7,13 @@ from collections import Counter
 
 import torch
 
-from server_node.pipeline.table_generate import RowRules, _example_sets, generate_table_rows, row_start, table_prompt
+from server_node.pipeline.table_generate import (
+    RowRules,
+    _example_sets,
+    generate_table_rows,
+    row_start,
+    table_prompt,
+)
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.prompts import GenerationTemplate
 from shared.protocol import SamplingParams, TableJobSettings
