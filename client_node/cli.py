@@ -94,6 +94,17 @@ def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", help="table: keep only these comma-separated columns")
 
 
+def _pairs(items: Sequence[str], usage: str, error: type[Exception]) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as a dict; ``error(usage + ...)`` for one without ``=``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise error(f"{usage}, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def _is_table(args: argparse.Namespace, path: Path) -> bool:
     return bool(args.table) or ".parquet" in [s.lower() for s in path.suffixes]
 
@@ -103,12 +114,7 @@ def _add_table_file(ctx: Any, args: argparse.Namespace, path: Path, *, name: str
     from client_node.operations import add_table
     from shared.errors import TableSchemaError
 
-    kinds = {}
-    for item in args.kind:
-        column, sep, kind = item.partition("=")
-        if not sep:
-            raise TableSchemaError(f"--kind takes COLUMN=KIND, got {item!r}")
-        kinds[column.strip()] = kind.strip()
+    kinds = _pairs(args.kind, "--kind takes COLUMN=KIND", TableSchemaError)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     return add_table(ctx, path, name=name, task=task, epsilon_budget=epsilon_budget, delta_budget=delta_budget,
                      label=args.label, kinds=kinds, columns=columns, holdout_fraction=holdout)
@@ -180,12 +186,7 @@ def _datasets_add(args: argparse.Namespace) -> int:
                  f"columns {columns}; label {info['schema'].get('label')}; budget epsilon "
                  f"{info['budget']['epsilon_budget']}, delta {info['budget']['delta_budget']:.2e}")
         return 0
-    column_map = {}
-    for item in args.map:
-        field, sep, column = item.partition("=")
-        if not sep:
-            raise DatasetValidationError(f"--map takes FIELD=COLUMN, got {item!r}")
-        column_map[field.strip()] = column.strip()
+    column_map = _pairs(args.map, "--map takes FIELD=COLUMN", DatasetValidationError)
     info = add_dataset(_context(), args.file, name=args.name, task=args.task, epsilon_budget=args.epsilon_budget,
                        delta_budget=args.delta_budget, column_map=column_map, holdout_fraction=args.holdout)
     if args.json:

@@ -49,3 +49,22 @@ def test_errors_are_readable_with_exit_code_2(tmp_path) -> None:
     assert out.returncode == 2 and "dataset_not_found" in out.stderr
     out = _run(["datasets", "add", str(bad), "--name", "x", "--task", "t", "--json"], tmp_path, check=False)
     assert json.loads(out.stderr)["error"]["code"] == "dataset_invalid"
+
+
+def test_tables_are_added_with_their_schema(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "staff.csv"
+    path.write_text("age,role,pay\n" + "".join(f"{20 + i},{'ab'[i % 2]},{'hl'[i % 3 == 0]}\n" for i in range(12)))
+    out = _run(["datasets", "add", str(path), "--table", "--label", "pay", "--kind", "age=float", "--name", "s",
+                "--task", "staff"], tmp_path)
+    assert "12 rows" in out.stdout and "age (float)" in out.stdout and "label pay" in out.stdout
+    parquet = tmp_path / "staff.parquet"
+    pq.write_table(pa.table({"age": [1, 2, 3], "pay": ["h", "l", "h"]}), parquet)
+    info = json.loads(_run(["datasets", "add", str(parquet), "--label", "pay", "--name", "p", "--task", "t", "--json"],
+                           tmp_path).stdout)
+    assert info["kind"] == "table" and info["schema"]["columns"][0] == {"name": "age", "kind": "integer"}
+    out = _run(["datasets", "add", str(path), "--table", "--kind", "age", "--name", "s", "--task", "t"], tmp_path,
+               check=False)
+    assert out.returncode == 2 and "table_schema_invalid" in out.stderr and "COLUMN=KIND" in out.stderr

@@ -6,6 +6,7 @@ from server_node.pipeline.generate import generate_samples, sampling_prompt
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.prompts import GenerationTemplate
 from shared.protocol import SamplingParams
+from tests.utils.training import fit_to_text
 
 TEMPLATE = GenerationTemplate.for_task("clinic questions")
 
@@ -32,22 +33,10 @@ def test_random_model_spends_its_budget_and_counts_every_attempt() -> None:
 
 def _memorizing_model(record_text: str):
     """The tiny model fully fine-tuned until it writes ``record_text`` after the template prompt."""
-    import torch
-
     tokenizer = make_tiny_tokenizer()
     model = make_tiny_llama(seed=1)
     prompt = sampling_prompt(tokenizer, TEMPLATE)
-    ids = torch.tensor([tokenizer(prompt + record_text + "<|im_end|>", add_special_tokens=False)["input_ids"]])
-    n_prompt = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-    labels = ids.clone()
-    labels[:, :n_prompt] = -100
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(150):
-        optimizer.zero_grad()
-        model(input_ids=ids, labels=labels).loss.backward()
-        optimizer.step()
-    model.eval()
+    model = fit_to_text(model, tokenizer, prompt, record_text + "<|im_end|>", steps=150)
     return model, tokenizer
 
 

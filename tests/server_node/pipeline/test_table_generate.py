@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-import torch
-
 from server_node.pipeline.table_generate import (
     RowRules,
     _example_sets,
@@ -18,6 +16,7 @@ from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.prompts import GenerationTemplate
 from shared.protocol import SamplingParams, TableJobSettings
 from shared.tables.schema import ColumnSpec, TableSchema
+from tests.utils.training import fit_to_text
 
 SCHEMA = TableSchema(columns=[ColumnSpec(name="a", kind="integer"), ColumnSpec(name="c", kind="categorical"),
                               ColumnSpec(name="y", kind="categorical", categories=["n", "p"])], label="y")
@@ -75,17 +74,7 @@ def test_a_model_that_writes_one_row_yields_it_once() -> None:
     tokenizer = make_tiny_tokenizer()
     model = make_tiny_llama(seed=1)
     prompt, start = table_prompt(tokenizer, template, [], random.Random(0))
-    ids = torch.tensor([tokenizer(prompt + start + '7"}<|im_end|>', add_special_tokens=False)["input_ids"]])
-    n_prompt = len(tokenizer(prompt + start, add_special_tokens=False)["input_ids"])
-    labels = ids.clone()
-    labels[:, :n_prompt] = -100
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(120):
-        optimizer.zero_grad()
-        model(input_ids=ids, labels=labels).loss.backward()
-        optimizer.step()
-    model.eval()
+    model = fit_to_text(model, tokenizer, prompt + start, '7"}<|im_end|>', steps=120)
     result = generate_table_rows(model=model, tokenizer=tokenizer, template=template, n_rows=3,
                                  sampling=SamplingParams(temperature=0.0, max_new_tokens=8),
                                  settings=TableJobSettings(neighbours=0, max_attempts_factor=3.0), batch_size=3)
