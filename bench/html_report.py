@@ -177,3 +177,46 @@ def write_html(result: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(result))
     return path
+
+
+def render_tabular_html(result: dict[str, Any], columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """The tabular benchmark as HTML: the table, then per dataset TSTR MCC, DCR and DLT against epsilon."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in columns) + "</tr>" for r in rows)
+    figures = []
+    for dataset in dict.fromkeys(r["dataset"] for r in result["rows"]):
+        order = sorted((r for r in result["rows"] if r["dataset"] == dataset),
+                       key=lambda r: math.inf if r["epsilon"] == "inf" else float(r["epsilon"]))
+        x_labels = [str(r["epsilon"]) for r in order]
+        tstr = {name: [r["kept"]["tstr"].get("synthetic", {}).get(name, {}).get("mcc") for r in order]
+                for name in ("logistic_regression", "random_forest", "gradient_boosting")}
+        real = order[0]["kept"]["tstr"].get("real", {}).get("random_forest", {}).get("mcc") if order else None
+        figures.append(f"<div><h3>{html.escape(dataset)}: TSTR MCC</h3>" + line_chart(
+            x_labels, tstr, {"train on real (random forest)": real} if real is not None else {},
+            x_label="epsilon", y_label="MCC on real test rows") + "</div>")
+        dcr = {"synthetic p05": [r["kept"]["dcr"].get("synthetic", {}).get("p05") for r in order],
+               "synthetic mean": [r["kept"]["dcr"].get("synthetic", {}).get("mean") for r in order],
+               "held-out p05": [r["kept"]["dcr"].get("holdout", {}).get("p05") for r in order]}
+        figures.append(f"<div><h3>{html.escape(dataset)}: distance to closest training row</h3>"
+                       + line_chart(x_labels, dcr, {}, x_label="epsilon", y_label="DCR (encoded rows)") + "</div>")
+        dlt = {"DLT perplexity gap": [r["dlt"].get("gap") for r in order], "MIA AUC": [r["dlt"].get("mia_auc") for r in order]}
+        figures.append(f"<div><h3>{html.escape(dataset)}: DLT and MIA</h3>"
+                       + line_chart(x_labels, dlt, {"AUC chance (0.5)": 0.5}, x_label="epsilon", y_label="value") + "</div>")
+    settings = html.escape(", ".join(f"{k}={v}" for k, v in result["settings"].items()))
+    machine = html.escape(", ".join(f"{k}={v}" for k, v in result["machine"].items()))
+    published = html.escape(str(result.get("published", {})))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>privsynth tabular benchmark</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1150px}} table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 7px;text-align:right}} td:first-child,th:first-child{{text-align:left}}
+.figs{{display:flex;flex-wrap:wrap;gap:24px}} .small{{color:#555;font-size:12px}}</style></head><body>
+<h1>Tabular benchmark: DP table synthesis (HARMONIC on the client/server pipeline)</h1>
+<p>Each row: the client's DP table training on {result['settings']['n_train']} private rows, the server's row
+generation from the DP adapter and the expert's plausibility grading; metrics on the kept rows. TSTR: classifiers
+fit on the synthetic rows, tested on real rows never used in training. Total time {result.get('seconds')} s.</p>
+<table><tr>{head}</tr>{body}</table>
+<p class="small">Published reference (HARMONIC, not rerun here): {published}</p>
+<div class="figs">{''.join(figures)}</div>
+<p class="small">settings: {settings}</p><p class="small">machine: {machine}</p>
+</body></html>
+"""

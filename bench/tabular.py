@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import machine, save, table
+from bench.common import RESULTS, machine, save, table
 from client_node.datasets.public import adult_csv, german_credit_csv
 from client_node.datasets.store import DatasetStore
 from client_node.evaluation.tabular.distance import dcr_report
@@ -204,12 +204,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a CI-sized run (German only, eps 8, 40 rows)")
     parser.add_argument("--settings", default="{}", help="JSON overriding settings fields")
     parser.add_argument("--name", default=None, help="results name (default tabular or tabular_quick)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-read bench/results/<name>.json and redo the table and the HTML without running")
     parser.add_argument("--wheels-dir", type=Path, default=None,
                         help="where the data packages' wheels are cached (default: the model cache's wheels/)")
     args = parser.parse_args(argv)
+    name = args.name or ("tabular_quick" if args.quick else "tabular")
+    if args.render_only:
+        report(json.loads((RESULTS / f"{name}.json").read_text()), name)
+        return
     base = TabularSettings.quick() if args.quick else TabularSettings()
     settings = base.model_copy(update=json.loads(args.settings))
-    name = args.name or ("tabular_quick" if args.quick else "tabular")
     from shared.config import ModelSettings
 
     wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
@@ -224,8 +229,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                                               log=lambda m: print(m, flush=True)))
                 result["seconds"] = round(time.perf_counter() - started, 1)
                 save(name, result)  # after every row: a stopped run keeps what it measured
-    print(table(table_rows(result), list(table_rows(result)[0])))
-    print(f"saved bench/results/{name}.json ({result['seconds']} s)")
+    report(result, name)
+
+
+def report(result: dict[str, Any], name: str) -> None:
+    """Print the table; save the JSON and the HTML report."""
+    from bench.html_report import render_tabular_html
+
+    rows = table_rows(result)
+    columns = list(rows[0]) if rows else []
+    print(table(rows, columns))
+    print(f"saved {save(name, result)} ({result.get('seconds')} s)")
+    path = RESULTS / f"{name}.html"
+    path.write_text(render_tabular_html(result, columns, rows))
+    print(f"report {path}")
 
 
 if __name__ == "__main__":
