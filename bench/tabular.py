@@ -218,17 +218,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     from shared.config import ModelSettings
 
     wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
+    report(run_tabular(settings, name=name, wheels_dir=wheels_dir, save_each=True), name)
+
+
+def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_each: bool = False,
+                log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every (dataset, epsilon) row; with ``save_each`` the results are saved after each row (a stopped run
+    keeps what it measured)."""
     result: dict[str, Any] = {"benchmark": name, "machine": machine(), "settings": settings.model_dump(mode="json"),
                               "published": PUBLISHED, "rows": []}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for dataset in settings.datasets:
             for epsilon in settings.epsilons:
-                print(f"{dataset} eps={epsilon}", flush=True)
-                result["rows"].append(run_row(dataset, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp),
-                                              log=lambda m: print(m, flush=True)))
+                log(f"{dataset} eps={epsilon}")
+                result["rows"].append(run_row(dataset, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp), log=log))
                 result["seconds"] = round(time.perf_counter() - started, 1)
-                save(name, result)  # after every row: a stopped run keeps what it measured
+                if save_each:
+                    save(name, result)
+    return result
     report(result, name)
 
 
