@@ -32,6 +32,7 @@ from shared.training.engine import StepInfo, TrainResult
 from shared.training.examples import tokenize_examples
 
 MAX_TRUNCATED_SHARE = 0.02
+TABLE_PHYSICAL_BATCH = 4  # examples per forward pass (an example of 6 German credit rows is ~1,100 tokens)
 
 
 @dataclass
@@ -76,6 +77,8 @@ def run_table_training(
             "a DP table run cannot show private rows as examples: one row would sit in many examples and DP-SGD "
             "bounds one example, not one row. Use neighbour_source 'reference' (or epsilon inf).")
     rng = random.Random(settings.seed)
+    if config.max_physical_batch is None:  # k + 1 rows an example: long sequences, chunked batches
+        config = config.model_copy(update={"max_physical_batch": TABLE_PHYSICAL_BATCH})
     delta = config.delta_for(len(rows))
     pool = None
     train_config = config

@@ -32,6 +32,9 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(3e-3, gt=0, le=1.0)
     lora: LoraSpec = Field(default_factory=LoraSpec)
     max_length: int = Field(256, ge=16, le=8192)
+    max_physical_batch: int | None = Field(None, ge=1, description=(
+        "run each (Poisson) batch through the model in chunks of at most this many examples: less memory "
+        "for long examples; the step, its gradient and its DP guarantee are the same"))
     accountant: Accountant = Accountant.RDP
     precision: Precision = Precision.BF16
     seed: int = 0

@@ -44,3 +44,17 @@ def make_collate(pad_token_id: int) -> Any:
         return {"input_ids": input_ids, "labels": labels, "attention_mask": attention}
 
     return collate
+
+
+def physical_batches(batch: dict[str, torch.Tensor], max_size: int | None) -> list[dict[str, torch.Tensor]]:
+    """``batch`` cut into consecutive chunks of at most ``max_size`` examples, each trimmed to its longest
+    example (the whole batch when ``max_size`` is None or not smaller)."""
+    size = int(batch["input_ids"].shape[0])
+    if max_size is None or size <= max_size:
+        return [batch]
+    chunks = []
+    for start in range(0, size, max_size):
+        mask = batch["attention_mask"][start : start + max_size]
+        length = int(mask.sum(dim=1).max())
+        chunks.append({k: v[start : start + max_size, :length] for k, v in batch.items()})
+    return chunks

@@ -36,7 +36,7 @@ from shared.prompts import GenerationTemplate
 from shared.records import Record
 from shared.training.accounting import HistoryEntry, add_steps, noise_for_target
 from shared.training.config import Precision, TrainConfig
-from shared.training.data import ExampleDataset, make_collate
+from shared.training.data import ExampleDataset, make_collate, physical_batches
 from shared.training.examples import tokenize_examples
 from shared.training.loss import batch_loss
 
@@ -179,10 +179,22 @@ class PrivateLoraTrainer:
                 for p in params:  # noise-only step: still taken, still counted by the accountant
                     p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
             else:
-                with self._autocast():  # the forward only; backward and the DP step stay float32
-                    loss = batch_loss(trained, batch)
-                loss.backward()
-                loss_value = float(loss.detach())
+                total = 0.0
+                chunks = physical_batches(batch, cfg.max_physical_batch)
+                for i, chunk in enumerate(chunks):
+                    n = int(chunk["input_ids"].shape[0])
+                    if plan.private and i > 0:
+                        optimizer.zero_grad(set_to_none=True)  # per-sample grads only; the clipped sum stays
+                    with self._autocast():  # the forward only; backward and the DP step stay float32
+                        loss = batch_loss(trained, chunk)
+                    # opacus scales a pass's per-sample gradients by its own size; without DP the chunk
+                    # means are weighted into the batch mean
+                    (loss if plan.private else loss * (n / size)).backward()
+                    total += float(loss.detach()) * n
+                    if plan.private and i < len(chunks) - 1:
+                        optimizer.signal_skip_step(do_skip=True)  # clip and add to the sum; no noise, no step
+                        optimizer.step()
+                loss_value = total / size
                 result.losses.append(loss_value)
             if plan.private and self.before_step is not None:
                 self.before_step(add_steps(self._accountant.history, noise_multiplier=plan.noise_multiplier,

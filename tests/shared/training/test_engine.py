@@ -87,3 +87,22 @@ def test_dp_training_in_bfloat16_modes(precision: str) -> None:
     _, result = _train(tiny_config(precision=precision))
     assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in result.tensors.values())
     assert result.certificate.steps == result.plan.steps and result.losses
+
+
+def test_physical_batches_train_the_same_adapter() -> None:
+    """max_physical_batch only changes memory: the same seed gives the same DP adapter (chunks clipped and
+    summed by opacus before one noisy step), and the same without DP."""
+    from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+    from shared.prompts import GenerationTemplate
+    from shared.training import PrivateLoraTrainer
+    from tests.utils.training import tiny_config, tiny_records
+
+    for epsilon in (8.0, float("inf")):
+        results = [PrivateLoraTrainer(config=tiny_config(epsilon=epsilon, max_physical_batch=size), progress=False).train(
+            model=make_tiny_llama(seed=0), tokenizer=make_tiny_tokenizer(), records=tiny_records(),
+            template=GenerationTemplate.for_task("q")) for size in (None, 3)]
+        whole, chunked = results
+        assert whole.certificate == chunked.certificate
+        assert chunked.losses == pytest.approx(whole.losses, rel=1e-5)
+        for name, tensor in whole.tensors.items():
+            assert torch.allclose(tensor, chunked.tensors[name], atol=1e-6), name

@@ -46,3 +46,28 @@ def test_per_sample_gradients_match_single_example_gradients() -> None:
             got = per_sample[name][i]
             rel = (got - expected).norm() / expected.norm().clamp(min=1e-12)
             assert rel < 1e-4, f"{name} example {i}: relative error {rel:.2e}"
+
+
+def test_physical_batches_give_the_same_per_sample_gradients() -> None:
+    """A batch run in chunks (max_physical_batch): opacus concatenates the passes' per-sample gradients,
+    which equal those of one pass over the whole batch."""
+    from shared.training.data import physical_batches
+
+    examples = [TokenizedExample(list(range(3, 3 + n)), [-100] * 2 + list(range(5, 3 + n))) for n in (5, 9, 14, 7, 4)]
+    dataset, collate = ExampleDataset(examples), make_collate(0)
+    batch = collate([dataset[i] for i in range(5)])
+    gsm = GradSampleModule(_lora_model(), batch_first=True, loss_reduction="mean")
+    params = [(n, p) for n, p in gsm.named_parameters() if p.requires_grad]
+    batch_loss(gsm, batch).backward()
+    whole = {n: p.grad_sample.detach().clone() for n, p in params}
+    for _, p in params:
+        p.grad_sample = None
+    chunks = physical_batches(batch, 2)
+    assert [c["input_ids"].shape for c in chunks] == [(2, 9), (2, 14), (1, 4)]  # trimmed to each chunk's longest
+    for chunk in chunks:
+        batch_loss(gsm, chunk).backward()
+    for name, p in params:
+        got = torch.cat(p.grad_sample, dim=0)
+        rel = (got - whole[name]).norm() / whole[name].norm().clamp(min=1e-12)
+        assert rel < 1e-4, f"{name}: relative error {rel:.2e}"
+    assert physical_batches(batch, None) == [batch] and physical_batches(batch, 5) == [batch]
