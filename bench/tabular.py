@@ -72,7 +72,7 @@ class TabularSettings(BaseModel):
     learning_rate: float = 4e-3
     lora_rank: int = 8
     lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # all linear layers train about 2x slower here
-    max_length: dict[str, int] = {"german": 1200, "adult": 800}
+    max_length: dict[str, int] = {"german": 1200, "adult": 850}
     n_rows: int = 80
     bootstrap: int = 16
     max_attempts_factor: float = 3.0
@@ -89,12 +89,15 @@ class TabularSettings(BaseModel):
                    neighbours=2, n_rows=8, bootstrap=4, max_length={"german": 768}, generation_batch=8)
 
 
-def documented_categories(data: bytes, label: str) -> dict[str, list[str]]:
-    """Every categorical column's values in the whole public file: the category lists the UCI
-    documentation gives (german.doc, adult.names), declared public so the reference pool's release needs
-    no threshold."""
+def documented_domain(data: bytes, label: str) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
+    """Every categorical column's values and every numeric column's range in the whole public file: the
+    domains the UCI documentation gives (german.doc, adult.names), declared public so the reference
+    pool's release needs no threshold and samples numbers within real ranges."""
     parsed = parse_table(data, fmt="csv", label=label)
-    return {c.name: sorted({r[c.name] for r in parsed.rows}) for c in parsed.schema.features if not c.kind.numeric}
+    categories = {c.name: sorted({r[c.name] for r in parsed.rows}) for c in parsed.schema.features if not c.kind.numeric}
+    bounds = {c.name: [min(float(r[c.name]) for r in parsed.rows), max(float(r[c.name]) for r in parsed.rows)]
+              for c in parsed.schema.features if c.kind.numeric}
+    return categories, bounds
 
 
 def split(rows: list[dict[str, str]], settings: TabularSettings, name: str) -> tuple[list, list]:
@@ -111,7 +114,8 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
     s = settings
     label, task, source = TABLES[name]
     data = source(wheels_dir)
-    parsed = parse_table(data, fmt="csv", label=label, public_categories=documented_categories(data, label))
+    categories, bounds = documented_domain(data, label)
+    parsed = parse_table(data, fmt="csv", label=label, public_categories=categories, public_bounds=bounds)
     private, test = split(parsed.rows, s, name)
     store = DatasetStore(work / f"{name}-{epsilon}")
     dataset = store.add_table(private, parsed.schema, name=name, task=task,

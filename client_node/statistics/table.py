@@ -163,9 +163,14 @@ def release_table_statistics(
             lower, upper = float(edges[above[0]]), float(edges[above[-1] + 1])
             if spec.kind is ColumnKind.INTEGER:
                 lower, upper = float(math.floor(lower)), float(math.ceil(upper))
-        # the bins above 3 sigma; none clearing it, the likeliest bin alone (post-processing all the same)
-        bins = tuple((float(edges[i]), float(edges[i + 1]), float(noisy[i])) for i in (above if len(above) else
-                                                                                      [int(np.argmax(noisy))]))
+        # the bins above 3 sigma; none clearing it, the public bounds (or else the likeliest bin) alone
+        if len(above):
+            bins = tuple((float(edges[i]), float(edges[i + 1]), float(noisy[i])) for i in above)
+        elif spec.lower is not None and spec.upper is not None:
+            bins = ((float(spec.lower), float(spec.upper), 1.0),)
+        else:
+            top = int(np.argmax(noisy))
+            bins = ((float(edges[top]), float(edges[top + 1]), float(noisy[top])),)
         columns[spec.name] = ColumnStatistics(spec.name, spec.kind, lower=lower, upper=upper, bins=bins,
                                               total=float(noisy[above].sum()) if len(above) else 0.0)
     certified = gaussian_epsilon(sigma=sigma, delta=delta - threshold_delta, sensitivity=math.sqrt(c))

@@ -41,15 +41,17 @@ def table_format_of(path: Path) -> str:
 
 def read_table(path: Path, *, label: str | None = None, kinds: Mapping[str, str] | None = None,
                public_categories: Mapping[str, Sequence[str]] | None = None,
+               public_bounds: Mapping[str, Sequence[float]] | None = None,
                columns: Sequence[str] | None = None) -> ParsedTable:
     """Parse a ``.csv`` or ``.parquet`` (any compression pyarrow reads) file; see ``parse_table``."""
     return parse_table(path.read_bytes(), fmt=table_format_of(path), label=label, kinds=kinds,
-                       public_categories=public_categories, columns=columns)
+                       public_categories=public_categories, public_bounds=public_bounds, columns=columns)
 
 
 def parse_table(
     data: bytes, *, fmt: str, label: str | None = None, kinds: Mapping[str, str] | None = None,
-    public_categories: Mapping[str, Sequence[str]] | None = None, columns: Sequence[str] | None = None,
+    public_categories: Mapping[str, Sequence[str]] | None = None,
+    public_bounds: Mapping[str, Sequence[float]] | None = None, columns: Sequence[str] | None = None,
 ) -> ParsedTable:
     """Parse table bytes into canonical rows and their schema.
 
@@ -58,6 +60,8 @@ def parse_table(
         label: the label column (its values become the schema's public categories).
         kinds: column -> ``categorical``/``integer``/``float``, overriding inference.
         public_categories: column -> the categories the owner declares public (values outside are errors).
+        public_bounds: numeric column -> ``[lower, upper]`` the owner declares public (values outside are
+            errors); DP statistics then bin between them.
         columns: keep only these columns (in this order); default all.
 
     Raises:
@@ -78,7 +82,8 @@ def parse_table(
         header, cells = list(columns), [[row[i] for i in keep] for row in cells]
     if not cells:
         raise DatasetValidationError("the table has no rows", detail={"problems": [{"line": 0, "problem": "no rows"}]})
-    schema = infer_schema(header, cells, label=label, kinds=kinds or {}, public_categories=public_categories or {})
+    schema = infer_schema(header, cells, label=label, kinds=kinds or {}, public_categories=public_categories or {},
+                          public_bounds=public_bounds or {})
     problems: list[dict[str, object]] = []
     rows: list[Row] = []
     for n, raw in enumerate(cells):
@@ -92,6 +97,9 @@ def parse_table(
             if spec.categories is not None and row[spec.name] not in spec.categories:
                 problems.append({"line": n + first_line, "column": spec.name,
                                  "problem": f"{row[spec.name]!r} is not a declared category"})
+            if spec.lower is not None and spec.upper is not None and not spec.lower <= float(row[spec.name]) <= spec.upper:
+                problems.append({"line": n + first_line, "column": spec.name,
+                                 "problem": f"{row[spec.name]} is outside the declared bounds [{spec.lower}, {spec.upper}]"})
         rows.append(row)
     if problems:
         first = problems[0]
@@ -102,13 +110,16 @@ def parse_table(
 
 
 def infer_schema(header: Sequence[str], cells: Sequence[Sequence[object]], *, label: str | None,
-                 kinds: Mapping[str, str], public_categories: Mapping[str, Sequence[str]]) -> TableSchema:
+                 kinds: Mapping[str, str], public_categories: Mapping[str, Sequence[str]],
+                 public_bounds: Mapping[str, Sequence[float]] | None = None) -> TableSchema:
     """Each column's kind from its values (or the override), the label's values as public categories."""
     if len(header) > MAX_COLUMNS:
         raise TableSchemaError(f"the table has {len(header)} columns; at most {MAX_COLUMNS} are supported")
     if len(set(header)) != len(header) or any(not str(h).strip() for h in header):
         raise TableSchemaError("column names must be unique and non-empty", detail={"columns": list(header)})
-    for what, names in (("kinds", kinds), ("public_categories", public_categories), ("label", [label] if label else [])):
+    public_bounds = public_bounds or {}
+    for what, names in (("kinds", kinds), ("public_categories", public_categories), ("public_bounds", public_bounds),
+                        ("label", [label] if label else [])):
         unknown = sorted(set(names) - set(header))
         if unknown:
             raise TableSchemaError(f"{what} names no column(s) {unknown}; the table has {list(header)}",
@@ -133,7 +144,13 @@ def infer_schema(header: Sequence[str], cells: Sequence[Sequence[object]], *, la
                                        detail={"values": categories[:MAX_LABELS]})
         if categories is not None and kind is not ColumnKind.CATEGORICAL:
             raise TableSchemaError(f"column {name!r}: public categories need a categorical column")
-        specs.append(ColumnSpec(name=str(name), kind=kind, categories=categories))
+        lower = upper = None
+        if name in public_bounds:
+            bounds = list(public_bounds[name])
+            if not kind.numeric or len(bounds) != 2 or not float(bounds[0]) < float(bounds[1]):
+                raise TableSchemaError(f"column {name!r}: public bounds are [lower, upper] of a numeric column")
+            lower, upper = float(bounds[0]), float(bounds[1])
+        specs.append(ColumnSpec(name=str(name), kind=kind, categories=categories, lower=lower, upper=upper))
     return TableSchema(columns=specs, label=label)
 
 

@@ -32,6 +32,7 @@ async def create_dataset(
     label: Annotated[str | None, Query(description="table: the label column (its values become public)")] = None,
     kinds: Annotated[str | None, Query(description='table: JSON {"column": "categorical|integer|float"}')] = None,
     public_categories: Annotated[str | None, Query(description='table: JSON {"column": ["value", ...]}')] = None,
+    public_bounds: Annotated[str | None, Query(description='table: JSON {"column": [lower, upper]}')] = None,
 ) -> dict[str, Any]:
     """Validate and store a dataset (JSONL or CSV records, or a CSV/Parquet table) with its privacy budget."""
     data = await read_limited_body(request, MAX_DATASET_BYTES)
@@ -40,9 +41,11 @@ async def create_dataset(
         if format == "jsonl":
             raise TableSchemaError("a table is uploaded as format 'csv' or 'parquet'")
         overrides, declared = _json_query("kinds", kinds), _json_query("public_categories", public_categories)
+        bounds = _json_query("public_bounds", public_bounds)
 
         def add_table() -> dict[str, Any]:
-            parsed = parse_table(data, fmt=format, label=label, kinds=overrides, public_categories=declared)
+            parsed = parse_table(data, fmt=format, label=label, kinds=overrides, public_categories=declared,
+                                 public_bounds=bounds)
             return add_parsed_table(state.ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget,
                                     delta_budget=delta_budget, holdout_fraction=holdout_fraction)
 

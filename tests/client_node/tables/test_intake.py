@@ -78,3 +78,14 @@ def test_parquet_and_file_types() -> None:
     assert table_format_of(Path("x.parquet.brotli")) == "parquet" and table_format_of(Path("x.CSV")) == "csv"
     with pytest.raises(DatasetValidationError):
         table_format_of(Path("x.xlsx"))
+
+
+def test_public_bounds_are_declared_and_enforced() -> None:
+    parsed = parse_table(CSV, fmt="csv", public_bounds={"age": [18, 99]})
+    assert (parsed.schema.column("age").lower, parsed.schema.column("age").upper) == (18.0, 99.0)
+    with pytest.raises(DatasetValidationError) as caught:
+        parse_table(CSV, fmt="csv", public_bounds={"age": [40, 99]})
+    assert caught.value.detail["problems"][0]["column"] == "age" and "bounds" in caught.value.detail["problems"][0]["problem"]
+    for bad in ({"job": [0, 1]}, {"age": [5, 1]}, {"nope": [0, 1]}):
+        with pytest.raises(TableSchemaError):
+            parse_table(CSV, fmt="csv", public_bounds=bad)

@@ -62,3 +62,12 @@ def test_over_budget_releases_nothing(ledger) -> None:
         build_reference_pool(dataset_id="t", rows=_rows(), schema=SCHEMA, ledger=ledger, epsilon=50.0, delta=1e-5,
                              rng=np.random.default_rng(0))
     assert ledger.runs("t") == []
+
+
+def test_numbers_stay_within_public_bounds_when_noise_hides_every_bin(ledger) -> None:
+    schema = TableSchema(columns=[ColumnSpec(name="age", kind="integer", lower=18, upper=90),
+                                  ColumnSpec(name="y", kind="categorical", categories=["no", "yes"])], label="y")
+    rows = [{"age": str(30 + i % 5), "y": "yes" if i % 2 else "no"} for i in range(12)]
+    pool = build_reference_pool(dataset_id="t", rows=rows, schema=schema, ledger=ledger, epsilon=0.2, delta=1e-6,
+                                rng=np.random.default_rng(4))
+    assert pool.rows and all(18 <= int(r["age"]) <= 90 for r in pool.rows)
