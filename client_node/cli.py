@@ -92,6 +92,10 @@ def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", action="append", default=[], metavar="COLUMN=KIND",
                         help="table: override a column's inferred kind (categorical, integer, float); repeatable")
     parser.add_argument("--columns", help="table: keep only these comma-separated columns")
+    parser.add_argument("--category", action="append", default=[], metavar="COLUMN=A,B,C",
+                        help="table: declare a column's categories public; repeatable")
+    parser.add_argument("--bounds", action="append", default=[], metavar="COLUMN=LO:HI",
+                        help="table: declare a numeric column's bounds public; repeatable")
 
 
 def _pairs(items: Sequence[str], usage: str, error: type[Exception]) -> dict[str, str]:
@@ -116,8 +120,18 @@ def _add_table_file(ctx: Any, args: argparse.Namespace, path: Path, *, name: str
 
     kinds = _pairs(args.kind, "--kind takes COLUMN=KIND", TableSchemaError)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    categories = {k: [c.strip() for c in v.split(",")]
+                  for k, v in _pairs(args.category, "--category takes COLUMN=A,B,C", TableSchemaError).items()}
+    bounds = {}
+    for column, text in _pairs(args.bounds, "--bounds takes COLUMN=LO:HI", TableSchemaError).items():
+        low, _, high = text.partition(":")
+        try:
+            bounds[column] = [float(low), float(high)]
+        except ValueError:
+            raise TableSchemaError(f"--bounds takes COLUMN=LO:HI with numbers, got {column}={text}") from None
     return add_table(ctx, path, name=name, task=task, epsilon_budget=epsilon_budget, delta_budget=delta_budget,
-                     label=args.label, kinds=kinds, columns=columns, holdout_fraction=holdout)
+                     label=args.label, kinds=kinds, columns=columns, holdout_fraction=holdout,
+                     public_categories=categories, public_bounds=bounds)
 
 
 def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -65,6 +65,13 @@ def test_tables_are_added_with_their_schema(tmp_path) -> None:
     info = json.loads(_run(["datasets", "add", str(parquet), "--label", "pay", "--name", "p", "--task", "t", "--json"],
                            tmp_path).stdout)
     assert info["kind"] == "table" and info["schema"]["columns"][0] == {"name": "age", "kind": "integer"}
+    info = json.loads(_run(["datasets", "add", str(path), "--table", "--label", "pay", "--bounds", "age=18:70",
+                            "--category", "role=a,b,c", "--name", "b", "--task", "staff", "--json"], tmp_path).stdout)
+    columns = {c["name"]: c for c in info["schema"]["columns"]}
+    assert (columns["age"]["lower"], columns["age"]["upper"]) == (18.0, 70.0) and columns["role"]["categories"] == ["a", "b", "c"]
+    out = _run(["datasets", "add", str(path), "--table", "--bounds", "age=x:1", "--name", "s", "--task", "t"], tmp_path,
+               check=False)
+    assert out.returncode == 2 and "LO:HI" in out.stderr
     out = _run(["datasets", "add", str(path), "--table", "--kind", "age", "--name", "s", "--task", "t"], tmp_path,
                check=False)
     assert out.returncode == 2 and "table_schema_invalid" in out.stderr and "COLUMN=KIND" in out.stderr
