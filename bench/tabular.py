@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         report(json.loads((RESULTS / f"{name}.json").read_text()), name)
         return
     base = TabularSettings.quick() if args.quick else TabularSettings()
-    settings = base.model_copy(update=json.loads(args.settings))
+    settings = TabularSettings.model_validate({**base.model_dump(), **json.loads(args.settings)})
     from shared.config import ModelSettings
 
     wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
