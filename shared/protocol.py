@@ -198,6 +198,7 @@ class TableJobSettings(_Wire):
     neighbours: int = Field(5, ge=0, le=32, description="example rows shown in each prompt (k)")
     bootstrap: int = Field(32, ge=1, le=10_000, description="rows first written from the bare prompt")
     max_attempts_factor: float = Field(4.0, ge=1.0, le=100.0, description="generations allowed per row asked for")
+    max_value_tokens: int = Field(24, ge=1, le=256, description="tokens one cell may take (the keys are written for it)")
     range_margin: float = Field(0.25, ge=0.0, le=10.0, description=(
         "numeric values may exceed the bootstrap rows' range by this share of its width"))
 

@@ -6,7 +6,7 @@ The bootstrap fixes what a valid row is beyond its types: numeric ranges (the bo
 widened by a margin) and, from then on, categories the DP model itself wrote at least twice in all its
 output so far (a value it wrote once is taken for a slip). Then each prompt shows k rows the model
 generated earlier: a random anchor and its nearest neighbours, like the training examples. Rows
-that do not parse, break the schema or copy a shown row are counted and written again, up to a limit.
+whose values never close, break the schema or copy a shown row are counted and written again, up to a limit.
 All of it is post-processing of the adapter, so the rows carry its guarantee.
 """
 
@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.models.sampling import sample_texts
+from shared.models.structured import sample_values
 from shared.prompts import GenerationTemplate
 from shared.protocol import SamplingParams, TableJobSettings
 from shared.tables.neighbours import RowEncoder, nearest
-from shared.tables.rows import Row, parse_row_json, row_json, row_problems, shuffled
+from shared.tables.rows import Row, row_json, row_problems, shuffled
 from shared.tables.schema import TableSchema
 
 
@@ -30,7 +30,7 @@ from shared.tables.schema import TableSchema
 class TableGenerationResult:
     rows: list[Row] = field(default_factory=list)
     attempts: int = 0
-    malformed: int = 0  # no JSON object in the output
+    malformed: int = 0  # a value never closed (the model ended, or ran past max_value_tokens)
     invalid: int = 0  # parsed, but wrong columns, kinds, categories or ranges
     duplicates: int = 0  # the same as a kept row or a row shown in the prompt
     bootstrap: int = 0  # kept rows written from the bare prompt
@@ -72,17 +72,18 @@ class RowRules:
 
 
 def table_prompt(tokenizer: Any, template: GenerationTemplate, examples: Sequence[Row],
-                 rng: random.Random) -> tuple[str, str]:
-    """The chat prompt for one row and the start of the row given with it.
+                 rng: random.Random) -> tuple[str, list[str]]:
+    """The chat prompt for one row, ending where the row's first value starts, and the key order.
 
-    The prompt shows ``examples`` with their keys in one shuffled order, and the assistant turn starts
-    with the first key of that order (``{"age":"``): a weak DP adapter then has to continue a row, not
-    begin one (the same help as the text layout's first header)."""
+    The prompt shows ``examples`` with their keys in one shuffled order; the assistant turn starts with
+    the first key of that order (``{"age":"``), and the sampler writes the later keys itself
+    (``shared.models.structured``): the model writes values only, so a weak DP adapter cannot invent or
+    drop a column (the keys are the public schema's)."""
     assert template.table is not None
     order = shuffled(template.table.names, rng)
     shown = "\n".join(row_json(r, order) for r in shuffled(list(examples), rng))
     prompt = str(tokenizer.apply_chat_template(template.table_messages(shown), add_generation_prompt=True, tokenize=False))
-    return prompt, row_start(order[0])
+    return prompt + row_start(order[0]), order
 
 
 def row_start(first_key: str) -> str:
@@ -118,12 +119,12 @@ def generate_table_rows(
         else:
             shown = _example_sets(result.rows, schema, size, settings.neighbours, rng)
         prompts = [table_prompt(tokenizer, template, examples, rng) for examples in shown]
-        texts = sample_texts(model, tokenizer, [p + start for p, start in prompts], max_new_tokens=sampling.max_new_tokens,
-                             temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p, strip=False)
-        texts = [start + text for (_, start), text in zip(prompts, texts, strict=True)]
+        written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
+                                max_value_tokens=settings.max_value_tokens, temperature=sampling.temperature,
+                                top_k=sampling.top_k, top_p=sampling.top_p)
         result.attempts += size
-        for text, examples in zip(texts, shown, strict=True):
-            row = _checked(text, schema, rules, result, seen_categories)
+        for parsed, examples in zip(written, shown, strict=True):
+            row = _checked(parsed, schema, rules, result, seen_categories)
             if row is None:
                 continue
             key = row_json(row, schema.names)
@@ -141,9 +142,8 @@ def generate_table_rows(
     return result
 
 
-def _checked(text: str, schema: TableSchema, rules: RowRules | None, result: TableGenerationResult,
+def _checked(parsed: Row | None, schema: TableSchema, rules: RowRules | None, result: TableGenerationResult,
              seen_categories: dict[str, Counter[str]]) -> Row | None:
-    parsed = parse_row_json(text)
     if parsed is None:
         result.malformed += 1
         return None

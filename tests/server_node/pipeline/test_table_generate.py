@@ -26,10 +26,10 @@ TEMPLATE = GenerationTemplate.for_table("tiny rows", SCHEMA)
 def test_the_prompt_shows_the_given_rows_and_starts_the_row() -> None:
     tokenizer = make_tiny_tokenizer()
     shown = [{"a": "1", "c": "x", "y": "n"}, {"a": "2", "c": "z", "y": "p"}]
-    prompt, start = table_prompt(tokenizer, TEMPLATE, shown, random.Random(0))
+    prompt, order = table_prompt(tokenizer, TEMPLATE, shown, random.Random(0))
     assert TEMPLATE.user_prompt in prompt and "y (one of n, p)" in prompt and "Example rows:" in prompt
-    assert '"c":"x"' in prompt and '"c":"z"' in prompt and prompt.endswith("<|im_start|>assistant\n")
-    assert start in {row_start(n) for n in SCHEMA.names} and row_start("a") == '{"a":"'
+    assert '"c":"x"' in prompt and '"c":"z"' in prompt and sorted(order) == sorted(SCHEMA.names)
+    assert prompt.endswith("<|im_start|>assistant\n" + row_start(order[0])) and row_start("a") == '{"a":"'
     bare, _ = table_prompt(tokenizer, TEMPLATE, [], random.Random(0))
     assert "Example rows:" not in bare
 
@@ -58,8 +58,8 @@ def test_a_random_model_spends_its_budget_and_every_attempt_is_counted() -> None
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
     progress: list[tuple[int, int]] = []
     result = generate_table_rows(model=model, tokenizer=tokenizer, template=TEMPLATE, n_rows=4,
-                                 sampling=SamplingParams(max_new_tokens=10, temperature=1.0),
-                                 settings=TableJobSettings(max_attempts_factor=3.0), batch_size=6,
+                                 sampling=SamplingParams(temperature=1.0),
+                                 settings=TableJobSettings(max_attempts_factor=3.0, max_value_tokens=4), batch_size=6,
                                  on_progress=lambda k, n: progress.append((k, n)))
     assert result.attempts == 12 and len(progress) == 2
     assert result.malformed + result.invalid + result.duplicates + len(result.rows) == 12
@@ -73,9 +73,9 @@ def test_a_model_that_writes_one_row_yields_it_once() -> None:
     template = GenerationTemplate.for_table("numbers", schema)
     tokenizer = make_tiny_tokenizer()
     model = make_tiny_llama(seed=1)
-    prompt, start = table_prompt(tokenizer, template, [], random.Random(0))
-    model = fit_to_text(model, tokenizer, prompt + start, '7"}<|im_end|>', steps=120)
+    prompt, _ = table_prompt(tokenizer, template, [], random.Random(0))
+    model = fit_to_text(model, tokenizer, prompt, '7"}<|im_end|>', steps=120)
     result = generate_table_rows(model=model, tokenizer=tokenizer, template=template, n_rows=3,
-                                 sampling=SamplingParams(temperature=0.0, max_new_tokens=8),
+                                 sampling=SamplingParams(temperature=0.0),
                                  settings=TableJobSettings(neighbours=0, max_attempts_factor=3.0), batch_size=3)
     assert result.rows == [{"a": "7"}] and result.duplicates == 8 and result.malformed == 0 and result.bootstrap == 1
