@@ -224,7 +224,8 @@ def _knowledge_config(settings: ServerSettings, lora: LoraSpec, *, table: bool =
     return TrainConfig(epsilon=float("inf"), epochs=settings.knowledge_epochs, batch_size=settings.knowledge_batch_size,
                        learning_rate=settings.knowledge_learning_rate, lora=lora,
                        max_length=settings.knowledge_table_max_length if table else settings.knowledge_max_length,
-                       max_physical_batch=4 if table else None, precision=settings.training_precision)
+                       max_physical_batch=max(1, 8192 // settings.knowledge_table_max_length) if table else None,
+                       precision=settings.training_precision)
 
 
 def _samples_jsonl(samples: Samples) -> bytes:
