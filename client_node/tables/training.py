@@ -28,11 +28,11 @@ from shared.tables.neighbours import ExampleSet, table_examples
 from shared.tables.rows import Row
 from shared.tables.schema import TableSchema
 from shared.training.config import TrainConfig
+from shared.training.data import physical_batch_for
 from shared.training.engine import StepInfo, TrainResult
 from shared.training.examples import tokenize_examples
 
 MAX_TRUNCATED_SHARE = 0.02
-TOKENS_PER_PASS = 8192  # examples per forward pass: max_length x examples within this (6 German credit rows ~1,100)
 
 
 @dataclass
@@ -78,7 +78,7 @@ def run_table_training(
             "bounds one example, not one row. Use neighbour_source 'reference' (or epsilon inf).")
     rng = random.Random(settings.seed)
     if config.max_physical_batch is None:  # k + 1 rows an example: long sequences, chunked batches
-        config = config.model_copy(update={"max_physical_batch": max(1, TOKENS_PER_PASS // config.max_length)})
+        config = config.model_copy(update={"max_physical_batch": physical_batch_for(config.max_length)})
     delta = config.delta_for(len(rows))
     pool = None
     train_config = config

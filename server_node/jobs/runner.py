@@ -36,6 +36,7 @@ from shared.protocol import JobCreateRequest, JobStage, JobState, SyntheticSampl
 from shared.storage import ArtifactStore
 from shared.tables import row_json
 from shared.training import TrainConfig
+from shared.training.data import physical_batch_for
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def _knowledge_config(settings: ServerSettings, lora: LoraSpec, *, table: bool =
     return TrainConfig(epsilon=float("inf"), epochs=settings.knowledge_epochs, batch_size=settings.knowledge_batch_size,
                        learning_rate=settings.knowledge_learning_rate, lora=lora,
                        max_length=settings.knowledge_table_max_length if table else settings.knowledge_max_length,
-                       max_physical_batch=max(1, 8192 // settings.knowledge_table_max_length) if table else None,
+                       max_physical_batch=physical_batch_for(settings.knowledge_table_max_length) if table else None,
                        precision=settings.training_precision)
 
 

@@ -58,3 +58,11 @@ def physical_batches(batch: dict[str, torch.Tensor], max_size: int | None) -> li
         length = int(mask.sum(dim=1).max())
         chunks.append({k: v[start : start + max_size, :length] for k, v in batch.items()})
     return chunks
+
+
+TOKENS_PER_PASS = 8192
+
+
+def physical_batch_for(max_length: int, tokens: int = TOKENS_PER_PASS) -> int:
+    """Examples per forward pass so that a chunk holds at most ``tokens`` tokens of ``max_length``."""
+    return max(1, tokens // max_length)
