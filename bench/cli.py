@@ -13,6 +13,7 @@ BENCHMARKS = {
     "expert_grading": "grading AUC of the expert models and methods",
     "dp_overhead": "DP vs non-DP training step time and memory",
     "dp_precision": "held-out loss and time of DP adapters per precision",
+    "backends": "the same server jobs in-process and through a vLLM engine at 1, 4 and 8 concurrent jobs",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.common import machine, save, table
 from client_node.datasets.demo import clinic_records
+from server_node.inference import LocalTextModel
 from server_node.pipeline.grade import CONDITION, GradingMethod, grade_samples
 from shared.models.loading import load_causal_lm
 
@@ -85,7 +86,7 @@ def evaluate(loaded: Any, method: GradingMethod) -> dict[str, Any]:
     chat = loaded.resolved.chat
     clinic = clinic_set()
     start = time.perf_counter()
-    grades = grade_samples(model=loaded.model, tokenizer=loaded.tokenizer, samples=[s for s, _, _ in clinic],
+    grades = grade_samples(lm=LocalTextModel(loaded.model, loaded.tokenizer), samples=[s for s, _, _ in clinic],
                            domain="patient questions to a clinic", chat=chat, batch_size=8, method=method)
     seconds = time.perf_counter() - start
     labels = [y for _, y, _ in clinic]
@@ -97,7 +98,7 @@ def evaluate(loaded: Any, method: GradingMethod) -> dict[str, Any]:
         subset = [(g.score, y) for g, (_, y, k) in zip(grades, clinic, strict=True) if k in (kind, "good")]
         row[f"AUC vs {kind}"] = auc([s for s, _ in subset], [y for _, y in subset])
     reviews = review_set()
-    cond = grade_samples(model=loaded.model, tokenizer=loaded.tokenizer, samples=[s for s, _, _ in reviews],
+    cond = grade_samples(lm=LocalTextModel(loaded.model, loaded.tokenizer), samples=[s for s, _, _ in reviews],
                          domain="clothing reviews", chat=chat, labels=["positive", "negative"])
     row["AUC condition"] = auc([g.criteria[CONDITION] for g in cond], [y for _, y, _ in reviews])
     row["s/sample"] = seconds / len(clinic)

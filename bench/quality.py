@@ -47,6 +47,7 @@ from client_node.evaluation.subjects import Subject
 from client_node.evaluation.utility.judge import pairwise_preferences, win_rate
 from client_node.evaluation.utility.tstr import classifier_scores
 from client_node.training.export import export_adapter
+from server_node.inference import LocalTextModel
 from server_node.pipeline.distill import Parent, knowledge_template, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import grade_samples, passes, requested_label
@@ -198,7 +199,7 @@ class Bench:
     def generate(self, subject: Subject, label: str) -> list[dict[str, Any]]:
         """The server's generate stage on base + the client's adapter."""
         with self.timed(f"generate {label}"):
-            result = generate_samples(model=subject.model, tokenizer=subject.tokenizer, template=self.template,
+            result = generate_samples(lm=LocalTextModel(subject.model, subject.tokenizer), template=self.template,
                                       n_samples=self.s.n_samples, sampling=self.sampling,
                                       batch_size=self.s.generation_batch, seed=self.s.seed, embedder=self.embedder,
                                       similarity=JobCreateRequest.model_fields["dedup_similarity"].default)
@@ -251,7 +252,7 @@ class Bench:
     def grade(self, samples: list[dict[str, Any]], label: str) -> tuple[list[dict[str, Any]], list[float]]:
         """The server's grade stage (the expert, likelihood criteria and the label condition)."""
         with self.timed(f"grade {label}"):
-            grades = grade_samples(model=self.expert.model, tokenizer=self.expert.tokenizer, samples=samples,
+            grades = grade_samples(lm=LocalTextModel(self.expert.model, self.expert.tokenizer), samples=samples,
                                    domain=DOMAIN, chat=self.expert.resolved.chat, labels=list(LABELS))
         kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True)
                 if passes(g, min_grade=self.s.min_grade, min_condition=self.s.min_condition)]
@@ -261,7 +262,7 @@ class Bench:
 
     def rewrite(self, samples: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
         with self.timed(f"rewrite {label}"):
-            out = rewrite_samples(model=self.expert.model, tokenizer=self.expert.tokenizer, samples=samples,
+            out = rewrite_samples(lm=LocalTextModel(self.expert.model, self.expert.tokenizer), samples=samples,
                                   chat=self.expert.resolved.chat, sampling=self.sampling,
                                   batch_size=self.s.generation_batch)
         return [{**x, **r.fields} for x, r in zip(samples, out, strict=True)]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import machine, save, table
+from server_node.inference import LocalTextModel
 
 TASK = "patient questions to a clinic and the clinic's answers"
 
@@ -92,7 +93,7 @@ def generation_rows(adapter_bytes: bytes, *, dtype: str, batch_sizes: list[int],
         rows.append({"dtype": dtype, "method": "plain batched generate", "batch": batch, "samples": n, "tok/s": batched,
                      "seconds": seconds, "x one-at-a-time": batched / one})
         start = time.perf_counter()
-        result = generate_samples(model=model, tokenizer=tokenizer, template=template, n_samples=n, sampling=sampling,
+        result = generate_samples(lm=LocalTextModel(model, tokenizer), template=template, n_samples=n, sampling=sampling,
                                   batch_size=batch, max_attempts=n, seed=0, embedder=embedder, similarity=0.95)
         seconds = time.perf_counter() - start
         ours = result.tokens / seconds  # every attempt's tokens, counted as for the others

@@ -38,6 +38,7 @@ from client_node.ledger import PrivacyLedger, make_engine
 from client_node.tables.intake import parse_table
 from client_node.tables.settings import TableSettings
 from client_node.tables.training import run_table_training
+from server_node.inference import LocalTextModel
 from server_node.pipeline.grade import TABLE_CRITERIA, grade_samples
 from server_node.pipeline.table_generate import generate_table_rows
 from shared.adapters import decode_adapter
@@ -158,7 +159,7 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
     if s.grade and rows:
         expert = load_causal_lm(resolve_model("gemma3-270m"))
         start = time.perf_counter()
-        graded = grade_samples(model=expert.model, tokenizer=expert.tokenizer,
+        graded = grade_samples(lm=LocalTextModel(expert.model, expert.tokenizer),
                                samples=[{"text": row_json(r, parsed.schema.names)} for r in rows], domain=task,
                                chat=expert.resolved.chat, criteria=TABLE_CRITERIA)
         timings["grade"] = round(time.perf_counter() - start, 1)
@@ -231,7 +232,6 @@ def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_
                 if save_each:
                     save(name, result)
     return result
-    report(result, name)
 
 
 def report(result: dict[str, Any], name: str) -> None:

@@ -10,6 +10,7 @@ from server_node.adapters.intake import IntakePolicy
 from server_node.core.config import ServerSettings
 from server_node.core.db import make_engine
 from server_node.hosting import HostedModels
+from server_node.inference.backend import make_backend
 from server_node.jobs.runner import JobContext
 from server_node.jobs.worker import JobWorker
 from server_node.pipeline.pool import ModelPool
@@ -41,7 +42,8 @@ class ServerState:
                 limits=AdapterLimits(max_total_bytes=settings.max_adapter_bytes, max_rank=settings.max_rank),
                 max_epsilon=settings.max_epsilon, allow_non_private=settings.allow_non_private,
             ),
-            jobs=JobContext(settings=settings, engine=engine, store=store, hosted=hosted, pool=pool),
+            jobs=JobContext(settings=settings, engine=engine, store=store, hosted=hosted, pool=pool,
+                            backend=make_backend(settings, hosted, pool)),
         )
 
     def start_workers(self) -> None:
@@ -52,3 +54,4 @@ class ServerState:
     def stop_workers(self) -> None:
         for worker in self.workers:
             worker.stop()
+        self.jobs.backend.close()

@@ -343,6 +343,30 @@ class RequestTooLargeError(SynthError, ValueError):
     http_status = 413
 
 
+# --- inference engines (the server's scale-out backend) --------------------------------------------
+
+
+class InferenceEngineUnavailableError(SynthError, ConnectionError):
+    """The OpenAI-compatible inference engine did not answer (down, unreachable, overloaded) after the retries."""
+
+    code = "inference_engine_unavailable"
+    http_status = 503
+
+
+class InferenceEngineRequestError(SynthError):
+    """The inference engine refused a request (e.g. an unknown model or adapter name)."""
+
+    code = "inference_engine_refused"
+    http_status = 502
+
+
+class EngineAdapterRejectedError(InferenceEngineRequestError):
+    """The inference engine would not load a client's adapter (rank above its maximum, unknown modules...)."""
+
+    code = "engine_adapter_rejected"
+    http_status = 502
+
+
 __all__ = [
     "AdapterDtypeError",
     "AdapterFormatError",
@@ -367,6 +391,9 @@ __all__ = [
     "DatasetNotFoundError",
     "DatasetUnavailableError",
     "DatasetValidationError",
+    "EngineAdapterRejectedError",
+    "InferenceEngineRequestError",
+    "InferenceEngineUnavailableError",
     "JobCancelledError",
     "JobFinishedError",
     "JobInterruptedError",

@@ -15,3 +15,17 @@ def _two_threads() -> None:
     import torch
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests against a real vLLM (tests/vllm, marker ``vllm``) run only when asked for with ``-m vllm``
+    (``make test-vllm``): they need vLLM's own environment."""
+    for item in items:
+        if "/vllm/" in str(item.fspath):
+            item.add_marker(pytest.mark.vllm)
+    if "vllm" in (config.getoption("markexpr") or ""):
+        return
+    deselected = [item for item in items if item.get_closest_marker("vllm") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker("vllm") is None]

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server_node.pipeline.grade import GradingMethod
@@ -50,6 +50,22 @@ class ServerSettings(BaseSettings):
     heartbeat_seconds: float = Field(5.0, gt=0)
     job_stale_seconds: float = Field(30.0, gt=0, description="a running job silent this long is requeued")
     job_max_attempts: int = Field(3, ge=1, description="starts allowed before an interrupted job fails")
+    # where sampling, grading and rewriting run (server_node/inference): here, or an OpenAI-compatible engine
+    inference_backend: Literal["local", "engine"] = Field("local", description="local (transformers) or engine (vLLM)")
+    engine_url: str | None = Field(None, description="the engine serving the base model, e.g. http://vllm:8000")
+    engine_base_model: str | None = Field(None, description="its served name for the base (default: the first it lists)")
+    engine_expert_url: str | None = Field(None, description="the engine serving the expert (default: engine_url)")
+    engine_expert_model: str | None = Field(None, description="its served name for the expert (default: the first it lists)")
+    engine_api_key: SecretStr | None = Field(None, description="sent as a bearer token")
+    engine_timeout_seconds: float = Field(300.0, gt=0, description="per request")
+    engine_connect_timeout_seconds: float = Field(5.0, gt=0)
+    engine_max_concurrency: int = Field(16, ge=1, le=1024, description="requests in flight per engine, all jobs together")
+    engine_retries: int = Field(3, ge=0, le=20, description="for connection errors, timeouts, 429 and 502-504")
+    engine_backoff_seconds: float = Field(0.5, ge=0, description="first retry delay, doubled each retry")
+    engine_adapter_dir: Path | None = Field(None, description="where adapters are written for the engine to read "
+                                                              "(default <data_dir>/engine-adapters)")
+    engine_adapter_dir_on_engine: str | None = Field(None, description="the same folder as the engine sees it "
+                                                                       "(a shared volume; default: the same path)")
 
     @property
     def db_url(self) -> str:

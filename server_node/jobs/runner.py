@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from server_node.core.config import ServerSettings
 from server_node.hosting import HostedModels
+from server_node.inference.backend import InferenceBackend
 from server_node.jobs.store import finish_job, update_job
 from server_node.models import Job, StoredAdapter, StoredSampleSet
 from server_node.pipeline.distill import Parent, train_knowledge_adapter
@@ -56,6 +57,7 @@ class JobContext:
     store: ArtifactStore
     hosted: HostedModels
     pool: ModelPool
+    backend: InferenceBackend
 
 
 class Reporter:
@@ -149,8 +151,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
     def generate(_: Samples) -> tuple[Samples, dict[str, int]]:
         if adapter is None:  # a sample set: the client generated them (DP) already
             return given, {"generated": len(given), "attempts": len(given)}
-        model, tokenizer = ctx.pool.base_with_adapter(hosted, adapter)
-        if table is not None:
+        if table is not None:  # rows need token-level control of decoding: always in this process
+            model, tokenizer = ctx.pool.base_with_adapter(hosted, adapter)
             rows = generate_table_rows(
                 model=model, tokenizer=tokenizer, template=adapter.metadata.template, n_rows=request.n_samples,
                 sampling=request.sampling, settings=request.table, batch_size=ctx.settings.generation_batch_size,
@@ -159,11 +161,12 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
                 raise PipelineError(f"none of {rows.attempts} generations was a valid, new row",
                                     detail={**rows.counts(), "reasons": dict(rows.reasons)})
             return [{"text": row_json(r, table.names)} for r in rows.rows], rows.counts()
-        result = generate_samples(
-            model=model, tokenizer=tokenizer, template=adapter.metadata.template, n_samples=request.n_samples,
-            sampling=request.sampling, batch_size=ctx.settings.generation_batch_size, seed=request.seed,
-            embedder=ctx.pool.embedder(), similarity=request.dedup_similarity, on_progress=reporter.progress,
-        )
+        with ctx.backend.sampler(hosted, adapter) as lm:
+            result = generate_samples(
+                lm=lm, template=adapter.metadata.template, n_samples=request.n_samples,
+                sampling=request.sampling, batch_size=ctx.settings.generation_batch_size, seed=request.seed,
+                embedder=ctx.pool.embedder(), similarity=request.dedup_similarity, on_progress=reporter.progress,
+            )
         if not result.samples:
             raise PipelineError(f"none of {result.attempts} generations was a well-formed, new sample",
                                 detail={"attempts": result.attempts, "malformed": result.malformed})
@@ -172,9 +175,8 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
             "duplicates": result.duplicates}
 
     def grade(samples: Samples) -> tuple[Samples, dict[str, int]]:
-        expert = ctx.pool.expert()
-        grades = grade_samples(model=expert.model, tokenizer=expert.tokenizer, samples=samples, domain=request.task.domain,
-                               chat=expert.resolved.chat, labels=request.task.labels if table is None else None,
+        grades = grade_samples(lm=ctx.backend.expert(), samples=samples, domain=request.task.domain,
+                               chat=_expert_chat(ctx), labels=request.task.labels if table is None else None,
                                label_prompt=request.task.label_question, method=ctx.settings.grading_method,
                                criteria=TABLE_CRITERIA if table is not None else None,
                                batch_size=ctx.settings.grading_batch_size,
@@ -189,10 +191,9 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         return kept, {"kept": len(kept), "dropped": len(graded) - len(kept)}
 
     def rewrite(samples: Samples) -> tuple[Samples, dict[str, int]]:
-        expert = ctx.pool.expert()
-        out = rewrite_samples(model=expert.model, tokenizer=expert.tokenizer, samples=samples, chat=expert.resolved.chat,
+        out = rewrite_samples(lm=ctx.backend.expert(), samples=samples, chat=_expert_chat(ctx),
                               sampling=request.sampling, batch_size=ctx.settings.generation_batch_size,
-                              on_progress=reporter.progress)
+                              seed=request.seed, on_progress=reporter.progress)
         return [{**s, **r.fields, "rewritten": r.rewritten} for s, r in zip(samples, out, strict=True)], {
             "rewritten": sum(r.rewritten for r in out)}
 
@@ -219,6 +220,12 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
 
         adapter_sha = stage(JobStage.TRAINING, train, samples)[0]["adapter_sha256"]
     finish_job(ctx.engine, job_id, JobState.SUCCEEDED, stage=None, adapter_sha256=adapter_sha)
+
+
+def _expert_chat(ctx: JobContext) -> bool:
+    if ctx.hosted.expert is None:
+        raise ValueError("this server hosts no expert model (PRIVSYNTH_SERVER_EXPERT_MODEL is empty)")
+    return ctx.hosted.expert.chat
 
 
 def _knowledge_config(settings: ServerSettings, lora: LoraSpec, *, table: bool = False) -> TrainConfig:

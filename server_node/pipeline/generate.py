@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.models.embedding import SentenceEmbedder, near_duplicate_mask
-from shared.models.sampling import sample_texts
 from shared.prompts import GenerationTemplate, parse_record
 from shared.protocol import SamplingParams
+
+if TYPE_CHECKING:
+    from server_node.inference.text_model import TextModel
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,7 @@ def sampling_prompt(tokenizer: Any, template: GenerationTemplate) -> str:
 
 def generate_samples(
     *,
-    model: Any,
-    tokenizer: Any,
+    lm: TextModel,
     template: GenerationTemplate,
     n_samples: int,
     sampling: SamplingParams,
@@ -59,7 +60,7 @@ def generate_samples(
     """Sample until ``n_samples`` well-formed, distinct records exist or ``max_attempts`` are spent.
 
     Args:
-        model: the base model with the client's adapter applied (merged is fastest).
+        lm: the base model with the client's adapter (in this process: merged is fastest; or an engine).
         max_attempts: generations allowed in all (default ``3 * n_samples``).
         embedder, similarity: with an embedder, a sample whose cosine similarity to a kept one reaches
             ``similarity`` is a duplicate too (exact duplicates always are).
@@ -67,7 +68,7 @@ def generate_samples(
     """
     import torch
 
-    torch.manual_seed(seed)
+    tokenizer = lm.tokenizer
     prefix = template.assistant_prefix()
     prompt = sampling_prompt(tokenizer, template) + prefix
     budget = max_attempts if max_attempts is not None else 3 * n_samples
@@ -76,8 +77,8 @@ def generate_samples(
     kept_vectors: Any = None
     while len(result.samples) < n_samples and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
-        texts = sample_texts(model, tokenizer, [prompt] * size, max_new_tokens=sampling.max_new_tokens,
-                             temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p)
+        texts = lm.sample([prompt] * size, max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
+                          top_k=sampling.top_k, top_p=sampling.top_p, seed=seed + result.attempts)
         result.attempts += size
         result.tokens += sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
         texts = [prefix + t for t in texts]

@@ -19,9 +19,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.models.scoring import continuation_logprobs, option_probabilities
+if TYPE_CHECKING:
+    from server_node.inference.text_model import TextModel
 
 
 class GradingMethod(StrEnum):
@@ -80,17 +81,17 @@ def render_question(tokenizer: Any, sample: str, question: str, *, chat: bool, o
     return f"{sample}\nQuestion: {question}\nAnswer:"
 
 
-def yes_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], *, chat: bool, batch_size: int = 8) -> list[float]:
+def yes_probabilities(lm: TextModel, prompts: Sequence[str], *, chat: bool, batch_size: int = 8) -> list[float]:
     """P(Yes) / (P(Yes) + P(No)) for the token after each prompt."""
-    return [p[0] for p in option_probabilities(model, tokenizer, prompts, YES_NO, chat=chat, batch_size=batch_size)]
+    return [p[0] for p in lm.option_probabilities(prompts, YES_NO, chat=chat, batch_size=batch_size)]
 
 
 def likelihood_criteria(
-    model: Any, tokenizer: Any, samples: Sequence[dict[str, str]], domain: str, *, batch_size: int = 8
+    lm: TextModel, samples: Sequence[dict[str, str]], domain: str, *, batch_size: int = 8
 ) -> dict[str, list[float]]:
     """relevance, fluency and (for instruction samples) plausibility from the expert's likelihoods."""
     def lp(contexts: list[str], continuations: list[str]) -> list[float]:
-        return continuation_logprobs(model, tokenizer, contexts, continuations, batch_size=batch_size)
+        return lm.continuation_logprobs(contexts, continuations, batch_size=batch_size)
 
     n = len(samples)
     heads = [s.get("instruction") or s.get("text", "") for s in samples]
@@ -114,8 +115,7 @@ def _sigmoid(x: float) -> float:
 
 def grade_samples(
     *,
-    model: Any,
-    tokenizer: Any,
+    lm: TextModel,
     samples: Sequence[dict[str, str]],
     domain: str,
     chat: bool,
@@ -141,14 +141,14 @@ def grade_samples(
     per_criterion: dict[str, list[float]] = {}
 
     def ask(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> list[list[float]]:
-        prompts = [render_question(tokenizer, t, question, chat=chat, options=options) for t in prompt_texts]
-        raw = option_probabilities(model, tokenizer, prompts, options, chat=chat, batch_size=batch_size)
-        content_free = render_question(tokenizer, CONTENT_FREE, question, chat=chat, options=options)
-        prior = option_probabilities(model, tokenizer, [content_free], options, chat=chat)[0]
+        prompts = [render_question(lm.tokenizer, t, question, chat=chat, options=options) for t in prompt_texts]
+        raw = lm.option_probabilities(prompts, options, chat=chat, batch_size=batch_size)
+        content_free = render_question(lm.tokenizer, CONTENT_FREE, question, chat=chat, options=options)
+        prior = lm.option_probabilities([content_free], options, chat=chat)[0]
         return [_calibrated(p, prior) for p in raw]
 
     if method is GradingMethod.LIKELIHOOD:
-        per_criterion.update(likelihood_criteria(model, tokenizer, samples, domain, batch_size=batch_size))
+        per_criterion.update(likelihood_criteria(lm, samples, domain, batch_size=batch_size))
         if on_progress is not None:
             on_progress(1, steps)
     else:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.models.sampling import sample_texts
 from shared.protocol import SamplingParams
+
+if TYPE_CHECKING:
+    from server_node.inference.text_model import TextModel
 
 _FEW_SHOT = ("Question: How long should I rest after a mild ankle sprain?\n"
              "Answer: Rest the ankle for two to three days, keep it raised, and use a cold pack for 20 minutes at a "
@@ -36,12 +38,12 @@ def rewrite_prompt(tokenizer: Any, instruction: str, *, chat: bool) -> str:
 
 def rewrite_samples(
     *,
-    model: Any,
-    tokenizer: Any,
+    lm: TextModel,
     samples: Sequence[dict[str, str]],
     chat: bool,
     sampling: SamplingParams,
     batch_size: int = 8,
+    seed: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Rewritten]:
     """The expert's response for every instruction-style sample (text samples pass through unchanged)."""
@@ -49,10 +51,10 @@ def rewrite_samples(
     todo = [i for i, s in enumerate(samples) if s.get("instruction")]
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        prompts = [rewrite_prompt(tokenizer, samples[i]["instruction"], chat=chat) for i in chunk]
-        texts = sample_texts(model, tokenizer, prompts, max_new_tokens=sampling.max_new_tokens,
-                             temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p,
-                             add_special_tokens=not chat)
+        prompts = [rewrite_prompt(lm.tokenizer, samples[i]["instruction"], chat=chat) for i in chunk]
+        texts = lm.sample(prompts, max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
+                          top_k=sampling.top_k, top_p=sampling.top_p, add_special_tokens=not chat,
+                          seed=None if seed is None else seed + start)
         for i, text in zip(chunk, texts, strict=True):
             response = _cut(text)
             if response:

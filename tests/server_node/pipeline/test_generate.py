@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server_node.inference import LocalTextModel
 from server_node.pipeline.generate import generate_samples, sampling_prompt
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.prompts import GenerationTemplate
@@ -22,7 +23,7 @@ def test_random_model_spends_its_budget_and_counts_every_attempt() -> None:
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
     progress: list[tuple[int, int]] = []
     # Execute
-    result = generate_samples(model=model, tokenizer=tokenizer, template=TEMPLATE, n_samples=4,
+    result = generate_samples(lm=LocalTextModel(model, tokenizer), template=TEMPLATE, n_samples=4,
                               sampling=SamplingParams(temperature=1.0, max_new_tokens=12), batch_size=5,
                               max_attempts=12, on_progress=lambda k, n: progress.append((k, n)))
     # Assert
@@ -45,7 +46,7 @@ def test_well_formed_samples_are_parsed_and_duplicates_dropped() -> None:
     record = "### Instruction:\nWhen is ward 7 open?\n### Response:\nFrom 8 to 5."
     model, tokenizer = _memorizing_model(record)
     # Execute
-    result = generate_samples(model=model, tokenizer=tokenizer, template=TEMPLATE, n_samples=3,
+    result = generate_samples(lm=LocalTextModel(model, tokenizer), template=TEMPLATE, n_samples=3,
                               sampling=SamplingParams(temperature=0.0, max_new_tokens=100), batch_size=4, max_attempts=8)
     # Assert: one distinct sample, the rest counted as duplicates, nothing malformed.
     assert [s.fields for s in result.samples] == [{"instruction": "When is ward 7 open?", "input": "", "response": "From 8 to 5."}]

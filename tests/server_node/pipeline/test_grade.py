@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from server_node.inference import LocalTextModel
 from server_node.pipeline.grade import (
     CRITERIA,
     GradingMethod,
@@ -25,18 +26,18 @@ SAMPLES = [
 @pytest.mark.parametrize("chat", [False, True])
 def test_grades_are_probabilities_in_order_and_batch_invariant(chat: bool, method: GradingMethod) -> None:
     model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
-    grades = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat,
+    grades = grade_samples(lm=LocalTextModel(model, tokenizer), samples=SAMPLES, domain="clinic questions", chat=chat,
                            batch_size=3, method=method)
     assert len(grades) == 3 and all(0 < g.score < 1 for g in grades)
     assert all(set(g.criteria) == set(CRITERIA) and "weakest" in g.reason for g in grades)
-    one = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat,
+    one = grade_samples(lm=LocalTextModel(model, tokenizer), samples=SAMPLES, domain="clinic questions", chat=chat,
                         batch_size=1, method=method)
     assert [g.score for g in one] == pytest.approx([g.score for g in grades], abs=1e-4)
     prompts = [render_question(tokenizer, sample_text(s), "Is it fine?", chat=chat) for s in SAMPLES]
-    one_by_one = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=1)
-    batched = yes_probabilities(model, tokenizer, prompts, chat=chat, batch_size=3)
+    one_by_one = yes_probabilities(LocalTextModel(model, tokenizer), prompts, chat=chat, batch_size=1)
+    batched = yes_probabilities(LocalTextModel(model, tokenizer), prompts, chat=chat, batch_size=3)
     assert one_by_one == pytest.approx(batched, abs=1e-4)
-    again = grade_samples(model=model, tokenizer=tokenizer, samples=SAMPLES, domain="clinic questions", chat=chat,
+    again = grade_samples(lm=LocalTextModel(model, tokenizer), samples=SAMPLES, domain="clinic questions", chat=chat,
                           method=method)
     assert [g.score for g in again] == pytest.approx([g.score for g in grades], abs=1e-5)
 
@@ -64,7 +65,7 @@ def test_condition_criterion_scores_the_requested_label(chat: bool) -> None:
     samples = [{"instruction": "Write a positive review.", "response": "Lovely dress."},
                {"instruction": "Write a negative review.", "response": "Lovely dress."},
                {"instruction": "Write a review.", "response": "Lovely dress."}]
-    grades = grade_samples(model=model, tokenizer=tokenizer, samples=samples, domain="reviews", chat=chat,
+    grades = grade_samples(lm=LocalTextModel(model, tokenizer), samples=samples, domain="reviews", chat=chat,
                            labels=["positive", "negative"])
     cond = [g.criteria[CONDITION] for g in grades]
     # Same response, opposite requested labels: the two condition scores are complementary.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server_node.inference import LocalTextModel
 from server_node.pipeline.rewrite import _cut, rewrite_prompt, rewrite_samples
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.protocol import SamplingParams
@@ -22,7 +23,7 @@ def test_cut_stops_at_the_next_question() -> None:
 
 
 def test_rewrite_keeps_order_and_passes_text_samples_through() -> None:
-    out = rewrite_samples(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), samples=SAMPLES, chat=True,
+    out = rewrite_samples(lm=LocalTextModel(make_tiny_llama(), make_tiny_tokenizer()), samples=SAMPLES, chat=True,
                           sampling=SamplingParams(temperature=0.0, max_new_tokens=8))
     assert len(out) == 2
     assert out[1].fields == SAMPLES[1] and not out[1].rewritten

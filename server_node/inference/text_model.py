@@ -1,0 +1,59 @@
+"""TextModel: the three things the pipeline asks of a language model, whoever runs it.
+
+Sampling continuations, the distribution over fixed answer options for the next token, and the
+log-probability of a continuation. The pipeline stages (generate, grade, rewrite) take a TextModel, so
+the same code runs on a model in this process or on an inference engine over HTTP. Prompts are text;
+each implementation tokenizes with the model's own tokenizer, which is also exposed for chat templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+from shared.models.sampling import sample_texts
+from shared.models.scoring import continuation_logprobs, option_probabilities
+
+
+class TextModel(Protocol):
+    tokenizer: Any
+
+    def sample(self, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0, top_k: int = 50,
+               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None) -> list[str]:
+        """The new text after each prompt, stripped; ``seed`` makes a call reproducible."""
+        ...
+
+    def option_probabilities(self, prompts: Sequence[str], options: Sequence[str], *, chat: bool,
+                             batch_size: int = 8) -> list[list[float]]:
+        """For each prompt, the distribution over ``options`` (by first token) of the next token."""
+        ...
+
+    def continuation_logprobs(self, contexts: Sequence[str], continuations: Sequence[str], *, batch_size: int = 8,
+                              add_special_tokens: bool = True, reduce: Literal["mean", "sum"] = "mean") -> list[float]:
+        """The mean (or summed) log-probability of each continuation after its context."""
+        ...
+
+
+class LocalTextModel:
+    """A transformers model in this process (the embedded default)."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        self.model, self.tokenizer = model, tokenizer
+
+    def sample(self, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0, top_k: int = 50,
+               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None) -> list[str]:
+        if seed is not None:
+            import torch
+
+            torch.manual_seed(seed)
+        return sample_texts(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
+                            top_k=top_k, top_p=top_p, add_special_tokens=add_special_tokens)
+
+    def option_probabilities(self, prompts: Sequence[str], options: Sequence[str], *, chat: bool,
+                             batch_size: int = 8) -> list[list[float]]:
+        return option_probabilities(self.model, self.tokenizer, prompts, options, chat=chat, batch_size=batch_size)
+
+    def continuation_logprobs(self, contexts: Sequence[str], continuations: Sequence[str], *, batch_size: int = 8,
+                              add_special_tokens: bool = True, reduce: Literal["mean", "sum"] = "mean") -> list[float]:
+        return continuation_logprobs(self.model, self.tokenizer, contexts, continuations, batch_size=batch_size,
+                                     add_special_tokens=add_special_tokens, reduce=reduce)
