@@ -63,8 +63,8 @@ class TabularSettings(BaseModel):
 
     datasets: tuple[str, ...] = ("german", "adult")
     epsilons: tuple[float, ...] = (4.0, 8.0, INF)
-    n_train: int = 200
-    n_holdout: int = 100
+    n_train: int = 128
+    n_holdout: int = 64
     n_test: dict[str, int] = {"german": 300, "adult": 1000}
     neighbours: int = 5
     epochs: int = 1
@@ -73,9 +73,9 @@ class TabularSettings(BaseModel):
     lora_rank: int = 8
     lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # all linear layers train about 2x slower here
     max_length: dict[str, int] = {"german": 1200, "adult": 850}
-    n_rows: int = 80
+    n_rows: int = 64
     bootstrap: int = 16
-    max_attempts_factor: float = 3.0
+    max_attempts_factor: float = 2.5
     temperature: float = 0.7
     max_new_tokens: dict[str, int] = {"german": 170, "adult": 130}
     generation_batch: int = 16

@@ -53,11 +53,27 @@ def test_compose_file_is_valid_and_wires_the_two_services(compose_binary: Path) 
     assert services["server"]["command"][:2] == ["server-node", "serve"] and services["client"]["command"][:2] == ["client-node", "serve"]
     for name in ("server", "client"):
         assert services[name]["healthcheck"]["test"], name
-        assert {v["target"] for v in services[name]["volumes"]} == {"/models", "/data"}
+    assert {v["target"] for v in services["client"]["volumes"]} == {"/models", "/data"}
+    assert {v["target"] for v in services["server"]["volumes"]} == {"/models", "/data", "/adapters"}
+    assert services["server"]["environment"]["PRIVSYNTH_SERVER_INFERENCE_BACKEND"] == "local"  # vLLM only when asked
     assert services["client"]["environment"]["PRIVSYNTH_CLIENT_SERVER_URL"] == "http://server:8700"
     assert all(p["host_ip"] == "127.0.0.1" for p in services["client"]["ports"])  # the client API stays on loopback
     assert services["client"]["depends_on"]["server"]["condition"] == "service_healthy"
-    assert set(config["volumes"]) == {"models", "server-data", "client-data"}
+    assert set(config["volumes"]) == {"models", "server-data", "client-data", "engine-adapters"}
+
+
+def test_vllm_profile_adds_a_gpu_engine_sharing_the_adapter_folder(compose_binary: Path) -> None:
+    out = _config(compose_binary, PRIVSYNTH_CLIENT_API_TOKEN="operator", COMPOSE_PROFILES="vllm",
+                  PRIVSYNTH_SERVER_INFERENCE_BACKEND="engine")
+    assert out.returncode == 0, out.stderr
+    services = json.loads(out.stdout)["services"]
+    vllm, server = services["vllm"], services["server"]
+    assert "--enable-lora" in vllm["command"] and vllm["environment"]["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
+    assert vllm["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    assert server["environment"]["PRIVSYNTH_SERVER_INFERENCE_BACKEND"] == "engine"
+    assert server["environment"]["PRIVSYNTH_SERVER_ENGINE_URL"] == "http://vllm:8000"
+    shared = {v["source"]: v["target"] for v in vllm["volumes"]} | {v["source"]: v["target"] for v in server["volumes"]}
+    assert shared["engine-adapters"] == "/adapters" == server["environment"]["PRIVSYNTH_SERVER_ENGINE_ADAPTER_DIR"]
 
 
 def test_compose_refuses_to_start_the_client_without_an_operator_token(compose_binary: Path) -> None:

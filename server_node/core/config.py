@@ -66,6 +66,9 @@ class ServerSettings(BaseSettings):
                                                               "(default <data_dir>/engine-adapters)")
     engine_adapter_dir_on_engine: str | None = Field(None, description="the same folder as the engine sees it "
                                                                        "(a shared volume; default: the same path)")
+    engine_adapter_loading: Literal["runtime-api", "by-path"] = Field(
+        "runtime-api", description="runtime-api: vLLM's /v1/load_lora_adapter; by-path: Ray Serve LLM loads "
+                                   "<base>:<name> from its dynamic_lora_loading_path (this folder)")
 
     @property
     def db_url(self) -> str:

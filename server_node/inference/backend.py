@@ -5,7 +5,10 @@ merged, and the expert loaded once. ``EngineBackend`` hands them to OpenAI-compa
 the client's adapter is written as a peft directory the engine can read, registered with
 ``/v1/load_lora_adapter`` under a name made of its sha256 (an engine may serve stale cache blocks for a
 reused name with new weights), used by name, and unloaded when the last job using it leaves the
-``sampler`` block, whether the job succeeded or failed. Knowledge-adapter training and table rows
+``sampler`` block, whether the job succeeded or failed. Ray Serve LLM has no load endpoint: with
+``adapter_loading="by-path"`` the adapter is only written to the folder its ``dynamic_lora_loading_path``
+names and requested as ``<base>:<name>`` (Ray loads it on first use and evicts it when cold); the files
+are removed when the last job is done. Knowledge-adapter training and table rows
 (which need token-level control of decoding) stay in this process.
 """
 
@@ -73,7 +76,11 @@ class EngineBackend:
 
     def __init__(self, *, base: HostedModel, base_client: EngineClient, base_name: str | None,
                  expert: ResolvedModel | None, expert_client: EngineClient, expert_name: str | None,
-                 adapter_dir: Path, adapter_dir_on_engine: str | None = None) -> None:
+                 adapter_dir: Path, adapter_dir_on_engine: str | None = None,
+                 adapter_loading: str = "runtime-api") -> None:
+        if adapter_loading not in ("runtime-api", "by-path"):
+            raise ValueError(f"adapter_loading must be runtime-api or by-path, not {adapter_loading!r}")
+        self.adapter_loading = adapter_loading
         self.base, self.base_client, self._base_name = base, base_client, base_name
         self._expert, self.expert_client, self._expert_name = expert, expert_client, expert_name
         self.adapter_dir, self.adapter_dir_on_engine = adapter_dir, adapter_dir_on_engine or str(adapter_dir)
@@ -90,8 +97,9 @@ class EngineBackend:
                 f"the inference engine serves base model {self.base.signature.model_id!r}, not "
                 f"{hosted.signature.model_id!r}", detail={"engine_base": self.base.signature.model_id})
         name = self.acquire(adapter)
+        served = name if self.adapter_loading == "runtime-api" else f"{self._served_base()}:{name}"
         try:
-            yield EngineTextModel(self.base_client, name, self._tokenizer(hosted.resolved))
+            yield EngineTextModel(self.base_client, served, self._tokenizer(hosted.resolved), prompt_logprobs=False)
         finally:
             self.release(name)
 
@@ -104,9 +112,12 @@ class EngineBackend:
 
     def base_model(self) -> TextModel:
         """The base model as the engine serves it, without any adapter."""
+        return EngineTextModel(self.base_client, self._served_base(), self._tokenizer(self.base.resolved))
+
+    def _served_base(self) -> str:
         if self._base_name is None:
             self._base_name = served_model(self.base_client)
-        return EngineTextModel(self.base_client, self._base_name, self._tokenizer(self.base.resolved))
+        return self._base_name
 
     def close(self) -> None:
         self.base_client.close()
@@ -135,6 +146,9 @@ class EngineBackend:
             if self._users[name] > 0:
                 return
             del self._users[name]
+            if self.adapter_loading == "by-path":
+                shutil.rmtree(self.adapter_dir / name, ignore_errors=True)
+                return
             try:
                 self.base_client.post("/v1/unload_lora_adapter", {"lora_name": name})
             except Exception as exc:  # the job's outcome stands; the engine may be down (it forgets adapters then)
@@ -148,6 +162,8 @@ class EngineBackend:
 
     def _load(self, name: str, adapter: DecodedAdapter) -> None:
         write_peft_dir(adapter, self.adapter_dir / name)
+        if self.adapter_loading == "by-path":  # the engine reads it from the folder on first use
+            return
         try:
             self.base_client.post("/v1/load_lora_adapter",
                                   {"lora_name": name, "lora_path": f"{self.adapter_dir_on_engine.rstrip('/')}/{name}"})
@@ -217,4 +233,5 @@ def make_backend(settings: Any, hosted: HostedModels, pool: ModelPool) -> Infere
     return EngineBackend(base=base, base_client=base_client, base_name=settings.engine_base_model, expert=hosted.expert,
                          expert_client=expert_client, expert_name=settings.engine_expert_model,
                          adapter_dir=settings.engine_adapter_dir or settings.data_dir / "engine-adapters",
-                         adapter_dir_on_engine=settings.engine_adapter_dir_on_engine)
+                         adapter_dir_on_engine=settings.engine_adapter_dir_on_engine,
+                         adapter_loading=settings.engine_adapter_loading)

@@ -7,6 +7,11 @@ batches them with other jobs' requests. Log-probabilities come from ``echo`` wit
 engine returns the log-probability of every prompt token, from which a continuation's is read off; the
 distribution over answer options is each option's first-token log-probability, renormalized over the
 options (what the in-process grader computes from the logits).
+
+Prompt log-probabilities are not read under a client's LoRA adapter: vLLM's LoRA logits path maps
+adapters per request, not per prompt token, and its CPU kernels crash the engine on such batches (vLLM
+issues 29955, 16668). The pipeline never needs them (generation only samples from the adapter), and
+``next_token_logprobs`` (the sampler's own log-probabilities) is what shows an adapter's effect.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from shared.models.scoring import option_token_ids
 class EngineTextModel:
     """``model`` is the name the engine serves: the base model, the expert, or a loaded LoRA adapter."""
 
-    def __init__(self, client: EngineClient, model: str, tokenizer: Any) -> None:
+    def __init__(self, client: EngineClient, model: str, tokenizer: Any, *, prompt_logprobs: bool = True) -> None:
         self.client, self.model, self.tokenizer = client, model, tokenizer
+        self.prompt_logprobs = prompt_logprobs
 
     def sample(self, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0, top_k: int = 50,
                top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None) -> list[str]:
@@ -39,6 +45,19 @@ class EngineTextModel:
             return str(self._choices(self.client.post("/v1/completions", body), 1)[0]["text"]).strip()
 
         return self.client.map(one, range(len(ids)))
+
+    def next_token_logprobs(self, prompts: Sequence[str], *, top: int = 20,
+                            add_special_tokens: bool = False) -> list[dict[int, float]]:
+        ids = [self._ids(p, add_special_tokens) for p in prompts]
+
+        def one(row: list[int]) -> dict[int, float]:
+            answer = self.client.post("/v1/completions", {
+                "model": self.model, "prompt": row, "max_tokens": 1, "temperature": 0.0, "logprobs": top,
+                "return_tokens_as_token_ids": True})
+            tops = ((self._choices(answer, 1)[0].get("logprobs") or {}).get("top_logprobs") or [{}])[0]
+            return {int(token.split(":", 1)[1]): float(value) for token, value in tops.items()}
+
+        return self.client.map(one, ids)
 
     def option_probabilities(self, prompts: Sequence[str], options: Sequence[str], *, chat: bool,
                              batch_size: int = 8) -> list[list[float]]:
@@ -75,6 +94,11 @@ class EngineTextModel:
     def _prompt_logprobs(self, rows: list[list[int]], batch_size: int) -> list[list[float]]:
         """For each token-id row, the log-probability of each of its tokens after the ones before it
         (the first token has none and is left out)."""
+        if not self.prompt_logprobs:
+            raise InferenceEngineRequestError(
+                f"prompt log-probabilities are not read under a LoRA adapter ({self.model}): vLLM's LoRA logits "
+                "path is wrong for them (vLLM issues 29955, 16668); use next_token_logprobs",
+                detail={"model": self.model})
         chunks = [rows[i : i + batch_size] for i in range(0, len(rows), max(1, batch_size))]
 
         def one(chunk: list[list[int]]) -> list[list[float]]:

@@ -1,7 +1,7 @@
 """TextModel: the three things the pipeline asks of a language model, whoever runs it.
 
-Sampling continuations, the distribution over fixed answer options for the next token, and the
-log-probability of a continuation. The pipeline stages (generate, grade, rewrite) take a TextModel, so
+Sampling continuations, the distribution over fixed answer options for the next token, the
+log-probability of a continuation, and the top log-probabilities of the next token. The pipeline stages (generate, grade, rewrite) take a TextModel, so
 the same code runs on a model in this process or on an inference engine over HTTP. Prompts are text;
 each implementation tokenizes with the model's own tokenizer, which is also exposed for chat templates.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
+from shared.models.generation import left_padded
 from shared.models.sampling import sample_texts
 from shared.models.scoring import continuation_logprobs, option_probabilities
 
@@ -31,6 +32,11 @@ class TextModel(Protocol):
     def continuation_logprobs(self, contexts: Sequence[str], continuations: Sequence[str], *, batch_size: int = 8,
                               add_special_tokens: bool = True, reduce: Literal["mean", "sum"] = "mean") -> list[float]:
         """The mean (or summed) log-probability of each continuation after its context."""
+        ...
+
+    def next_token_logprobs(self, prompts: Sequence[str], *, top: int = 20,
+                            add_special_tokens: bool = False) -> list[dict[int, float]]:
+        """The ``top`` most likely next tokens after each prompt: token id -> log-probability."""
         ...
 
 
@@ -57,3 +63,13 @@ class LocalTextModel:
                               add_special_tokens: bool = True, reduce: Literal["mean", "sum"] = "mean") -> list[float]:
         return continuation_logprobs(self.model, self.tokenizer, contexts, continuations, batch_size=batch_size,
                                      add_special_tokens=add_special_tokens, reduce=reduce)
+
+    def next_token_logprobs(self, prompts: Sequence[str], *, top: int = 20,
+                            add_special_tokens: bool = False) -> list[dict[int, float]]:
+        import torch
+
+        batch = left_padded(self.tokenizer, prompts, add_special_tokens=add_special_tokens)
+        with torch.inference_mode():
+            logits = self.model(**batch, logits_to_keep=1).logits[:, -1, :].float()
+        values, ids = logits.log_softmax(dim=-1).topk(top, dim=-1)
+        return [dict(zip(i.tolist(), v.tolist(), strict=True)) for i, v in zip(ids, values, strict=True)]

@@ -16,12 +16,17 @@ from pathlib import Path
 from shared.services import ServiceProcess, free_port
 
 
-def vllm_command(python: str, model: Path | str, *, served_name: str, port: int, max_lora_rank: int = 8,
-                 max_loras: int = 4, dtype: str = "bfloat16", max_model_len: int = 2048) -> list[str]:
+def vllm_command(python: str, model: Path | str, *, served_name: str, port: int, lora: bool = True,
+                 max_lora_rank: int = 8, max_loras: int = 4, dtype: str = "bfloat16", max_model_len: int = 2048) -> list[str]:
+    """``lora=False`` for an expert's engine: without LoRA layers, prompt log-probabilities (grading) are
+    safe to batch with anything (vLLM issues 29955, 16668)."""
     # `python -m vllm.entrypoints...`: the CPU build's `vllm` command looks for a distribution named vllm
-    return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--served-model-name", served_name,
-            "--host", "127.0.0.1", "--port", str(port), "--dtype", dtype, "--max-model-len", str(max_model_len),
-            "--enable-lora", "--max-lora-rank", str(max_lora_rank), "--max-loras", str(max_loras)]
+    command = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--served-model-name",
+               served_name, "--host", "127.0.0.1", "--port", str(port), "--dtype", dtype, "--max-model-len",
+               str(max_model_len)]
+    if lora:
+        command += ["--enable-lora", "--max-lora-rank", str(max_lora_rank), "--max-loras", str(max_loras)]
+    return command
 
 
 def vllm_env(cache_dir: Path, *, kv_cache_gib: int = 1) -> dict[str, str]:

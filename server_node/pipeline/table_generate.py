@@ -7,6 +7,8 @@ widened by a margin) and, from then on, categories the DP model itself wrote at 
 output so far (a value it wrote once is taken for a slip). Then each prompt shows k rows the model
 generated earlier: a random anchor and its nearest neighbours, like the training examples. Rows
 whose values never close, break the schema or copy a shown row are counted and written again, up to a limit.
+Columns whose categories are public (declared by the owner, and the label) are sampled within them and
+numbers from number tokens (``shared.models.structured``): the model still chooses, among what is allowed.
 All of it is post-processing of the adapter, so the rows carry its guarantee.
 """
 
@@ -111,6 +113,9 @@ def generate_table_rows(
     seen_categories: dict[str, Counter[str]] = {c.name: Counter() for c in schema.columns
                                                 if not c.kind.numeric and c.categories is None}
     seen: set[str] = set()
+    # the schema's public domains hold values to them while sampling (categories, the label's values, numbers)
+    public_choices = {c.name: list(c.categories) for c in schema.columns if c.categories}
+    numeric = {c.name for c in schema.columns if c.kind.numeric}
     while len(result.rows) < n_rows and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
         bootstrapping = rules is None
@@ -121,7 +126,7 @@ def generate_table_rows(
         prompts = [table_prompt(tokenizer, template, examples, rng) for examples in shown]
         written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
                                 max_value_tokens=settings.max_value_tokens, temperature=sampling.temperature,
-                                top_k=sampling.top_k, top_p=sampling.top_p)
+                                top_k=sampling.top_k, top_p=sampling.top_p, choices=public_choices, numeric=numeric)
         result.attempts += size
         for parsed, examples in zip(written, shown, strict=True):
             row = _checked(parsed, schema, rules, result, seen_categories)

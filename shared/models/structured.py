@@ -4,17 +4,70 @@ Each prompt ends where the first value starts (``{"age":"``). The model samples 
 closing quote; the sampler then feeds the next key itself (``,"job":"``), and after the last value the
 closing brace. The keys are public (the table's schema), so writing them adds nothing private; what the
 model contributes, the values, is sampled exactly as ``shared.models.sampling`` samples any token.
+
+Values can be held to public domains: a column with ``choices`` (categories the owner declared public,
+the label's values) samples only tokens that continue one of them (a trie of their tokenizations) and
+may close only on a complete one; a ``numeric`` column samples only digit, sign and point tokens. The
+model's probabilities are renormalized over what is allowed, so it still chooses among the categories;
+only public information shapes the mask (post-processing of the DP model's output).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.models.generation import left_padded
 from shared.models.sampling import _draw
+
+
+class _Trie:
+    """Token-id paths of the allowed strings; ``end`` marks nodes where a whole string is written."""
+
+    def __init__(self) -> None:
+        self.children: dict[int, _Trie] = {}
+        self.end = False
+
+    @classmethod
+    def of(cls, tokenizer: Any, strings: Sequence[str]) -> _Trie:
+        root = cls()
+        for text in strings:
+            node = root
+            for token in tokenizer(text, add_special_tokens=False)["input_ids"]:
+                node = node.children.setdefault(token, cls())
+            node.end = True
+        return root
+
+
+@dataclass(frozen=True)
+class _Vocab:
+    """Token ids by what their text starts with: a closing quote, or only number characters."""
+
+    quote: list[int]
+    number: list[int]
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> _Vocab:
+        quote, number = [], []
+        for token in range(len(tokenizer)):
+            text = tokenizer.decode([token])
+            if text.startswith('"'):
+                quote.append(token)
+            elif text and all(ch in "0123456789.-" for ch in text):
+                number.append(token)
+        return cls(quote, number)
+
+
+_VOCABS: dict[tuple[str, str, int], _Vocab] = {}
+
+
+def _vocab(tokenizer: Any) -> _Vocab:
+    key = (type(tokenizer).__name__, str(getattr(tokenizer, "name_or_path", "")), len(tokenizer))
+    if key not in _VOCABS:
+        _VOCABS[key] = _Vocab.of(tokenizer)
+    return _VOCABS[key]
 
 
 @dataclass
@@ -26,18 +79,25 @@ class _Row:
     forced: list[int] = field(default_factory=list)
     done: bool = False
     failed: bool = False
+    node: _Trie | None = None  # where a value with choices is in its trie
 
 
 def sample_values(
     model: Any, tokenizer: Any, prompts: Sequence[str], key_orders: Sequence[Sequence[str]], *,
     max_value_tokens: int = 16, temperature: float = 1.0, top_k: int = 50, top_p: float = 1.0,
+    choices: Mapping[str, Sequence[str]] | None = None, numeric: Collection[str] = (),
 ) -> list[dict[str, str] | None]:
     """One record per prompt: its keys in ``key_orders[i]``, its values sampled (``None`` where the model
-    ended, or ran past ``max_value_tokens`` in one value, before closing every value)."""
+    ended, or ran past ``max_value_tokens`` in one value, before closing every value). ``choices`` (key ->
+    allowed values) and ``numeric`` (keys) hold values to public domains."""
     import torch
     from transformers import DynamicCache
 
+    tries = {key: _Trie.of(tokenizer, values) for key, values in (choices or {}).items() if values}
+    vocab = _vocab(tokenizer) if tries or numeric else None
     rows = [_Row(list(keys)) for keys in key_orders]
+    for row in rows:
+        row.node = tries.get(row.keys[0])
     batch = left_padded(tokenizer, prompts, add_special_tokens=False)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -51,8 +111,12 @@ def sample_values(
                     use_cache=True, logits_to_keep=1)
         position = positions[:, -1:]
         for _ in range(steps):
-            sampled = _draw(out.logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p).tolist()
-            feed = [_advance(row, token, tokenizer, eos_ids, max_value_tokens, pad) for row, token in zip(rows, sampled, strict=True)]
+            logits = out.logits[:, -1, :]
+            if vocab is not None:
+                logits = _masked(logits, rows, numeric, vocab)
+            sampled = _draw(logits, temperature=temperature, top_k=top_k, top_p=top_p).tolist()
+            feed = [_advance(row, token, tokenizer, eos_ids, max_value_tokens, pad, tries)
+                    for row, token in zip(rows, sampled, strict=True)]
             if all(row.done for row in rows) and not any(row.forced for row in rows):
                 break
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
@@ -62,7 +126,29 @@ def sample_values(
     return [None if row.failed or not row.done else dict(zip(row.keys, row.values, strict=True)) for row in rows]
 
 
-def _advance(row: _Row, token: int, tokenizer: Any, eos_ids: set[int], max_value_tokens: int, pad: int) -> int:
+def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Vocab) -> Any:
+    """The logits with every token a row's public domain does not allow at this point set to -inf."""
+    out = None
+    for i, row in enumerate(rows):
+        if row.forced or row.done or len(row.values) >= len(row.keys):
+            continue
+        key = row.keys[len(row.values)]
+        if row.node is not None:
+            allowed = list(row.node.children) + (vocab.quote if row.node.end else [])
+        elif key in numeric:
+            allowed = vocab.number + (vocab.quote if row.current else [])
+        else:
+            continue
+        if out is None:
+            out = logits.clone()
+        keep = out[i, allowed].clone()
+        out[i] = float("-inf")
+        out[i, allowed] = keep
+    return logits if out is None else out
+
+
+def _advance(row: _Row, token: int, tokenizer: Any, eos_ids: set[int], max_value_tokens: int, pad: int,
+             tries: Mapping[str, _Trie]) -> int:
     """The token this row feeds next: a forced structure token, or the sampled one (recorded)."""
     if row.forced:
         return row.forced.pop(0)
@@ -76,10 +162,13 @@ def _advance(row: _Row, token: int, tokenizer: Any, eos_ids: set[int], max_value
     if quote == -1:
         row.current += piece
         row.tokens += 1
-        if row.tokens > max_value_tokens:
+        if row.node is not None:  # a value held to choices: its trie bounds its length
+            row.node = row.node.children.get(token)
+        elif row.tokens > max_value_tokens:
             row.done = row.failed = True
         return token
     row.values.append(row.current + piece[:quote])
+    row.node = tries.get(row.keys[len(row.values)]) if len(row.values) < len(row.keys) else None
     row.current, row.tokens = "", 0
     after = piece[quote + 1:]
     following = f",{json.dumps(row.keys[len(row.values)])}:\"" if len(row.values) < len(row.keys) else "}"

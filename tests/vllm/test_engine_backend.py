@@ -1,12 +1,14 @@
-"""The engine backend against a real vLLM (CPU build) serving the bundled SmolLM2.
+"""The engine backend against real vLLM engines (CPU build) serving the bundled SmolLM2.
 
-The server's expert is SmolLM2 too, served by the same engine (one engine keeps CI on 2 cores; a
-deployment points PRIVSYNTH_SERVER_ENGINE_EXPERT_URL at a second engine for a larger expert).
+The base engine has LoRA on (the clients' adapters); the expert, SmolLM2 too here, is served by a second
+engine without LoRA, as a deployment must (grading's prompt log-probabilities crash a LoRA-enabled CPU
+engine: vLLM issues 29955, 16668).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -54,11 +56,13 @@ def client_adapter() -> bytes:
     return export_adapter(result, base=loaded.signature(), template=TEMPLATE)
 
 
-def engine_state(tmp_path: Path, url: str, **overrides: object) -> ServerState:
-    settings = ServerSettings(data_dir=tmp_path, workers=0, inference_backend="engine", engine_url=url,
-                              expert_model=DEFAULT_BASE_MODEL, embedding_model=None, allow_non_private=True,
-                              generation_batch_size=6, knowledge_epochs=1, engine_retries=1, engine_backoff_seconds=0.1,
-                              **overrides)
+def engine_state(tmp_path: Path, url: str, expert_url: str | None = None, **overrides: object) -> ServerState:
+    values: dict[str, object] = {
+        "data_dir": tmp_path, "workers": 0, "inference_backend": "engine", "engine_url": url, "engine_expert_url": expert_url,
+        "expert_model": DEFAULT_BASE_MODEL, "embedding_model": None, "allow_non_private": True,
+        "generation_batch_size": 6, "knowledge_epochs": 1, "engine_retries": 1, "engine_backoff_seconds": 0.1,
+        "worker_poll_seconds": 0.2}
+    settings = ServerSettings.model_validate({**values, **overrides})
     return ServerState.from_settings(settings)
 
 
@@ -72,36 +76,40 @@ def test_adapter_changes_the_engines_logprobs_as_peft_does(tmp_path, engine, cli
     assert isinstance(backend, EngineBackend)
     adapter = decode_adapter(client_adapter)
     hosted = state.hosted.for_adapter(adapter.metadata.base_model, adapter.metadata.base_model_sha256)
-    records = clinic_records(6, seed=11)
     local = load_causal_lm(DEFAULT_BASE_MODEL)
     prompt = str(local.tokenizer.apply_chat_template(TEMPLATE.messages(), add_generation_prompt=True, tokenize=False))
-    contexts = [prompt] * len(records)
-    continuations = [TEMPLATE.assistant_prefix() + f"### Instruction:\n{r.instruction}\n### Response:\n{r.response}"
-                     for r in records]
-    questions = [f"Question: Is this about a clinic?\n{c}\nAnswer:" for c in continuations]
+    # points inside records the adapter learned to write: after the layout's headers, mid-question, mid-answer
+    records = clinic_records(4, seed=11)
+    prompts = [prompt + TEMPLATE.assistant_prefix()]
+    for r in records:
+        text = f"### Instruction:\n{r.instruction}\n### Response:\n{r.response}"
+        prompts += [prompt + text[: len(text) // 3], prompt + text[: 2 * len(text) // 3]]
 
     with backend.sampler(hosted, adapter) as lm:
         name = EngineBackend.adapter_name(adapter)
         assert name in served_names(engine.url) and backend.loaded() == {name: 1}
-        engine_lp = lm.continuation_logprobs(contexts, continuations, add_special_tokens=False)
-        engine_options = lm.option_probabilities(questions, ["Yes", "No"], chat=False)
+        engine_top = lm.next_token_logprobs(prompts, top=10)
         texts = lm.sample([prompt] * 3, max_new_tokens=24, temperature=0.8, seed=5)
         again = lm.sample([prompt] * 3, max_new_tokens=24, temperature=0.8, seed=5)
+        with pytest.raises(InferenceEngineRequestError, match="29955"):  # vLLM's LoRA prompt-logprob bug: refused
+            lm.continuation_logprobs([prompt], ["### Instruction:"])
     assert name not in served_names(engine.url) and backend.loaded() == {}
     assert not (state.settings.data_dir / "engine-adapters" / name).exists()
-    base_lp = backend.base_model().continuation_logprobs(contexts, continuations, add_special_tokens=False)
+    base_top = backend.base_model().next_token_logprobs(prompts, top=10)
+    peft_top = LocalTextModel(load_lora(local.model, adapter).merge_and_unload().eval(), local.tokenizer) \
+        .next_token_logprobs(prompts, top=10)
 
-    peft = LocalTextModel(load_lora(local.model, adapter).merge_and_unload().eval(), local.tokenizer)
-    local_lp = peft.continuation_logprobs(contexts, continuations, add_special_tokens=False)
-    local_options = peft.option_probabilities(questions, ["Yes", "No"], chat=False)
+    def gap(a: list[dict[int, float]], b: list[dict[int, float]]) -> tuple[float, float]:
+        """Mean |difference| over the tokens both top-10 lists hold, and the share of top-10 tokens they share."""
+        diffs = [abs(x[t] - y[t]) for x, y in zip(a, b, strict=True) for t in x if t in y]
+        return sum(diffs) / max(1, len(diffs)), len(diffs) / sum(len(x) for x in a)
 
-    gap_to_peft = max(abs(a - b) for a, b in zip(engine_lp, local_lp, strict=True))
-    shift_from_base = sum(a - b for a, b in zip(engine_lp, base_lp, strict=True)) / len(records)
-    figures = f"engine+adapter {engine_lp}, peft {local_lp}, engine base {base_lp}"
-    assert gap_to_peft < 0.1, figures  # bf16 engine vs fp32 peft, mean nats per token
-    assert shift_from_base > 0.3 > gap_to_peft, figures  # the adapter learned these records' layout
-    assert max(abs(a[0] - b[0]) for a, b in zip(engine_options, local_options, strict=True)) < 0.1
-    assert len(texts) == 3 and all(isinstance(t, str) for t in texts) and texts == again  # seeded per prompt
+    (to_peft, shared_peft), (from_base, shared_base) = gap(engine_top, peft_top), gap(engine_top, base_top)
+    figures = (f"engine+adapter vs peft: {to_peft:.3f} nats on {shared_peft:.0%} shared top-10 tokens; "
+               f"vs the engine's base: {from_base:.3f} on {shared_base:.0%}")
+    assert to_peft < 0.15 and shared_peft >= 0.8, figures  # bf16 engine vs fp32 peft: measured 0.10 on 97%
+    assert from_base > 5 * to_peft or shared_base < 0.6, figures  # the adapter moved what the engine predicts
+    assert len(texts) == 3 and texts == again  # seeded per prompt
 
 
 def test_unknown_adapter_name_is_refused(tmp_path, engine) -> None:
@@ -131,8 +139,8 @@ def _run_one_job(state: ServerState, adapter_bytes: bytes, **request: object) ->
         return job_id, job
 
 
-def test_whole_job_through_the_engine(tmp_path, engine, client_adapter) -> None:
-    state = engine_state(tmp_path, engine.url)
+def test_whole_job_through_the_engine(tmp_path, engine, expert_engine, client_adapter) -> None:
+    state = engine_state(tmp_path, engine.url, expert_engine.url)
     _, job = _run_one_job(state, client_adapter)
     public = to_public(job)
     assert public.state is JobState.SUCCEEDED, public.error
@@ -147,7 +155,7 @@ def test_whole_job_through_the_engine(tmp_path, engine, client_adapter) -> None:
     assert state.jobs.backend.loaded() == {}
 
 
-def test_adapter_the_engine_rejects_fails_the_job_cleanly(tmp_path, engine) -> None:
+def test_adapter_the_engine_rejects_fails_the_job_cleanly(tmp_path, engine, expert_engine) -> None:
     # rank 16 passes the server's own policy but not the engine's --max-lora-rank 8
     loaded = load_causal_lm(DEFAULT_BASE_MODEL)
     spec = LoraSpec(r=16, alpha=32, target_modules=("q_proj", "v_proj"))
@@ -158,7 +166,7 @@ def test_adapter_the_engine_rejects_fails_the_job_cleanly(tmp_path, engine) -> N
                 param.normal_(0, 0.01)
     metadata = AdapterMetadata(base_model=loaded.signature().model_id, base_model_sha256=loaded.signature().weights_sha256,
                                lora=spec, template=TEMPLATE, certificate=make_certificate())
-    state = engine_state(tmp_path, engine.url)
+    state = engine_state(tmp_path, engine.url, expert_engine.url)
     _, job = _run_one_job(state, encode_adapter(lora_state_dict(peft), metadata))
     public = to_public(job)
     assert public.state is JobState.FAILED
@@ -166,3 +174,37 @@ def test_adapter_the_engine_rejects_fails_the_job_cleanly(tmp_path, engine) -> N
     assert state.jobs.backend.loaded() == {}
     assert not any((state.settings.data_dir / "engine-adapters").glob("privsynth-*"))
     assert served_names(engine.url) == [SERVED]  # the engine lives on
+
+
+def test_two_clients_jobs_share_the_engine_concurrently(tmp_path, engine, expert_engine, client_adapter) -> None:
+    decoded = decode_adapter(client_adapter)
+    other = encode_adapter({k: v + 1e-4 if "lora_B" in k else v for k, v in decoded.tensors.items()}, decoded.metadata)
+    state = engine_state(tmp_path, engine.url, expert_engine.url, workers=2)
+    with Session(state.engine, expire_on_commit=False) as session:
+        job_ids = []
+        for name, data in (("hospital-a", client_adapter), ("hospital-b", other)):
+            client, _ = create_token(session, name=name)
+            adapter = accept_adapter(data, owner_id=client.client_id, session=session, hosted=state.hosted,
+                                     store=state.store, policy=state.policy)
+            request = JobCreateRequest(adapter_id=adapter.adapter_id, n_samples=4, min_grade=0.0, train_knowledge_adapter=False,
+                                       task=TaskSpec(domain="clinic questions", description=TASK),
+                                       sampling=SamplingParams(temperature=0.8, max_new_tokens=80))
+            job_ids.append(create_job(session, owner_id=client.client_id, request=request).job_id)
+    backend = state.jobs.backend
+    assert isinstance(backend, EngineBackend)
+    most = 0
+    state.start_workers()
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            most = max(most, len(backend.loaded()))
+            with Session(state.engine) as session:
+                jobs = [to_public(session.get(Job, j)) for j in job_ids]
+            if all(j.state.terminal for j in jobs):
+                break
+            time.sleep(0.05)
+    finally:
+        state.stop_workers()
+    assert [j.state for j in jobs] == [JobState.SUCCEEDED] * 2, [j.error for j in jobs]
+    assert most == 2  # both clients' adapters were on the engine at once
+    assert backend.loaded() == {} and not any(n.startswith("privsynth-") for n in served_names(engine.url))

@@ -21,3 +21,24 @@ def test_a_value_that_never_closes_is_no_row() -> None:
     rows = sample_values(make_tiny_llama(seed=0), tokenizer, [PROMPT + '{"a":"'] * 3, [["a", "b", "c"]] * 3,
                          max_value_tokens=3, temperature=1.0)
     assert len(rows) == 3 and all(r is None or set(r) == {"a", "b", "c"} for r in rows)
+
+
+def test_public_domains_hold_values_to_their_categories_and_numbers() -> None:
+    import re
+
+    tokenizer = make_tiny_tokenizer()
+    colours = ["red", "green", "dark blue"]
+    rows = sample_values(make_tiny_llama(seed=0), tokenizer, [PROMPT + '{"c":"'] * 12, [["c", "n"]] * 12,
+                         max_value_tokens=8, temperature=1.0, choices={"c": colours}, numeric={"n"})
+    closed = [r for r in rows if r is not None]
+    # an untrained model writes random characters; under the masks every value it closes is allowed
+    assert len(closed) >= 3, rows
+    assert all(r["c"] in colours and re.fullmatch(r"[0-9.\-]+", r["n"]) for r in closed)
+
+
+def test_a_model_that_learned_a_category_keeps_it_under_the_mask() -> None:
+    tokenizer = make_tiny_tokenizer()
+    model = fit_to_text(make_tiny_llama(seed=1), tokenizer, PROMPT + '{"a":"', 'green","b":"7"}<|im_end|>', steps=150)
+    rows = sample_values(model, tokenizer, [PROMPT + '{"a":"'] * 2, [["a", "b"]] * 2, temperature=0.0,
+                         choices={"a": ["red", "green"]}, numeric={"b"})
+    assert rows == [{"a": "green", "b": "7"}] * 2
