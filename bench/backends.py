@@ -6,8 +6,10 @@ with a 1e-4 perturbation of its B matrices, so the engine holds one LoRA per job
 jobs at once: generate -> grade -> rewrite (no knowledge adapter: its training runs in the server process
 whatever the backend). Samples per minute and generated tokens per second (the kept samples'
 instruction and response, re-tokenized) over the wall time from the first job posted to the last one
-finished. The engine is vLLM's community CPU build on the same machine, serving SmolLM2 as base and as
-expert (the local rows use SmolLM2 as expert too, so both sides do the same work).
+finished. The engines are vLLM's community CPU build on the same machine: one serving SmolLM2 with LoRA
+(the clients' adapters), one serving SmolLM2 without LoRA as the expert (grading's prompt log-probabilities
+must not meet vLLM's LoRA layers: vLLM issues 29955, 16668). The local rows use SmolLM2 as expert too, so
+both sides do the same work.
 
 Run:  python -m bench.backends [--quick] [--settings JSON]   (needs `make vllm-env`)
 Writes bench/results/backends.json.
@@ -85,21 +87,23 @@ def client_adapters(settings: BackendSettings, n: int) -> list[bytes]:
     return out
 
 
-def server_env(root: Path, *, workers: int, engine_url: str | None, settings: BackendSettings) -> dict[str, str]:
+def server_env(root: Path, *, workers: int, engine_url: str | None, expert_url: str | None,
+               settings: BackendSettings) -> dict[str, str]:
     env = {"PRIVSYNTH_SERVER_DATA_DIR": str(root), "PRIVSYNTH_SERVER_EXPERT_MODEL": DEFAULT_BASE_MODEL,
            "PRIVSYNTH_SERVER_EMBEDDING_MODEL": "", "PRIVSYNTH_SERVER_ALLOW_NON_PRIVATE": "true",
            "PRIVSYNTH_SERVER_WORKERS": str(workers), "PRIVSYNTH_SERVER_WORKER_POLL_SECONDS": "0.2",
            "PRIVSYNTH_SERVER_GENERATION_BATCH_SIZE": str(settings.generation_batch)}
     if engine_url:
         env |= {"PRIVSYNTH_SERVER_INFERENCE_BACKEND": "engine", "PRIVSYNTH_SERVER_ENGINE_URL": engine_url,
+                "PRIVSYNTH_SERVER_ENGINE_EXPERT_URL": expert_url or engine_url,
                 "PRIVSYNTH_SERVER_ENGINE_MAX_CONCURRENCY": str(settings.engine_max_concurrency)}
     return env
 
 
 def run_row(backend: str, jobs: int, adapters: list[bytes], settings: BackendSettings, *, engine_url: str | None,
-            work: Path, tokenizer: Any) -> dict[str, Any]:
+            expert_url: str | None, work: Path, tokenizer: Any) -> dict[str, Any]:
     root = work / f"{backend}-{jobs}"
-    env = server_env(root, workers=jobs, engine_url=engine_url, settings=settings)
+    env = server_env(root, workers=jobs, engine_url=engine_url, expert_url=expert_url, settings=settings)
     names = [f"hospital-{i}" for i in range(jobs)]
     tokens = {}
     for name in names:
@@ -170,19 +174,23 @@ def run_backends(settings: BackendSettings, *, vllm_python: str) -> dict[str, An
         work = Path(tmp)
         for jobs in settings.local_concurrency:
             print(f"local backend, {jobs} concurrent job(s)")
-            result["rows"].append(run_row("local", jobs, adapters, settings, engine_url=None, work=work, tokenizer=tokenizer))
+            result["rows"].append(run_row("local", jobs, adapters, settings, engine_url=None, expert_url=None, work=work,
+                                          tokenizer=tokenizer))
             print(f"  {result['rows'][-1]}")
-        engine = start_vllm(vllm_python, resolve_model(DEFAULT_BASE_MODEL).path, served_name="smollm2",
-                            cache_dir=work / "vllm-cache", log=work / "vllm.log",
+        model = resolve_model(DEFAULT_BASE_MODEL).path
+        engine = start_vllm(vllm_python, model, served_name="smollm2", cache_dir=work / "vllm-cache", log=work / "vllm.log",
                             max_loras=max(settings.engine_concurrency), max_lora_rank=8)
+        expert = start_vllm(vllm_python, model, served_name="smollm2", cache_dir=work / "vllm-expert-cache",
+                            log=work / "vllm-expert.log", lora=False)
         try:
             for jobs in settings.engine_concurrency:
                 print(f"vLLM backend, {jobs} concurrent job(s)")
-                result["rows"].append(run_row("vllm", jobs, adapters, settings, engine_url=engine.url, work=work,
-                                              tokenizer=tokenizer))
+                result["rows"].append(run_row("vllm", jobs, adapters, settings, engine_url=engine.url,
+                                              expert_url=expert.url, work=work, tokenizer=tokenizer))
                 print(f"  {result['rows'][-1]}")
         finally:
             engine.stop()
+            expert.stop()
     result["seconds"] = round(time.perf_counter() - started, 1)
     baseline = next((r for r in result["rows"] if r["backend"] == "local" and r["jobs"] == 1), None)
     for row in result["rows"]:

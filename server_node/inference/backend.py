@@ -229,6 +229,10 @@ def make_backend(settings: Any, hosted: HostedModels, pool: ModelPool) -> Infere
     base_client = client(settings.engine_url)
     expert_url = settings.engine_expert_url or settings.engine_url
     expert_client = base_client if expert_url == settings.engine_url else client(expert_url)
+    if expert_client is base_client and settings.expert_model:
+        logger.warning("the expert is served by the LoRA engine (%s): grading's prompt log-probabilities can crash or "
+                       "be wrong there (vLLM issues 29955, 16668); set PRIVSYNTH_SERVER_ENGINE_EXPERT_URL to an "
+                       "engine without --enable-lora", settings.engine_url)
     base = next(iter(hosted.base.values()))  # the server's default base model: what the engine serves
     return EngineBackend(base=base, base_client=base_client, base_name=settings.engine_base_model, expert=hosted.expert,
                          expert_client=expert_client, expert_name=settings.engine_expert_model,

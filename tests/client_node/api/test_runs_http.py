@@ -227,8 +227,8 @@ def test_tables_are_uploaded_with_a_schema_and_bad_ones_refused(nodes) -> None:
 def test_a_table_run_sends_only_the_adapter_and_the_job(nodes) -> None:
     """A DP table run on tiny random models: the client builds the reference pool and the examples and
     trains; only the adapter (with the public schema) and JSON job requests cross the wire, no private cell.
-    The random server model writes no valid row, and the run fails saying so (the real-model run is
-    tests/integration/test_table_run.py)."""
+    The server holds the random model's values to the public domains (label, numbers), so even it writes
+    rows and the run succeeds (the real-model run is tests/integration/test_table_run.py)."""
     client, server_url, _ = nodes
     r = httpx.post(f"{client}/v1/datasets", content=_table_csv(48), headers=_op(),
                    params={"name": "wards2", "task": "hospital wards", "epsilon_budget": 10, "kind": "table",
@@ -242,8 +242,7 @@ def test_a_table_run_sends_only_the_adapter_and_the_job(nodes) -> None:
                             headers=_op()).json()["run_id"]
         run = _wait(client, run_id)
         sent = proxy.sent
-    assert run["state"] == "failed" and run["error"]["code"] == "pipeline_failed", run
-    assert "was a valid, new row" in run["error"]["message"]
+    assert run["state"] == "succeeded", run
     assert b"unit-qz" not in sent  # no private categorical value, hence no row
     kinds = []
     for _, _, content_type, payload in _http_requests(sent):
