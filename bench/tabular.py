@@ -35,6 +35,7 @@ from client_node.evaluation.tabular.fidelity import fidelity_report
 from client_node.evaluation.tabular.leakage import dlt_report
 from client_node.evaluation.tabular.tstr import tstr_report
 from client_node.ledger import PrivacyLedger, make_engine
+from client_node.runs.runner import label_shares
 from client_node.tables.intake import parse_table
 from client_node.tables.settings import TableSettings
 from client_node.tables.training import run_table_training
@@ -81,6 +82,7 @@ class TabularSettings(BaseModel):
     generation_batch: int = 16
     min_grade: float = 0.5
     grade: bool = True
+    label_shares: bool = True  # rows per label as the DP reference pool estimated them (as client runs send)
     seed: int = 0
 
     @classmethod
@@ -143,7 +145,8 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
     generated = generate_table_rows(
         model=model, tokenizer=base.tokenizer, template=adapter.metadata.template, n_rows=s.n_rows,
         sampling=SamplingParams(temperature=s.temperature, max_new_tokens=s.max_new_tokens[name]),
-        settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.bootstrap, max_attempts_factor=s.max_attempts_factor),
+        settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.bootstrap, max_attempts_factor=s.max_attempts_factor,
+                                  label_shares=label_shares(run.as_dict()) if s.label_shares else None),
         batch_size=s.generation_batch, seed=s.seed)
     timings["generate"] = round(time.perf_counter() - start, 1)
     log(f"  generated in {timings['generate']} s: {generated.counts()} {dict(generated.reasons)}")

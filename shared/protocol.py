@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.adapters.metadata import AdapterKind
 from shared.lora import LoraSpec
@@ -201,6 +201,16 @@ class TableJobSettings(_Wire):
     max_value_tokens: int = Field(24, ge=1, le=256, description="tokens one cell may take (the keys are written for it)")
     range_margin: float = Field(0.25, ge=0.0, le=10.0, description=(
         "numeric values may exceed the bootstrap rows' range by this share of its width"))
+    label_shares: dict[str, float] | None = Field(None, description=(
+        "the share of rows to write per label value (the client's DP estimate: post-processing); each row is "
+        "then written label first, its label drawn by these shares. None: the model chooses the label"))
+
+    @field_validator("label_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None and (not value or any(v < 0 for v in value.values()) or sum(value.values()) <= 0):
+            raise ValueError("label_shares must be non-negative with a positive sum")
+        return value
 
 
 class JobCreateRequest(_Wire):

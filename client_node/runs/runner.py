@@ -161,7 +161,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
         job_id = row.server_job_id
         if job_id is None:
             job = api.create_job(_job_request(ctx, request, adapter_id=row.server_adapter_id,
-                                              sample_set_id=row.server_sample_set_id))
+                                              sample_set_id=row.server_sample_set_id, training=row.training))
             job_id = job.job_id
             write(server_job_id=job_id, server_job=job.model_dump(mode="json"))
         job = api.job(job_id)
@@ -305,17 +305,27 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
 
 
 def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str | None,
-                 sample_set_id: str | None) -> JobCreateRequest:
+                 sample_set_id: str | None, training: dict[str, Any] | None = None) -> JobCreateRequest:
     dataset = ctx.client.datasets.get(request.dataset_id)
     table = dataset.schema is not None
     return JobCreateRequest(
         adapter_id=adapter_id, sample_set_id=sample_set_id,
         task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
                       labels=None if table else request.labels),
-        table=TableJobSettings(neighbours=request.table.neighbours),
+        table=TableJobSettings(neighbours=request.table.neighbours, label_shares=label_shares(training)),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
         min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite,
         train_knowledge_adapter=request.train_knowledge_adapter)
+
+
+def label_shares(training: dict[str, Any] | None) -> dict[str, float] | None:
+    """Rows per label as the DP reference pool's release estimated them (post-processing of a DP release, so
+    safe to send): the server then writes rows in these proportions instead of the model's own."""
+    estimates = ((training or {}).get("reference_pool") or {}).get("rows_estimate")
+    if not estimates:
+        return None
+    total = sum(max(0.0, float(v)) for v in estimates.values())
+    return {k: round(max(0.0, float(v)) / total, 4) for k, v in estimates.items()} if total > 0 else None
 
 
 def verify_knowledge_adapter(ctx: RunContext, data: bytes, *, parent_sha256: str,

@@ -14,6 +14,7 @@ All of it is post-processing of the adapter, so the rows carry its guarantee.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from shared.prompts import GenerationTemplate
 from shared.protocol import SamplingParams, TableJobSettings
 from shared.tables.neighbours import RowEncoder, nearest
 from shared.tables.rows import Row, row_json, row_problems, shuffled
-from shared.tables.schema import TableSchema
+from shared.tables.schema import ColumnKind, TableSchema
 
 
 @dataclass
@@ -74,15 +75,18 @@ class RowRules:
 
 
 def table_prompt(tokenizer: Any, template: GenerationTemplate, examples: Sequence[Row],
-                 rng: random.Random) -> tuple[str, list[str]]:
+                 rng: random.Random, *, first: str | None = None) -> tuple[str, list[str]]:
     """The chat prompt for one row, ending where the row's first value starts, and the key order.
 
     The prompt shows ``examples`` with their keys in one shuffled order; the assistant turn starts with
     the first key of that order (``{"age":"``), and the sampler writes the later keys itself
     (``shared.models.structured``): the model writes values only, so a weak DP adapter cannot invent or
-    drop a column (the keys are the public schema's)."""
+    drop a column (the keys are the public schema's). ``first`` puts that key first (the label, when the
+    job draws it), the rest shuffled."""
     assert template.table is not None
     order = shuffled(template.table.names, rng)
+    if first is not None:
+        order = [first] + [k for k in order if k != first]
     shown = "\n".join(row_json(r, order) for r in shuffled(list(examples), rng))
     prompt = str(tokenizer.apply_chat_template(template.table_messages(shown), add_generation_prompt=True, tokenize=False))
     return prompt + row_start(order[0]), order
@@ -113,9 +117,8 @@ def generate_table_rows(
     seen_categories: dict[str, Counter[str]] = {c.name: Counter() for c in schema.columns
                                                 if not c.kind.numeric and c.categories is None}
     seen: set[str] = set()
-    # the schema's public domains hold values to them while sampling (categories, the label's values, numbers)
-    public_choices = {c.name: list(c.categories) for c in schema.columns if c.categories}
-    numeric = {c.name for c in schema.columns if c.kind.numeric}
+    public_choices, numeric = public_domains(schema)
+    shares = _label_shares(schema, settings.label_shares)
     while len(result.rows) < n_rows and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
         bootstrapping = rules is None
@@ -123,10 +126,13 @@ def generate_table_rows(
             shown = [rng.sample(result.rows, min(settings.neighbours, len(result.rows))) for _ in range(size)]
         else:
             shown = _example_sets(result.rows, schema, size, settings.neighbours, rng)
-        prompts = [table_prompt(tokenizer, template, examples, rng) for examples in shown]
+        labels = rng.choices(list(shares), weights=list(shares.values()), k=size) if shares else [None] * size
+        prompts = [table_prompt(tokenizer, template, examples, rng, first=schema.label if label else None)
+                   for examples, label in zip(shown, labels, strict=True)]
         written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
                                 max_value_tokens=settings.max_value_tokens, temperature=sampling.temperature,
-                                top_k=sampling.top_k, top_p=sampling.top_p, choices=public_choices, numeric=numeric)
+                                top_k=sampling.top_k, top_p=sampling.top_p, choices=public_choices, numeric=numeric,
+                                row_choices=[{schema.label: [label]} if label and schema.label else {} for label in labels])
         result.attempts += size
         for parsed, examples in zip(written, shown, strict=True):
             row = _checked(parsed, schema, rules, result, seen_categories)
@@ -145,6 +151,30 @@ def generate_table_rows(
         if on_progress is not None:
             on_progress(len(result.rows), n_rows)
     return result
+
+
+SMALL_INTEGER_SPAN = 128
+
+
+def public_domains(schema: TableSchema) -> tuple[dict[str, list[str]], set[str]]:
+    """What sampling holds values to: the public categories (and the label's values), every whole number of
+    an integer column whose public bounds span at most ``SMALL_INTEGER_SPAN`` values, and which columns are
+    numbers at all."""
+    choices = {c.name: list(c.categories) for c in schema.columns if c.categories}
+    for c in schema.columns:
+        if c.kind is ColumnKind.INTEGER and c.lower is not None and c.upper is not None \
+                and c.upper - c.lower < SMALL_INTEGER_SPAN:
+            choices[c.name] = [str(v) for v in range(math.ceil(c.lower), math.floor(c.upper) + 1)]
+    return choices, {c.name for c in schema.columns if c.kind.numeric}
+
+
+def _label_shares(schema: TableSchema, shares: dict[str, float] | None) -> dict[str, float] | None:
+    if not shares:
+        return None
+    unknown = sorted(set(shares) - set(schema.labels))
+    if unknown or schema.label is None:
+        raise ValueError(f"label_shares name values that are not the label's: {unknown or list(shares)}")
+    return {k: v for k, v in shares.items() if v > 0}
 
 
 def _checked(parsed: Row | None, schema: TableSchema, rules: RowRules | None, result: TableGenerationResult,

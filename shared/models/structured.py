@@ -80,24 +80,29 @@ class _Row:
     done: bool = False
     failed: bool = False
     node: _Trie | None = None  # where a value with choices is in its trie
+    tries: dict[str, _Trie] = field(default_factory=dict)  # this row's keys held to choices
 
 
 def sample_values(
     model: Any, tokenizer: Any, prompts: Sequence[str], key_orders: Sequence[Sequence[str]], *,
     max_value_tokens: int = 16, temperature: float = 1.0, top_k: int = 50, top_p: float = 1.0,
     choices: Mapping[str, Sequence[str]] | None = None, numeric: Collection[str] = (),
+    row_choices: Sequence[Mapping[str, Sequence[str]]] | None = None,
 ) -> list[dict[str, str] | None]:
     """One record per prompt: its keys in ``key_orders[i]``, its values sampled (``None`` where the model
     ended, or ran past ``max_value_tokens`` in one value, before closing every value). ``choices`` (key ->
-    allowed values) and ``numeric`` (keys) hold values to public domains."""
+    allowed values) and ``numeric`` (keys) hold values to public domains; ``row_choices[i]`` narrows keys
+    of row i further (a label drawn for it)."""
     import torch
     from transformers import DynamicCache
 
     tries = {key: _Trie.of(tokenizer, values) for key, values in (choices or {}).items() if values}
-    vocab = _vocab(tokenizer) if tries or numeric else None
     rows = [_Row(list(keys)) for keys in key_orders]
-    for row in rows:
-        row.node = tries.get(row.keys[0])
+    for i, row in enumerate(rows):
+        extra = row_choices[i] if row_choices else {}
+        row.tries = {**tries, **{key: _Trie.of(tokenizer, values) for key, values in extra.items() if values}}
+        row.node = row.tries.get(row.keys[0])
+    vocab = _vocab(tokenizer) if any(row.tries for row in rows) or numeric else None
     batch = left_padded(tokenizer, prompts, add_special_tokens=False)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -115,7 +120,7 @@ def sample_values(
             if vocab is not None:
                 logits = _masked(logits, rows, numeric, vocab)
             sampled = _draw(logits, temperature=temperature, top_k=top_k, top_p=top_p).tolist()
-            feed = [_advance(row, token, tokenizer, eos_ids, max_value_tokens, pad, tries)
+            feed = [_advance(row, token, tokenizer, eos_ids, max_value_tokens, pad)
                     for row, token in zip(rows, sampled, strict=True)]
             if all(row.done for row in rows) and not any(row.forced for row in rows):
                 break
@@ -147,8 +152,7 @@ def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Voc
     return logits if out is None else out
 
 
-def _advance(row: _Row, token: int, tokenizer: Any, eos_ids: set[int], max_value_tokens: int, pad: int,
-             tries: Mapping[str, _Trie]) -> int:
+def _advance(row: _Row, token: int, tokenizer: Any, eos_ids: set[int], max_value_tokens: int, pad: int) -> int:
     """The token this row feeds next: a forced structure token, or the sampled one (recorded)."""
     if row.forced:
         return row.forced.pop(0)
@@ -168,7 +172,7 @@ def _advance(row: _Row, token: int, tokenizer: Any, eos_ids: set[int], max_value
             row.done = row.failed = True
         return token
     row.values.append(row.current + piece[:quote])
-    row.node = tries.get(row.keys[len(row.values)]) if len(row.values) < len(row.keys) else None
+    row.node = row.tries.get(row.keys[len(row.values)]) if len(row.values) < len(row.keys) else None
     row.current, row.tokens = "", 0
     after = piece[quote + 1:]
     following = f",{json.dumps(row.keys[len(row.values)])}:\"" if len(row.values) < len(row.keys) else "}"

@@ -79,3 +79,29 @@ def test_a_model_that_writes_one_row_yields_it_once() -> None:
                                  sampling=SamplingParams(temperature=0.0),
                                  settings=TableJobSettings(neighbours=0, max_attempts_factor=3.0), batch_size=3)
     assert result.rows == [{"a": "7"}] and result.duplicates == 8 and result.malformed == 0 and result.bootstrap == 1
+
+
+def test_small_integer_ranges_become_choices_and_the_label_follows_its_shares() -> None:
+    from server_node.pipeline.table_generate import public_domains
+
+    schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer", lower=1, upper=4),
+                                  ColumnSpec(name="b", kind="integer", lower=0, upper=10_000),
+                                  ColumnSpec(name="y", kind="categorical", categories=["n", "p"])], label="y")
+    choices, numeric = public_domains(schema)
+    assert choices == {"a": ["1", "2", "3", "4"], "y": ["n", "p"]} and numeric == {"a", "b"}
+    template = GenerationTemplate.for_table("tiny rows", schema)
+    result = generate_table_rows(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), template=template, n_rows=6,
+                                 sampling=SamplingParams(temperature=1.0), batch_size=6, seed=0,
+                                 settings=TableJobSettings(neighbours=0, bootstrap=1, max_attempts_factor=6,
+                                                           max_value_tokens=6, label_shares={"p": 1.0, "n": 0.0}))
+    assert result.rows and all(r["y"] == "p" and r["a"] in {"1", "2", "3", "4"} for r in result.rows)
+
+
+def test_label_shares_must_name_the_labels() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="label_shares"):
+        generate_table_rows(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), template=TEMPLATE, n_rows=1,
+                            sampling=SamplingParams(), settings=TableJobSettings(label_shares={"maybe": 1.0}))
+    with pytest.raises(ValueError):
+        TableJobSettings(label_shares={"n": -1.0})

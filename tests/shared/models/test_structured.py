@@ -42,3 +42,10 @@ def test_a_model_that_learned_a_category_keeps_it_under_the_mask() -> None:
     rows = sample_values(model, tokenizer, [PROMPT + '{"a":"'] * 2, [["a", "b"]] * 2, temperature=0.0,
                          choices={"a": ["red", "green"]}, numeric={"b"})
     assert rows == [{"a": "green", "b": "7"}] * 2
+
+
+def test_row_choices_narrow_one_rows_key() -> None:
+    tokenizer = make_tiny_tokenizer()
+    rows = sample_values(make_tiny_llama(seed=0), tokenizer, [PROMPT + '{"y":"'] * 4, [["y"]] * 4, temperature=1.0,
+                         choices={"y": ["no", "yes"]}, row_choices=[{"y": ["yes"]}, {}, {"y": ["yes"]}, {"y": ["no"]}])
+    assert rows[0] == rows[2] == {"y": "yes"} and rows[3] == {"y": "no"} and rows[1]["y"] in {"no", "yes"}
