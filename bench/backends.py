@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         result = json.loads((RESULTS / f"{name}.json").read_text())
     else:
-        result = run_backends(settings, vllm_python=str(Path(args.vllm_python).resolve()))
+        result = run_backends(settings, vllm_python=str(Path(args.vllm_python).absolute()))  # not resolve(): a venv's python is a symlink
         print(f"saved {save(name, result)} ({result['seconds']} s)")
     print(table(result["rows"], COLUMNS))
 

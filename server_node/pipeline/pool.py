@@ -14,7 +14,7 @@ from server_node.hosting import HostedModel
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
 from shared.models.embedding import SentenceEmbedder
-from shared.models.loading import DType, LoadedModel, load_causal_lm
+from shared.models.loading import MODEL_BUILD_LOCK, DType, LoadedModel, load_causal_lm
 from shared.models.resolve import ResolvedModel
 
 
@@ -52,6 +52,7 @@ class ModelPool:
     def base_with_adapter(self, hosted: HostedModel, adapter: DecodedAdapter) -> tuple[Any, Any]:
         """A fresh base model with the client's adapter merged into its weights (fastest to sample from)."""
         loaded = self.fresh_base(hosted)
-        merged = load_lora(loaded.model, adapter).merge_and_unload()
+        with MODEL_BUILD_LOCK:
+            merged = load_lora(loaded.model, adapter).merge_and_unload()
         merged.eval()
         return merged, loaded.tokenizer

@@ -117,7 +117,7 @@ def generate_table_rows(
     seen_categories: dict[str, Counter[str]] = {c.name: Counter() for c in schema.columns
                                                 if not c.kind.numeric and c.categories is None}
     seen: set[str] = set()
-    public_choices, numeric = public_domains(schema)
+    public_choices, numeric, max_chars = public_domains(schema)
     shares = _label_shares(schema, settings.label_shares)
     while len(result.rows) < n_rows and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
@@ -132,6 +132,7 @@ def generate_table_rows(
         written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
                                 max_value_tokens=settings.max_value_tokens, temperature=sampling.temperature,
                                 top_k=sampling.top_k, top_p=sampling.top_p, choices=public_choices, numeric=numeric,
+                                max_chars=max_chars,
                                 row_choices=[{schema.label: [label]} if label and schema.label else {} for label in labels])
         result.attempts += size
         for parsed, examples in zip(written, shown, strict=True):
@@ -156,16 +157,19 @@ def generate_table_rows(
 SMALL_INTEGER_SPAN = 128
 
 
-def public_domains(schema: TableSchema) -> tuple[dict[str, list[str]], set[str]]:
+def public_domains(schema: TableSchema) -> tuple[dict[str, list[str]], set[str], dict[str, int]]:
     """What sampling holds values to: the public categories (and the label's values), every whole number of
-    an integer column whose public bounds span at most ``SMALL_INTEGER_SPAN`` values, and which columns are
-    numbers at all."""
+    an integer column whose public bounds span at most ``SMALL_INTEGER_SPAN`` values, which columns are
+    numbers, and how many characters a bounded number may have (its bounds', plus 4 decimals for floats)."""
     choices = {c.name: list(c.categories) for c in schema.columns if c.categories}
+    chars = {}
     for c in schema.columns:
-        if c.kind is ColumnKind.INTEGER and c.lower is not None and c.upper is not None \
-                and c.upper - c.lower < SMALL_INTEGER_SPAN:
-            choices[c.name] = [str(v) for v in range(math.ceil(c.lower), math.floor(c.upper) + 1)]
-    return choices, {c.name for c in schema.columns if c.kind.numeric}
+        if c.kind.numeric and c.lower is not None and c.upper is not None:
+            if c.kind is ColumnKind.INTEGER and c.upper - c.lower < SMALL_INTEGER_SPAN:
+                choices[c.name] = [str(v) for v in range(math.ceil(c.lower), math.floor(c.upper) + 1)]
+            widest = max(len(str(int(c.lower))), len(str(int(c.upper))))
+            chars[c.name] = widest + (5 if c.kind is ColumnKind.FLOAT else 0)
+    return choices, {c.name for c in schema.columns if c.kind.numeric}, chars
 
 
 def _label_shares(schema: TableSchema, shares: dict[str, float] | None) -> dict[str, float] | None:

@@ -29,7 +29,10 @@ def attach_lora(model: torch.nn.Module, spec: LoraSpec) -> PeftModel:
     """Wrap a base model with fresh (untrained) LoRA modules of ``spec``."""
     from peft import get_peft_model
 
-    return get_peft_model(model, spec.to_peft_config())
+    from shared.models.loading import MODEL_BUILD_LOCK
+
+    with MODEL_BUILD_LOCK:
+        return get_peft_model(model, spec.to_peft_config())
 
 
 def load_lora(model: torch.nn.Module, adapter: DecodedAdapter) -> PeftModel:

@@ -27,8 +27,11 @@ class SentenceEmbedder:
     def load(cls, spec: str | ResolvedModel, *, settings: ModelSettings | None = None) -> SentenceEmbedder:
         from transformers import AutoModel, AutoTokenizer
 
+        from shared.models.loading import MODEL_BUILD_LOCK
+
         resolved = spec if isinstance(spec, ResolvedModel) else resolve_model(spec, settings=settings)
-        model = AutoModel.from_pretrained(str(resolved.path))
+        with MODEL_BUILD_LOCK:
+            model = AutoModel.from_pretrained(str(resolved.path))
         model.eval()
         return cls(model=model, tokenizer=AutoTokenizer.from_pretrained(str(resolved.path)))
 

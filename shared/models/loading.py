@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
     import torch
 
 DType = Literal["float32", "bfloat16", "float16"]
+
+# transformers and peft build models under process-wide switches (the default dtype, meta-device init);
+# two threads building at once corrupt each other's models (seen with 4 job workers: "expected m1 and m2 to
+# have the same dtype", "Tensor on device meta"). Every build in this project takes this lock.
+MODEL_BUILD_LOCK = threading.RLock()
 
 
 @dataclass
@@ -65,9 +71,10 @@ def load_causal_lm(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     resolved = spec if isinstance(spec, ResolvedModel) else resolve_model(spec, settings=settings, prepare=prepare)
-    tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=torch_dtype(dtype))
-    model.eval()
+    with MODEL_BUILD_LOCK:
+        tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=torch_dtype(dtype))
+        model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, resolved=resolved)

@@ -7,7 +7,8 @@ model contributes, the values, is sampled exactly as ``shared.models.sampling`` 
 
 Values can be held to public domains: a column with ``choices`` (categories the owner declared public,
 the label's values) samples only tokens that continue one of them (a trie of their tokenizations) and
-may close only on a complete one; a ``numeric`` column samples only digit, sign and point tokens. The
+may close only on a complete one; a ``numeric`` column samples only digit, sign and point tokens, and
+with a character limit (``max_chars``, from public bounds) no more characters than its bounds have. The
 model's probabilities are renormalized over what is allowed, so it still chooses among the categories;
 only public information shapes the mask (post-processing of the DP model's output).
 """
@@ -47,17 +48,19 @@ class _Vocab:
 
     quote: list[int]
     number: list[int]
+    number_chars: list[int]  # the length of each number token's text
 
     @classmethod
     def of(cls, tokenizer: Any) -> _Vocab:
-        quote, number = [], []
+        quote, number, chars = [], [], []
         for token in range(len(tokenizer)):
             text = tokenizer.decode([token])
             if text.startswith('"'):
                 quote.append(token)
             elif text and all(ch in "0123456789.-" for ch in text):
                 number.append(token)
-        return cls(quote, number)
+                chars.append(len(text))
+        return cls(quote, number, chars)
 
 
 _VOCABS: dict[tuple[str, str, int], _Vocab] = {}
@@ -87,7 +90,7 @@ def sample_values(
     model: Any, tokenizer: Any, prompts: Sequence[str], key_orders: Sequence[Sequence[str]], *,
     max_value_tokens: int = 16, temperature: float = 1.0, top_k: int = 50, top_p: float = 1.0,
     choices: Mapping[str, Sequence[str]] | None = None, numeric: Collection[str] = (),
-    row_choices: Sequence[Mapping[str, Sequence[str]]] | None = None,
+    row_choices: Sequence[Mapping[str, Sequence[str]]] | None = None, max_chars: Mapping[str, int] | None = None,
 ) -> list[dict[str, str] | None]:
     """One record per prompt: its keys in ``key_orders[i]``, its values sampled (``None`` where the model
     ended, or ran past ``max_value_tokens`` in one value, before closing every value). ``choices`` (key ->
@@ -118,7 +121,7 @@ def sample_values(
         for _ in range(steps):
             logits = out.logits[:, -1, :]
             if vocab is not None:
-                logits = _masked(logits, rows, numeric, vocab)
+                logits = _masked(logits, rows, numeric, vocab, max_chars or {})
             sampled = _draw(logits, temperature=temperature, top_k=top_k, top_p=top_p).tolist()
             feed = [_advance(row, token, tokenizer, eos_ids, max_value_tokens, pad)
                     for row, token in zip(rows, sampled, strict=True)]
@@ -131,7 +134,7 @@ def sample_values(
     return [None if row.failed or not row.done else dict(zip(row.keys, row.values, strict=True)) for row in rows]
 
 
-def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Vocab) -> Any:
+def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Vocab, max_chars: Mapping[str, int]) -> Any:
     """The logits with every token a row's public domain does not allow at this point set to -inf."""
     out = None
     for i, row in enumerate(rows):
@@ -141,7 +144,9 @@ def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Voc
         if row.node is not None:
             allowed = list(row.node.children) + (vocab.quote if row.node.end else [])
         elif key in numeric:
-            allowed = vocab.number + (vocab.quote if row.current else [])
+            room = max_chars.get(key, 1 << 30) - len(row.current)
+            allowed = [t for t, n in zip(vocab.number, vocab.number_chars, strict=True) if n <= room]
+            allowed += vocab.quote if row.current else []
         else:
             continue
         if out is None:

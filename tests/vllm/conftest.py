@@ -19,7 +19,7 @@ SERVED = "smollm2"
 
 @pytest.fixture(scope="session")
 def vllm_python() -> str:
-    python = os.environ.get("PRIVSYNTH_VLLM_PYTHON", str(Path(".venv-vllm/bin/python").resolve()))
+    python = os.environ.get("PRIVSYNTH_VLLM_PYTHON", str(Path(".venv-vllm/bin/python").absolute()))
     if not Path(python).is_file():
         pytest.fail(f"no vLLM environment at {python}: run `make vllm-env` (or set PRIVSYNTH_VLLM_PYTHON)")
     return python

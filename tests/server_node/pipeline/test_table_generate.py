@@ -87,8 +87,9 @@ def test_small_integer_ranges_become_choices_and_the_label_follows_its_shares() 
     schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer", lower=1, upper=4),
                                   ColumnSpec(name="b", kind="integer", lower=0, upper=10_000),
                                   ColumnSpec(name="y", kind="categorical", categories=["n", "p"])], label="y")
-    choices, numeric = public_domains(schema)
+    choices, numeric, chars = public_domains(schema)
     assert choices == {"a": ["1", "2", "3", "4"], "y": ["n", "p"]} and numeric == {"a", "b"}
+    assert chars == {"a": 1, "b": 5}
     template = GenerationTemplate.for_table("tiny rows", schema)
     result = generate_table_rows(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), template=template, n_rows=6,
                                  sampling=SamplingParams(temperature=1.0), batch_size=6, seed=0,

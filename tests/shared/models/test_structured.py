@@ -49,3 +49,9 @@ def test_row_choices_narrow_one_rows_key() -> None:
     rows = sample_values(make_tiny_llama(seed=0), tokenizer, [PROMPT + '{"y":"'] * 4, [["y"]] * 4, temperature=1.0,
                          choices={"y": ["no", "yes"]}, row_choices=[{"y": ["yes"]}, {}, {"y": ["yes"]}, {"y": ["no"]}])
     assert rows[0] == rows[2] == {"y": "yes"} and rows[3] == {"y": "no"} and rows[1]["y"] in {"no", "yes"}
+
+
+def test_a_character_limit_bounds_a_number() -> None:
+    rows = sample_values(make_tiny_llama(seed=0), make_tiny_tokenizer(), [PROMPT + '{"n":"'] * 8, [["n"]] * 8,
+                         temperature=1.0, numeric={"n"}, max_chars={"n": 2}, max_value_tokens=50)
+    assert all(r is not None and 1 <= len(r["n"]) <= 2 for r in rows)  # past 2 characters only the quote is left
