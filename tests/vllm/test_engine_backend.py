@@ -208,3 +208,19 @@ def test_two_clients_jobs_share_the_engine_concurrently(tmp_path, engine, expert
     assert [j.state for j in jobs] == [JobState.SUCCEEDED] * 2, [j.error for j in jobs]
     assert most == 2  # both clients' adapters were on the engine at once
     assert backend.loaded() == {} and not any(n.startswith("privsynth-") for n in served_names(engine.url))
+
+
+def test_grades_through_the_engine_match_the_in_process_grader(tmp_path, expert_engine) -> None:
+    from server_node.pipeline.grade import grade_samples
+
+    state = engine_state(tmp_path, expert_engine.url, expert_engine.url)
+    records = clinic_records(6, seed=5)
+    samples = [{"instruction": r.instruction, "input": "", "response": r.response} for r in records]
+    samples += [{"instruction": records[0].instruction, "input": "", "response": records[1].response},  # mismatched
+                {"instruction": "zq xv", "input": "", "response": "!! ??"}]  # garbled
+    local = load_causal_lm(DEFAULT_BASE_MODEL, dtype="bfloat16")
+    kwargs = {"samples": samples, "domain": "clinic questions", "chat": True, "labels": None}
+    engine = grade_samples(lm=state.jobs.backend.expert(), **kwargs)
+    here = grade_samples(lm=LocalTextModel(local.model, local.tokenizer), **kwargs)
+    gaps = [abs(a.score - b.score) for a, b in zip(engine, here, strict=True)]
+    assert max(gaps) < 0.05, [(round(a.score, 3), round(b.score, 3)) for a, b in zip(engine, here, strict=True)]
