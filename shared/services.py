@@ -49,7 +49,6 @@ class ServiceProcess:
 def start_service(node: str, env: dict[str, str], *, log: Path | None = None, timeout: float = 180.0,
                   tls: tuple[Path, Path] | None = None) -> ServiceProcess:
     """``<node> serve`` on 127.0.0.1 (HTTPS with ``tls=(cert, key)``); returns once /readyz answers 200."""
-    import httpx
 
     port = free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps its own handle
@@ -59,20 +58,29 @@ def start_service(node: str, env: dict[str, str], *, log: Path | None = None, ti
     if log:
         out.close()  # type: ignore[union-attr]
     service = ServiceProcess(proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", str(tls[0]) if tls else True)
+    return wait_ready(service, "/readyz", name=node, timeout=timeout, log=log)
+
+
+def wait_ready(service: ServiceProcess, path: str, *, name: str, timeout: float, log: Path | None = None,
+               interval: float = 0.2) -> ServiceProcess:
+    """Return ``service`` once GET ``path`` answers 200; raise with the log's tail if the process exits,
+    or after ``timeout`` seconds (killing it)."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     while True:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log else ""
-            raise RuntimeError(f"{node} exited with {proc.returncode}" + (f"; log: {tail}" if tail else ""))
+        if service.process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise RuntimeError(f"{name} exited with {service.process.returncode}" + (f"; log: {tail}" if tail else ""))
         try:
-            if httpx.get(f"{service.url}/readyz", timeout=2.0, verify=service.verify).status_code == 200:
+            if httpx.get(f"{service.url}{path}", timeout=2.0, verify=service.verify).status_code == 200:
                 return service
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             service.kill()
-            raise RuntimeError(f"{node} did not become ready in {timeout} s" + (f"; see {log}" if log else ""))
-        time.sleep(0.2)
+            raise RuntimeError(f"{name} did not become ready in {timeout} s" + (f"; see {log}" if log else ""))
+        time.sleep(interval)
 
 
 @contextmanager

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
-from shared.services import ServiceProcess, free_port
+from shared.services import ServiceProcess, free_port, wait_ready
 
 
 def vllm_command(python: str, model: Path | str, *, served_name: str, port: int, lora: bool = True,
@@ -40,23 +39,9 @@ def vllm_env(cache_dir: Path, *, kv_cache_gib: int = 1) -> dict[str, str]:
 def start_vllm(python: str, model: Path | str, *, served_name: str, cache_dir: Path, log: Path,
                timeout: float = 600.0, **flags: object) -> ServiceProcess:
     """Start the engine and return once it lists its model; raises with the log's tail if it exits."""
-    import httpx
-
     port = free_port()
     with open(log, "ab") as out:
         proc = subprocess.Popen(vllm_command(python, model, served_name=served_name, port=port, **flags),  # type: ignore[arg-type]
                                 env={**os.environ, **vllm_env(cache_dir)}, stdout=out, stderr=subprocess.STDOUT)
-    service = ServiceProcess(proc, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"vLLM exited with {proc.returncode}; log: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{service.url}/v1/models", timeout=2.0).status_code == 200:
-                return service
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            service.kill()
-            raise RuntimeError(f"vLLM did not answer in {timeout} s; see {log}")
-        time.sleep(1.0)
+    return wait_ready(ServiceProcess(proc, f"http://127.0.0.1:{port}"), "/v1/models", name="vLLM", timeout=timeout,
+                      log=log, interval=1.0)
