@@ -319,9 +319,10 @@ def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str 
 
 
 def label_shares(training: dict[str, Any] | None) -> dict[str, float] | None:
-    """Rows per label as the DP reference pool's release estimated them (post-processing of a DP release, so
-    safe to send): the server then writes rows in these proportions instead of the model's own."""
-    estimates = ((training or {}).get("reference_pool") or {}).get("rows_estimate")
+    """The training summary's rows per label, normalized: under DP the reference pool's estimates (post-
+    processing of its DP release, so safe to send), in a non-private run the exact counts. The server then
+    writes rows in these proportions instead of the model's own."""
+    estimates = (training or {}).get("label_rows")
     if not estimates:
         return None
     total = sum(max(0.0, float(v)) for v in estimates.values())

@@ -32,9 +32,14 @@ class ReferencePool:
     delta: float
     run_id: str
 
+    @property
+    def rows_estimate(self) -> dict[str, float]:
+        """Rows per stratum as the release estimates them (noisy, post-processing)."""
+        return {k: round(s.rows_estimate, 1) for k, s in self.statistics.items()}
+
     def as_dict(self) -> dict[str, object]:
         return {"rows": len(self.rows), "epsilon": self.epsilon, "delta": self.delta, "ledger_run": self.run_id,
-                "rows_estimate": {k: round(s.rows_estimate, 1) for k, s in self.statistics.items()},
+                "rows_estimate": self.rows_estimate,
                 "noise_multiplier": next(iter(self.statistics.values())).noise_multiplier if self.statistics else None}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,11 +45,13 @@ class TableRun:
     examples: ExampleSet
     reference: ReferencePool | None
     budget: BudgetStatus
+    label_rows: dict[str, float] | None = None  # rows per label that may leave with the adapter (see _label_rows)
 
     def as_dict(self) -> dict[str, object]:
         return {"examples": len(self.examples.records), "dropped_inconsistent": self.examples.dropped_inconsistent,
                 "without_neighbours": self.examples.empty,
                 "reference_pool": self.reference.as_dict() if self.reference else None,
+                "label_rows": self.label_rows,
                 "truncated_examples": self.result.truncated_examples}
 
 
@@ -110,7 +113,23 @@ def run_table_training(
         cert = result.certificate
         result.certificate = cert.model_copy(update={"epsilon": cert.epsilon + pool.epsilon, "delta": cert.delta + pool.delta})
     adapter = export_adapter(result, base=base, template=template)
-    return TableRun(run_id, adapter, result, template, examples, pool, ledger.status(dataset.dataset_id))
+    return TableRun(run_id, adapter, result, template, examples, pool, ledger.status(dataset.dataset_id),
+                    _label_rows(rows, schema, pool, private=config.private))
+
+
+def _label_rows(rows: list[Row], schema: TableSchema, pool: ReferencePool | None, *,
+                private: bool) -> dict[str, float] | None:
+    """Rows per label that may leave the client with this run's adapter: the DP reference pool's estimates
+    under DP (post-processing of its release); the exact counts in a non-private run (epsilon inf, whose
+    adapter is not private either); none for a DP run without a pool or a table without a label."""
+    if schema.label is None:
+        return None
+    if pool is not None:
+        return pool.rows_estimate
+    if private:
+        return None
+    counts = Counter(row[schema.label] for row in rows)
+    return {label: float(counts.get(label, 0)) for label in schema.labels}
 
 
 def _check_length(tokenizer: Any, template: GenerationTemplate, rows: list[Row], schema: TableSchema,

@@ -53,6 +53,8 @@ def test_a_dp_run_charges_pool_and_training_and_certifies_their_sum(setup) -> No
     assert cert.delta == pytest.approx(spends["dp-sgd"]["delta"] + run.reference.delta)
     assert cert.epsilon <= 4.0 + 1e-6 and run.reference.epsilon == pytest.approx(0.4)
     assert len(run.examples.records) == len(dataset.train_rows)  # one example per private row, none filtered
+    assert run.label_rows == run.reference.rows_estimate and set(run.label_rows) == {"n", "p"}
+    assert run.as_dict()["label_rows"] == run.label_rows  # what the job's label shares come from: the DP release
     adapter = decode_adapter(run.adapter)
     assert adapter.metadata.template.record_format is RecordFormat.TABLE_ROW
     assert adapter.metadata.template.table == SCHEMA and adapter.metadata.certificate == cert
@@ -66,6 +68,8 @@ def test_private_neighbours_are_refused_under_dp_and_used_without(setup) -> None
     ledger.set_budget(dataset.dataset_id, epsilon=math.inf, delta=1e-2)
     run = _train(setup, epsilon=math.inf)
     assert run.reference is None and not run.result.certificate.is_private
+    labels = [row["y"] for row in dataset.train_rows]  # not private: the exact counts may leave
+    assert run.label_rows == {"n": float(labels.count("n")), "p": float(labels.count("p"))}
     with pytest.raises(TrainingConfigError, match="reference pool"):
         _train(setup, epsilon=math.inf, neighbour_source="reference")
 
