@@ -77,12 +77,13 @@ class TabularSettings(BaseModel):
     n_rows: int = 64
     bootstrap: int = 16
     max_attempts_factor: float = 2.5
-    temperature: float = 0.7
+    temperature: float = 1.0  # the adapter's own distribution, untruncated (top_p 1, no top-k): rows should
+    top_p: float = 1.0  # follow the distribution it learned, not its modes
     max_new_tokens: dict[str, int] = {"german": 170, "adult": 130}
     generation_batch: int = 16
     min_grade: float = 0.5
     grade: bool = True
-    label_shares: bool = True  # rows per label as the DP reference pool estimated them (as client runs send)
+    label_shares: bool = True  # rows per label as client runs send them (DP: the reference pool's estimate)
     seed: int = 0
 
     @classmethod
@@ -144,7 +145,7 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
     start = time.perf_counter()
     generated = generate_table_rows(
         model=model, tokenizer=base.tokenizer, template=adapter.metadata.template, n_rows=s.n_rows,
-        sampling=SamplingParams(temperature=s.temperature, max_new_tokens=s.max_new_tokens[name]),
+        sampling=SamplingParams(temperature=s.temperature, top_p=s.top_p, top_k=0, max_new_tokens=s.max_new_tokens[name]),
         settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.bootstrap, max_attempts_factor=s.max_attempts_factor,
                                   label_shares=label_shares(run.as_dict()) if s.label_shares else None),
         batch_size=s.generation_batch, seed=s.seed)

@@ -8,7 +8,8 @@ model contributes, the values, is sampled exactly as ``shared.models.sampling`` 
 Values can be held to public domains: a column with ``choices`` (categories the owner declared public,
 the label's values) samples only tokens that continue one of them (a trie of their tokenizations) and
 may close only on a complete one; a ``numeric`` column samples only digit, sign and point tokens, and
-with a character limit (``max_chars``, from public bounds) no more characters than its bounds have. The
+one with public bounds (``numbers``) only tokens after which the number can still end within them, and
+closes only inside them (``shared.models.numbers``). The
 model's probabilities are renormalized over what is allowed, so it still chooses among the categories;
 only public information shapes the mask (post-processing of the DP model's output).
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.models.generation import left_padded
+from shared.models.numbers import NumberDomain
 from shared.models.sampling import _draw
 
 
@@ -48,19 +50,19 @@ class _Vocab:
 
     quote: list[int]
     number: list[int]
-    number_chars: list[int]  # the length of each number token's text
+    number_texts: list[str]
 
     @classmethod
     def of(cls, tokenizer: Any) -> _Vocab:
-        quote, number, chars = [], [], []
+        quote, number, texts = [], [], []
         for token in range(len(tokenizer)):
             text = tokenizer.decode([token])
             if text.startswith('"'):
                 quote.append(token)
             elif text and all(ch in "0123456789.-" for ch in text):
                 number.append(token)
-                chars.append(len(text))
-        return cls(quote, number, chars)
+                texts.append(text)
+        return cls(quote, number, texts)
 
 
 _VOCABS: dict[tuple[str, str, int], _Vocab] = {}
@@ -90,12 +92,12 @@ def sample_values(
     model: Any, tokenizer: Any, prompts: Sequence[str], key_orders: Sequence[Sequence[str]], *,
     max_value_tokens: int = 16, temperature: float = 1.0, top_k: int = 50, top_p: float = 1.0,
     choices: Mapping[str, Sequence[str]] | None = None, numeric: Collection[str] = (),
-    row_choices: Sequence[Mapping[str, Sequence[str]]] | None = None, max_chars: Mapping[str, int] | None = None,
+    row_choices: Sequence[Mapping[str, Sequence[str]]] | None = None, numbers: Mapping[str, NumberDomain] | None = None,
 ) -> list[dict[str, str] | None]:
     """One record per prompt: its keys in ``key_orders[i]``, its values sampled (``None`` where the model
     ended, or ran past ``max_value_tokens`` in one value, before closing every value). ``choices`` (key ->
-    allowed values) and ``numeric`` (keys) hold values to public domains; ``row_choices[i]`` narrows keys
-    of row i further (a label drawn for it)."""
+    allowed values), ``numeric`` (keys) and ``numbers`` (key -> public bounds of a numeric key) hold values
+    to public domains; ``row_choices[i]`` narrows keys of row i further (a label drawn for it)."""
     import torch
     from transformers import DynamicCache
 
@@ -105,6 +107,7 @@ def sample_values(
         extra = row_choices[i] if row_choices else {}
         row.tries = {**tries, **{key: _Trie.of(tokenizer, values) for key, values in extra.items() if values}}
         row.node = row.tries.get(row.keys[0])
+    numeric = set(numeric) | set(numbers or {})
     vocab = _vocab(tokenizer) if any(row.tries for row in rows) or numeric else None
     batch = left_padded(tokenizer, prompts, add_special_tokens=False)
     mask = batch["attention_mask"]
@@ -121,7 +124,7 @@ def sample_values(
         for _ in range(steps):
             logits = out.logits[:, -1, :]
             if vocab is not None:
-                logits = _masked(logits, rows, numeric, vocab, max_chars or {})
+                logits = _masked(logits, rows, numeric, vocab, numbers or {})
             sampled = _draw(logits, temperature=temperature, top_k=top_k, top_p=top_p).tolist()
             feed = [_advance(row, token, tokenizer, eos_ids, max_value_tokens, pad)
                     for row, token in zip(rows, sampled, strict=True)]
@@ -134,7 +137,8 @@ def sample_values(
     return [None if row.failed or not row.done else dict(zip(row.keys, row.values, strict=True)) for row in rows]
 
 
-def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Vocab, max_chars: Mapping[str, int]) -> Any:
+def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Vocab,
+            numbers: Mapping[str, NumberDomain]) -> Any:
     """The logits with every token a row's public domain does not allow at this point set to -inf."""
     out = None
     for i, row in enumerate(rows):
@@ -143,10 +147,13 @@ def _masked(logits: Any, rows: list[_Row], numeric: Collection[str], vocab: _Voc
         key = row.keys[len(row.values)]
         if row.node is not None:
             allowed = list(row.node.children) + (vocab.quote if row.node.end else [])
+        elif key in numbers:
+            domain = numbers[key]
+            allowed = [t for t, text in zip(vocab.number, vocab.number_texts, strict=True)
+                       if domain.feasible(row.current + text)]
+            allowed += vocab.quote if domain.closes(row.current) else []
         elif key in numeric:
-            room = max_chars.get(key, 1 << 30) - len(row.current)
-            allowed = [t for t, n in zip(vocab.number, vocab.number_chars, strict=True) if n <= room]
-            allowed += vocab.quote if row.current else []
+            allowed = vocab.number + (vocab.quote if row.current else [])
         else:
             continue
         if out is None:

@@ -12,6 +12,7 @@ from server_node.pipeline.table_generate import (
     row_start,
     table_prompt,
 )
+from shared.models.numbers import NumberDomain
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.prompts import GenerationTemplate
 from shared.protocol import SamplingParams, TableJobSettings
@@ -42,6 +43,10 @@ def test_rules_from_the_bootstrap() -> None:
     assert rules.problem({"a": "12", "c": "x", "y": "n"}) is None
     assert "fewer than 2" in rules.problem({"a": "12", "c": "z", "y": "n"})
     assert "range" in rules.problem({"a": "30", "c": "x", "y": "n"})
+    bounded = SCHEMA.model_copy(update={"columns": [c.model_copy(update={"lower": 0, "upper": 100}) if c.name == "a" else c
+                                                    for c in SCHEMA.columns]})
+    rows = [{"a": "10", "c": "x", "y": "n"}, {"a": "20", "c": "x", "y": "p"}]
+    assert RowRules.learned(bounded, rows, margin=0.5, seen=seen).ranges == {}  # public bounds are not narrowed
 
 
 def test_example_sets_are_an_anchor_and_its_nearest_rows() -> None:
@@ -87,15 +92,16 @@ def test_small_integer_ranges_become_choices_and_the_label_follows_its_shares() 
     schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer", lower=1, upper=4),
                                   ColumnSpec(name="b", kind="integer", lower=0, upper=10_000),
                                   ColumnSpec(name="y", kind="categorical", categories=["n", "p"])], label="y")
-    choices, numeric, chars = public_domains(schema)
+    choices, numeric, numbers = public_domains(schema)
     assert choices == {"a": ["1", "2", "3", "4"], "y": ["n", "p"]} and numeric == {"a", "b"}
-    assert chars == {"a": 1, "b": 5}
+    assert numbers == {"b": NumberDomain(0, 10_000, integer=True)}
     template = GenerationTemplate.for_table("tiny rows", schema)
     result = generate_table_rows(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), template=template, n_rows=6,
                                  sampling=SamplingParams(temperature=1.0), batch_size=6, seed=0,
                                  settings=TableJobSettings(neighbours=0, bootstrap=1, max_attempts_factor=6,
                                                            max_value_tokens=6, label_shares={"p": 1.0, "n": 0.0}))
     assert result.rows and all(r["y"] == "p" and r["a"] in {"1", "2", "3", "4"} for r in result.rows)
+    assert all(0 <= int(r["b"]) <= 10_000 for r in result.rows)
 
 
 def test_label_shares_must_name_the_labels() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.models.numbers import NumberDomain
 from shared.models.structured import sample_values
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from tests.utils.training import fit_to_text
@@ -51,7 +52,9 @@ def test_row_choices_narrow_one_rows_key() -> None:
     assert rows[0] == rows[2] == {"y": "yes"} and rows[3] == {"y": "no"} and rows[1]["y"] in {"no", "yes"}
 
 
-def test_a_character_limit_bounds_a_number() -> None:
-    rows = sample_values(make_tiny_llama(seed=0), make_tiny_tokenizer(), [PROMPT + '{"n":"'] * 8, [["n"]] * 8,
-                         temperature=1.0, numeric={"n"}, max_chars={"n": 2}, max_value_tokens=50)
-    assert all(r is not None and 1 <= len(r["n"]) <= 2 for r in rows)  # past 2 characters only the quote is left
+def test_public_bounds_hold_a_number_inside_them() -> None:
+    bounds = {"n": NumberDomain(250, 18_424, integer=True), "x": NumberDomain(-1.5, 2.0, integer=False)}
+    rows = sample_values(make_tiny_llama(seed=0), make_tiny_tokenizer(), [PROMPT + '{"n":"'] * 16, [["n", "x"]] * 16,
+                         temperature=1.0, numbers=bounds, max_value_tokens=50)
+    assert all(r is not None for r in rows)  # an untrained model, yet every value closes within its bounds
+    assert all(250 <= int(r["n"]) <= 18_424 and -1.5 <= float(r["x"]) <= 2.0 for r in rows), rows
