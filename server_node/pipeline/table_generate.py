@@ -1,12 +1,12 @@
 """Generate table rows from base + DP adapter, never shown a real row (HARMONIC's generation).
 
 A bootstrap first writes rows from the bare prompt (training showed the model that prompt for a share of
-its examples). Prompts showing the model's own first rows instead made a weak adapter copy them: German
-credit at eps 4 wrote 2 distinct rows in 160 attempts that way. The bootstrap fixes what a valid row is
-beyond its types: the range of a numeric column without public bounds (the bootstrap's range widened by
-a margin) and, from then on, for a column without public categories, categories the DP model itself
-wrote at least twice in all its output so far (a value it wrote once is taken for a slip). Then each prompt shows k rows the model
-generated earlier: a random anchor and its nearest neighbours, like the training examples. Rows
+its examples). Prompts showing the model's own first rows invite a weak adapter to repeat them: with
+them (and temperature 0.7), German credit at eps 4 wrote 2 distinct rows in 160 attempts, 95 of them
+repeats. The bootstrap fixes what a valid row is beyond its types: the range of a numeric column without
+public bounds (the bootstrap's range widened by a margin) and, from then on, for a column without public
+categories, categories the DP model itself wrote at least twice in all its output so far (a value it
+wrote once is taken for a slip). Then each prompt shows k rows the model generated earlier: a random anchor and its nearest neighbours, like the training examples. Rows
 whose values never close, break the schema or copy a shown row are counted and written again, up to a limit.
 Columns whose categories are public (declared by the owner, and the label) are sampled within them and
 numbers from number tokens (``shared.models.structured``): the model still chooses, among what is allowed.
