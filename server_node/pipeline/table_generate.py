@@ -6,7 +6,9 @@ them (and temperature 0.7), German credit at eps 4 wrote 2 distinct rows in 160 
 repeats. The bootstrap fixes what a valid row is beyond its types: the range of a numeric column without
 public bounds (the bootstrap's range widened by a margin) and, from then on, for a column without public
 categories, categories the DP model itself wrote at least twice in all its output so far (a value it
-wrote once is taken for a slip). Then each prompt shows k rows the model generated earlier: a random anchor and its nearest neighbours, like the training examples. Rows
+wrote once is taken for a slip). Then each prompt shows k rows the model generated earlier: a random
+anchor and its nearest neighbours, like the training examples, all carrying the label drawn for the row
+when the job sends label shares (as the training examples carried their target's label). Rows
 whose values never close, break the schema or copy a shown row are counted and written again, up to a limit.
 Columns whose categories are public (declared by the owner, and the label) are sampled within them and
 numbers from number tokens (``shared.models.structured``): the model still chooses, among what is allowed.
@@ -126,11 +128,11 @@ def generate_table_rows(
     while len(result.rows) < n_rows and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
         bootstrapping = rules is None
+        labels = rng.choices(list(shares), weights=list(shares.values()), k=size) if shares else [None] * size
         if bootstrapping:
             shown: list[list[Row]] = [[] for _ in range(size)]
         else:
-            shown = _example_sets(result.rows, schema, size, settings.neighbours, rng)
-        labels = rng.choices(list(shares), weights=list(shares.values()), k=size) if shares else [None] * size
+            shown = _example_sets(result.rows, schema, labels, settings.neighbours, rng)
         prompts = [table_prompt(tokenizer, template, examples, rng, first=schema.label if label else None)
                    for examples, label in zip(shown, labels, strict=True)]
         written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
@@ -202,12 +204,23 @@ def _checked(parsed: Row | None, schema: TableSchema, rules: RowRules | None, re
     return row
 
 
-def _example_sets(pool: list[Row], schema: TableSchema, n: int, k: int, rng: random.Random) -> list[list[Row]]:
-    """``n`` example sets from ``pool``: a random anchor and its ``k - 1`` nearest pool rows."""
+def _example_sets(pool: list[Row], schema: TableSchema, labels: Sequence[str | None], k: int,
+                  rng: random.Random) -> list[list[Row]]:
+    """One example set from ``pool`` per drawn label: a random anchor and its ``k - 1`` nearest pool rows,
+    all of that label when the pool has one (training showed each target neighbours of its own label, so
+    rows of the other label would pull the features away from the drawn one); any pool row otherwise."""
     if k == 0:
-        return [[] for _ in range(n)]
+        return [[] for _ in labels]
     encoder = RowEncoder(schema, include_label=True).fit(pool)
     vectors = encoder.transform(pool)
-    anchors = [rng.randrange(len(pool)) for _ in range(n)]
-    found = nearest(vectors, vectors[anchors], min(k, len(pool)))
-    return [[pool[j] for j in row] for row in found]
+    strata: dict[str | None, list[int]] = {None: list(range(len(pool)))}
+    if schema.label is not None:
+        for i, row in enumerate(pool):
+            strata.setdefault(row[schema.label], []).append(i)
+    sets = []
+    for label in labels:
+        members = strata.get(label) or strata[None]
+        anchor = members[rng.randrange(len(members))]
+        found = nearest(vectors[members], vectors[[anchor]], min(k, len(members)))[0]
+        sets.append([pool[members[j]] for j in found])
+    return sets
