@@ -217,10 +217,11 @@ def _example_sets(pool: list[Row], schema: TableSchema, labels: Sequence[str | N
     if schema.label is not None:
         for i, row in enumerate(pool):
             strata.setdefault(row[schema.label], []).append(i)
-    sets = []
-    for label in labels:
+    sets: list[list[Row]] = [[] for _ in labels]
+    for label in dict.fromkeys(labels):
         members = strata.get(label) or strata[None]
-        anchor = members[rng.randrange(len(members))]
-        found = nearest(vectors[members], vectors[[anchor]], min(k, len(members)))[0]
-        sets.append([pool[members[j]] for j in found])
+        wanted = [i for i, drawn in enumerate(labels) if drawn == label]
+        anchors = [members[rng.randrange(len(members))] for _ in wanted]
+        for i, found in zip(wanted, nearest(vectors[members], vectors[anchors], k), strict=True):
+            sets[i] = [pool[members[j]] for j in found]
     return sets
