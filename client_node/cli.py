@@ -9,8 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from client_node import __version__
-from shared.cli import add_models_commands, emit, emit_json, run_cli
+from shared.cli import (
+    add_compute_flags,
+    add_hardware_command,
+    add_models_commands,
+    apply_compute_flags,
+    emit,
+    emit_json,
+    run_cli,
+)
 from shared.lora import DEFAULT_TARGET_MODULES
+
+ENV_PREFIX = "PRIVSYNTH_CLIENT_"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
     add_models_commands(sub)
+    add_hardware_command(sub, env_prefix=ENV_PREFIX)
     _add_dataset_commands(sub)
     _add_train_command(sub)
     _add_run_commands(sub)
@@ -62,6 +73,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--no-grade", action="store_true")
     run.add_argument("--no-rewrite", action="store_true")
     run.add_argument("--no-knowledge-adapter", action="store_true")
+    _compute_flags(run)
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=_run)
     runs = sub.add_parser("runs", help="runs in this client's database (as the service sees them)")
@@ -78,6 +90,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     serve = sub.add_parser("serve", help="run the client service (REST API; needs PRIVSYNTH_CLIENT_API_TOKEN)")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default: the client sits beside private data")
     serve.add_argument("--port", type=int, default=8600)
+    _compute_flags(serve)
     serve.set_defaults(handler=_serve)
 
 
@@ -171,12 +184,16 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:  # type: ignore
     train.add_argument("--alpha", type=float, default=16.0)
     train.add_argument("--targets", default=",".join(DEFAULT_TARGET_MODULES), help="comma-separated module names")
     train.add_argument("--max-length", type=int, default=256)
-    train.add_argument("--precision", choices=["bf16", "fp32", "bf16-autocast"], default="bf16")
+    _compute_flags(train)
     train.add_argument("--accountant", choices=["rdp", "prv"], default="rdp")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="adapter file (default: <data dir>/adapters/<sha256>.safetensors)")
     train.add_argument("--json", action="store_true")
     train.set_defaults(handler=_train)
+
+
+def _compute_flags(parser: argparse.ArgumentParser) -> None:
+    add_compute_flags(parser, env_prefix=ENV_PREFIX)
 
 
 def _context():  # type: ignore[no-untyped-def]
@@ -247,13 +264,16 @@ def _train(args: argparse.Namespace) -> int:
     from shared.lora import LoraSpec
     from shared.training.config import TrainConfig
 
+    ctx = _context()
+    settings = ctx.settings
     config = TrainConfig(
         epsilon=math.inf if str(args.epsilon).lower() in {"inf", "infinity"} else args.epsilon, delta=args.delta,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, max_grad_norm=args.max_grad_norm,
         lora=LoraSpec(r=args.rank, alpha=args.alpha, target_modules=tuple(t.strip() for t in args.targets.split(",") if t.strip())),
-        max_length=args.max_length, precision=args.precision, accountant=args.accountant, seed=args.seed,
+        max_length=args.max_length, accountant=args.accountant, seed=args.seed,
+        device=args.device or settings.device, precision=args.precision or settings.precision,
     )
-    run, path = train_adapter(_context(), args.dataset, config=config, out=args.out, progress=not args.json)
+    run, path = train_adapter(ctx, args.dataset, config=config, out=args.out, progress=not args.json)
     summary = run_summary(run, path)
     if args.json:
         emit_json(summary)
@@ -262,6 +282,8 @@ def _train(args: argparse.Namespace) -> int:
         emit(f"  epsilon {summary['epsilon']} (delta {run.result.certificate.delta:.2e}), {summary['steps']} steps in "
              f"{summary['seconds']} s, final loss {summary['final_loss']}")
         emit(f"  dataset budget: spent {run.budget.epsilon_spent:.3f} of {run.budget.epsilon_budget}")
+        emit(f"  computed on {summary['compute']['device']} in {summary['compute']['precision']} "
+             f"({summary['compute']['reason']})")
     return 0
 
 
@@ -341,7 +363,8 @@ def _run(args: argparse.Namespace) -> int:
         sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),
         labels=args.labels, max_length=args.max_length, table=TableSettings(neighbours=args.neighbours),
         votes=VoteSettings(noise=VoteNoise(args.vote_noise), groups=args.vote_groups,
-                           max_new_tokens=min(args.max_new_tokens, 1024)))
+                           max_new_tokens=min(args.max_new_tokens, 1024)),
+        device=args.device, precision=args.precision)
     run_id = submit_run(ctx, request).run_id
     claimed = claim_next(ctx.ledger.engine)
     if claimed != run_id:
@@ -404,6 +427,7 @@ def _serve(args: argparse.Namespace) -> int:
     from client_node.core.config import get_settings
     from client_node.main import create_app
 
+    apply_compute_flags(args, env_prefix=ENV_PREFIX)
     if get_settings().api_token is None:
         raise SystemExit("set PRIVSYNTH_CLIENT_API_TOKEN: the client API requires an operator token")
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info" if args.verbose else "warning")

@@ -12,7 +12,7 @@ from client_node.core.context import ClientContext
 from client_node.datasets.intake import ParsedDataset, read_dataset
 from client_node.tables.intake import ParsedTable, read_table
 from client_node.training.private_run import PrivateRun, run_private_training
-from shared.models.loading import load_causal_lm
+from shared.models.loading import load_for
 from shared.training.config import TrainConfig
 
 
@@ -90,7 +90,9 @@ def train_adapter(
     """DP-train an adapter on a stored dataset and write it (named by its sha256) under the data dir."""
     dataset = ctx.datasets.get(dataset_id)
     ctx.ledger.status(dataset_id)  # a clear error before loading any model if it has no budget
-    loaded = load_causal_lm(ctx.settings.base_model, prepare=True)
+    from shared.compute import resolve_compute
+
+    loaded = load_for(ctx.settings.base_model, resolve_compute(config.device, config.precision), prepare=True)
     run = run_private_training(dataset=dataset, ledger=ctx.ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), progress=progress)
     sha = hashlib.sha256(run.adapter).hexdigest()
@@ -108,4 +110,5 @@ def run_summary(run: PrivateRun, path: Path) -> dict[str, Any]:
             "certificate": cert.model_dump(mode="json"), "epsilon": cert.epsilon if math.isfinite(cert.epsilon) else "inf",
             "steps": cert.steps, "seconds": round(run.result.seconds, 1), "empty_batches": run.result.empty_batches,
             "truncated_examples": run.result.truncated_examples, "final_loss": run.result.losses[-1] if run.result.losses else None,
-            "budget": run.budget.as_dict()}
+            "budget": run.budget.as_dict(),
+            "compute": run.result.compute.as_dict() if run.result.compute else None}

@@ -6,7 +6,17 @@ import argparse
 from collections.abc import Sequence
 
 from server_node import __version__
-from shared.cli import add_models_commands, emit, emit_json, run_cli
+from shared.cli import (
+    add_compute_flags,
+    add_hardware_command,
+    add_models_commands,
+    apply_compute_flags,
+    emit,
+    emit_json,
+    run_cli,
+)
+
+ENV_PREFIX = "PRIVSYNTH_SERVER_"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
     add_models_commands(sub)
+    add_hardware_command(sub, env_prefix=ENV_PREFIX)
     tokens = sub.add_parser("tokens", help="client bearer tokens")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
     create = tsub.add_parser("create", help="create a client and print its token (shown once)")
@@ -30,10 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate")
     serve.add_argument("--ssl-keyfile", help="private key of --ssl-certfile")
+    add_compute_flags(serve, env_prefix=ENV_PREFIX)
     serve.set_defaults(handler=_serve)
     worker = sub.add_parser("worker", help="run job workers without the HTTP API (scale out; set "
                             "PRIVSYNTH_SERVER_WORKERS=0 on the API process)")
     worker.add_argument("--threads", type=int, default=1, help="worker threads in this process")
+    add_compute_flags(worker, env_prefix=ENV_PREFIX)
     worker.set_defaults(handler=_worker)
     return parser
 
@@ -63,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server_node.main import create_app
 
+    apply_compute_flags(args, env_prefix=ENV_PREFIX)
     uvicorn.run(create_app(), host=args.host, port=args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
                 log_level="info" if args.verbose else "warning")
     return 0
@@ -75,6 +89,7 @@ def _worker(args: argparse.Namespace) -> int:
     from server_node.core.config import get_settings
     from server_node.state import ServerState
 
+    apply_compute_flags(args, env_prefix=ENV_PREFIX)
     settings = get_settings().model_copy(update={"workers": max(1, args.threads)})
     state = ServerState.from_settings(settings)
     stop = threading.Event()

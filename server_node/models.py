@@ -77,6 +77,7 @@ class Job(Base):
     samples_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    compute: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, doc="device and precision it ran in")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, doc="times a worker started it")
     worker: Mapped[str | None] = mapped_column(String(64), nullable=True)

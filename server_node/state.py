@@ -35,7 +35,7 @@ class ServerState:
         hosted = HostedModels.from_specs(settings.base_models, settings.expert_model)
         store = ArtifactStore(settings.artifacts_dir)
         embedder = resolve_model(settings.embedding_model) if settings.embedding_model else None
-        pool = ModelPool(expert=hosted.expert, embedder=embedder, dtype=settings.dtype)
+        pool = ModelPool(expert=hosted.expert, embedder=embedder, compute=settings.compute())
         return cls(
             settings=settings, engine=engine, hosted=hosted, store=store,
             policy=IntakePolicy(

@@ -1,4 +1,4 @@
-"""Command-line pieces both nodes' CLIs share: the ``models`` commands and output helpers."""
+"""Command-line pieces both nodes' CLIs share: the ``models`` and ``hardware`` commands, output helpers."""
 
 from __future__ import annotations
 
@@ -29,6 +29,53 @@ def add_models_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     listing.add_argument("--cache", help="cache directory (default: $PRIVSYNTH_MODEL_CACHE)")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=_list)
+
+
+def add_hardware_command(subparsers: argparse._SubParsersAction, *, env_prefix: str) -> None:  # type: ignore[type-arg]
+    """Add ``hardware``: the device and precision this node would compute in here, and why."""
+    hardware = subparsers.add_parser("hardware", help="show the device and precision chosen on this machine")
+    add_compute_flags(hardware, env_prefix=env_prefix)
+    hardware.add_argument("--json", action="store_true", help="machine-readable output")
+    hardware.set_defaults(handler=_hardware, env_prefix=env_prefix)
+
+
+def add_compute_flags(parser: argparse.ArgumentParser, *, env_prefix: str) -> None:
+    """``--device`` and ``--precision``; unset, the node's settings (``<prefix>DEVICE``, ``<prefix>PRECISION``)."""
+    parser.add_argument("--device", default=None, help=f"auto, cpu, cuda or cuda:N (default: {env_prefix}DEVICE, auto)")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "bf16-autocast"], default=None,
+                        help=f"default: {env_prefix}PRECISION, auto (bf16 only where this CPU computes it natively "
+                             "and measurably faster)")
+
+
+def apply_compute_flags(args: argparse.Namespace, *, env_prefix: str) -> None:
+    """Make ``--device``/``--precision`` the node's settings for this process (read when settings load)."""
+    import os
+
+    for name in ("device", "precision"):
+        value = getattr(args, name, None)
+        if value:
+            os.environ[f"{env_prefix}{name.upper()}"] = value
+
+
+def _hardware(args: argparse.Namespace) -> int:
+    import os
+
+    from shared.compute import resolve_compute
+
+    device = args.device or os.environ.get(f"{args.env_prefix}DEVICE", "auto")
+    precision = args.precision or os.environ.get(f"{args.env_prefix}PRECISION", "auto")
+    chosen = resolve_compute(device, precision).as_dict()
+    if args.json:
+        emit_json(chosen)
+    else:
+        emit(f"{chosen['device']}, {chosen['precision']}: {chosen['reason']}")
+        emit(f"  cpu {chosen['cpu']} (class {chosen['cpu_class']}, torch capability {chosen['torch_capability']})"
+             + (f"; gpu {chosen['gpu']}" if chosen["gpu"] else ""))
+        if chosen["probe"]:
+            p = chosen["probe"]
+            emit(f"  probe: fp32 {p['fp32_gflops']:.1f} GFLOP/s, bf16 {p['bf16_gflops']:.1f} GFLOP/s "
+                 f"({p['bf16_speedup']:.2f}x) on {p['threads']} threads, {p['seconds']:.2f} s")
+    return 0
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:

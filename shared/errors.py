@@ -343,6 +343,16 @@ class RequestTooLargeError(SynthError, ValueError):
     http_status = 413
 
 
+# --- hardware ----------------------------------------------------------------------------------------
+
+
+class DeviceUnavailableError(SynthError, ValueError):
+    """A run asked for a device this machine does not have (``cuda`` without a GPU, ``cuda:3`` with two)."""
+
+    code = "device_unavailable"
+    http_status = 422
+
+
 # --- inference engines (the server's scale-out backend) --------------------------------------------
 
 
@@ -391,6 +401,7 @@ __all__ = [
     "DatasetNotFoundError",
     "DatasetUnavailableError",
     "DatasetValidationError",
+    "DeviceUnavailableError",
     "EngineAdapterRejectedError",
     "InferenceEngineRequestError",
     "InferenceEngineUnavailableError",

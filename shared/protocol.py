@@ -277,6 +277,8 @@ class JobPublic(_Wire):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     request: JobCreateRequest | None = None
+    compute: dict[str, Any] | None = Field(None, description="the device and precision the server's models ran in, "
+                                                              "the CPU class, and why (shared.compute)")
 
 
 class JobsPublic(_Wire):

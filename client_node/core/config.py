@@ -8,12 +8,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.config import default_data_dir
+from shared.config import ComputeSettings, default_data_dir
 from shared.constants import DEFAULT_BASE_MODEL
 
 
-class ClientSettings(BaseSettings):
-    """Where the client keeps private data, its ledger database, and which base model it trains."""
+class ClientSettings(ComputeSettings, BaseSettings):
+    """Where the client keeps private data, its ledger database, which base model it trains and where
+    (``device`` and ``precision`` from ``ComputeSettings``: PRIVSYNTH_CLIENT_DEVICE, PRIVSYNTH_CLIENT_PRECISION)."""
 
     model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_CLIENT_", env_file=".env", extra="ignore")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from shared.models.generation import model_device
 from shared.prompts import GenerationTemplate
 from shared.records import Record
 from shared.training.data import ExampleDataset, make_collate
@@ -33,13 +34,14 @@ def per_record_losses(
     dataset = ExampleDataset(examples)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     collate = make_collate(pad)
+    device = model_device(model)
     was_training = model.training
     model.eval()
     losses: list[torch.Tensor] = []
     with torch.inference_mode():
         for start in range(0, len(dataset), batch_size):
             batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
-            losses.append(per_sequence_loss_of(model, batch))
+            losses.append(per_sequence_loss_of(model, {k: v.to(device) for k, v in batch.items()}))
     if was_training:
         model.train()
-    return [float(x) for x in torch.cat(losses)]
+    return [float(x) for x in torch.cat(losses).float().cpu()]

@@ -14,7 +14,8 @@ from client_node.evaluation.privacy.overlap import PrivateNgrams, overlap_summar
 from client_node.evaluation.privacy.pii import pii_in_texts, pii_reconstruction
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
-from shared.models.loading import load_causal_lm
+from shared.compute import Compute
+from shared.models.loading import load_causal_lm, load_for
 from shared.models.resolve import ResolvedModel
 from shared.records import Record
 
@@ -30,12 +31,13 @@ def sample_leakage(sample_texts: Sequence[str], train: Sequence[Record]) -> dict
 
 
 def membership_auc(base: ResolvedModel, adapter: DecodedAdapter, train: Sequence[Record], holdout: Sequence[Record], *,
-                   max_length: int = 256, seed: int = 0) -> dict[str, Any]:
-    """Loss-threshold MIA AUC on the DP adapter: held-out records against as many training records."""
+                   max_length: int = 256, seed: int = 0, compute: Compute | None = None) -> dict[str, Any]:
+    """Loss-threshold MIA AUC on the DP adapter: held-out records against as many training records (the
+    model in ``compute``; default fp32 on the CPU)."""
     if not holdout or not train:
         return {"members": 0, "nonmembers": len(holdout)}
     members = random.Random(seed).sample(list(train), min(len(train), len(holdout)))
-    loaded = load_causal_lm(base)
+    loaded = load_for(base, compute) if compute is not None else load_causal_lm(base)
     model = load_lora(loaded.model, adapter).merge_and_unload()
     template = adapter.metadata.template
     inside = per_record_losses(model, loaded.tokenizer, template, members, max_length=max_length)

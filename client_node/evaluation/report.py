@@ -14,18 +14,22 @@ from typing import Any
 from client_node.evaluation.heldout import heldout_loss
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
-from shared.models.loading import load_causal_lm
+from shared.compute import Compute, Precision
+from shared.models.loading import load_for
 from shared.models.resolve import ResolvedModel
 from shared.prompts import GenerationTemplate, RecordFormat
 from shared.records import Record
 
+_FP32 = Compute("cpu", Precision.FP32, "evaluation default")
+
 
 def utility_report(
     base: ResolvedModel, records: Sequence[Record], *, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
-    max_length: int = 256,
+    max_length: int = 256, compute: Compute | None = None,
 ) -> dict[str, Any]:
-    """Held-out losses (lower is better) and how many records they cover. Without a DP adapter (training-free
-    generation) the knowledge adapter is measured against the base model alone."""
+    """Held-out losses (lower is better) and how many records they cover, each model in ``compute`` (default
+    fp32 on the CPU). Without a DP adapter (training-free generation) the knowledge adapter is measured
+    against the base model alone."""
     answering = knowledge.metadata.template if knowledge else GenerationTemplate.for_answering("answer")
     tasks: dict[str, GenerationTemplate] = {}
     if dp is not None:
@@ -36,7 +40,7 @@ def utility_report(
         tasks["answering"] = answering
 
     def losses(adapter: DecodedAdapter | None) -> dict[str, float]:
-        loaded = load_causal_lm(base)
+        loaded = load_for(base, compute or _FP32)
         model = load_lora(loaded.model, adapter).merge_and_unload() if adapter is not None else loaded.model
         return {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
                 for task, template in tasks.items()}

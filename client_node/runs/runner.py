@@ -31,9 +31,10 @@ from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
+from shared.compute import Compute, resolve_compute
 from shared.errors import JobCancelledError, PipelineError, SynthError, TrainingConfigError
 from shared.lora import LoraSpec
-from shared.models.loading import load_causal_lm, signature_of
+from shared.models.loading import load_for, signature_of
 from shared.models.resolve import resolve_model
 from shared.privacy import DPCertificate
 from shared.protocol import (
@@ -48,7 +49,7 @@ from shared.protocol import (
 )
 from shared.storage import ArtifactStore
 from shared.tables import parse_row_json
-from shared.training import TrainConfig
+from shared.training import PrivateLoraTrainer, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
     else:
         if row.adapter_sha256 is None:
             _refuse_restart_during(row.stage, RunStage.TRAINING, run_id)
-            write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=0)
+            write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=_planned_steps(ctx, request))
             start = time.perf_counter()
             adapter_bytes, epsilon, training = _train(ctx, request, run_id, write)
             sha = store.put(adapter_bytes)
@@ -198,6 +199,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
     else:
         report = _text_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length,
                               sample_set, document if sample_set is not None else None)
+    report["compute"] = run_compute(ctx, request).as_dict()
     timed(RunStage.EVALUATING, start)
     finish_run(engine, run_id, RunState.SUCCEEDED, stage=None, report=_finite(report))
 
@@ -219,8 +221,9 @@ def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredData
         privacy["sent_samples"] = sample_leakage([_content(x) for x in sample_set.samples], dataset.train_records)
     if released is not None:
         privacy["membership_inference"] = membership_auc(base, released, dataset.train_records, dataset.holdout_records,
-                                                         max_length=max_length)
-    return {"utility": utility_report(base, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length),
+                                                         max_length=max_length, compute=run_compute(ctx, request))
+    return {"utility": utility_report(base, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length,
+                                      compute=run_compute(ctx, request)),
             "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                         "rewritten": job.counts.rewritten},
             "privacy": privacy}
@@ -234,7 +237,7 @@ def _table_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDat
     generators = {name: a for name, a in (("dp_adapter", dp), ("knowledge_adapter", knowledge)) if a is not None}
     report = table_report(base=resolve_model(ctx.client.settings.base_model), schema=dataset.schema,
                           train=dataset.train_rows, holdout=dataset.holdout_rows, synthetic=rows, generators=generators,
-                          max_length=max_length)
+                          max_length=max_length, compute=run_compute(ctx, request))
     report["privacy"] = {**_privacy_head(certificate), **report["privacy"]}
     report["samples"] = {"received": len(samples), "rows": len(rows), "generated": job.counts.generated,
                          "attempts": job.counts.attempts, "invalid": job.counts.invalid,
@@ -263,7 +266,7 @@ def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
     config = VoteConfig(epsilon=request.epsilon, noise=v.noise, n_samples=request.n_samples,
                         max_new_tokens=v.max_new_tokens, groups=v.groups, shots=v.shots, candidates=v.candidates,
                         vote=v.vote, labels=request.labels, prefix=v.prefix)
-    loaded = load_causal_lm(ctx.client.settings.base_model, prepare=True)
+    loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request), prepare=True)
     run = run_vote_generation(dataset_id=dataset.dataset_id, task=dataset.task, records=dataset.train_records,
                               ledger=ctx.client.ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
                               run_id=run_id, on_sample=lambda done, total: write(progress_done=done, progress_total=total))
@@ -282,16 +285,36 @@ def _lora(request: RunCreateRequest) -> LoraSpec:
     return LoraSpec(r=request.lora_rank, alpha=2.0 * request.lora_rank, target_modules=tuple(request.lora_targets))
 
 
+def run_compute(ctx: RunContext, request: RunCreateRequest) -> Compute:
+    """The run's device and precision: its own request's, else the node's settings; ``auto`` decided here."""
+    settings = ctx.client.settings
+    return resolve_compute(request.device or settings.device, request.precision or settings.precision)
+
+
+def _train_config(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset) -> TrainConfig:
+    compute = run_compute(ctx, request)
+    config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, learning_rate=request.learning_rate,
+                         batch_size=min(request.batch_size, len(dataset.train_records)),
+                         max_length=request.max_length_for(table=dataset.schema is not None), lora=_lora(request),
+                         device=compute.device, precision=compute.precision)
+    if config.batch_size < 1:
+        raise TrainingConfigError("the dataset has no training records")
+    return config
+
+
+def _planned_steps(ctx: RunContext, request: RunCreateRequest) -> int:
+    """Steps the DP training will take (known before any model loads: the progress bar's total)."""
+    dataset = ctx.client.datasets.get(request.dataset_id)
+    return PrivateLoraTrainer(config=_train_config(ctx, request, dataset), progress=False).plan(
+        len(dataset.train_records)).steps
+
+
 def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
            write: Callable[..., None]) -> tuple[bytes, float, dict[str, Any] | None]:
     """The DP adapter's bytes, its epsilon and, for a table, how its examples were built."""
     dataset = ctx.client.datasets.get(request.dataset_id)
-    config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, learning_rate=request.learning_rate,
-                         batch_size=min(request.batch_size, len(dataset.train_records)),
-                         max_length=request.max_length_for(table=dataset.schema is not None), lora=_lora(request))
-    if config.batch_size < 1:
-        raise TrainingConfigError("the dataset has no training records")
-    loaded = load_causal_lm(ctx.client.settings.base_model, prepare=True)
+    config = _train_config(ctx, request, dataset)
+    loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request), prepare=True)
     on_step = lambda info: write(progress_done=info.step, progress_total=info.total_steps)  # noqa: E731
     if dataset.schema is not None:
         table = run_table_training(dataset=dataset, ledger=ctx.client.ledger, config=config, settings=request.table,

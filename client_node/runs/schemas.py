@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from client_node.tables.settings import TableSettings
 from client_node.voting.plan import VoteNoise
+from shared.compute.precision import Precision
+from shared.config import DEVICE_PATTERN
 from shared.lora import DEFAULT_TARGET_MODULES
 from shared.mechanisms import VoteKind
 from shared.protocol import ErrorInfo, JobPublic, JobState, Progress, SamplingParams
@@ -74,6 +76,9 @@ class RunCreateRequest(BaseModel):
     rewrite: bool = True
     train_knowledge_adapter: bool = True
     poll_seconds: float = Field(2.0, gt=0, le=300)
+    device: str | None = Field(None, pattern=DEVICE_PATTERN, description="auto, cpu, cuda or cuda:N for this run's "
+                                                                          "training and evaluation (default: the node's)")
+    precision: Precision | None = Field(None, description="auto, fp32, bf16 or bf16-autocast (default: the node's)")
 
 
     def max_length_for(self, *, table: bool) -> int:

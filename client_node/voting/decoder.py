@@ -17,7 +17,7 @@ import numpy as np
 
 from shared.mechanisms import VoteAggregator, VoteKind
 from shared.mechanisms.noisy_max import vote_histogram
-from shared.models.generation import left_padded
+from shared.models.generation import left_padded, model_device
 
 
 class BudgetSpent(Exception):
@@ -43,7 +43,8 @@ class VotingPrompts:
         if not group_prompts:
             raise ValueError("vote decoding needs at least one group")
         self.model, self.tokenizer, self.rows = model, tokenizer, len(group_prompts) + 1
-        batch = left_padded(tokenizer, [*group_prompts, public_prompt], add_special_tokens=False)
+        self.device = model_device(model)
+        batch = left_padded(tokenizer, [*group_prompts, public_prompt], add_special_tokens=False, device=self.device)
         self.mask = batch["attention_mask"]
         positions = (self.mask.cumsum(dim=-1) - 1).clamp(min=0)
         self.cache = DynamicCache()
@@ -70,7 +71,8 @@ class VotingPrompts:
         cache = copy.deepcopy(self.cache)
         mask, position = self.mask, self.next_position
         dtype = self.mask.dtype
-        start_ids = self.tokenizer(start, add_special_tokens=False, return_tensors="pt")["input_ids"] if start else None
+        start_ids = self.tokenizer(start, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.device) \
+            if start else None
         new: list[int] = []
         finished = False
         with torch.inference_mode():
@@ -79,8 +81,8 @@ class VotingPrompts:
             while True:
                 if step is not None:
                     width = step.shape[1]
-                    mask = torch.cat([mask, torch.ones((self.rows, width), dtype=dtype)], dim=1)
-                    out = self.model(input_ids=step, attention_mask=mask, position_ids=position + torch.arange(width),
+                    mask = torch.cat([mask, torch.ones((self.rows, width), dtype=dtype, device=self.device)], dim=1)
+                    out = self.model(input_ids=step, attention_mask=mask, position_ids=position + torch.arange(width, device=self.device),
                                      past_key_values=cache, use_cache=True, logits_to_keep=1)
                     position = position + width
                     logits = out.logits[:, -1, :].float()
@@ -92,10 +94,10 @@ class VotingPrompts:
                     before_token()
                 except BudgetSpent:
                     break
-                token = ids[aggregator.choose(vote_histogram(logits[:-1, ids].numpy(), vote), rng)]
+                token = ids[aggregator.choose(vote_histogram(logits[:-1, ids].cpu().numpy(), vote), rng)]
                 new.append(token)
                 if token in self.eos_ids or len(new) >= max_new_tokens:
                     finished = token in self.eos_ids
                     break
-                step = torch.full((self.rows, 1), token, dtype=torch.long)
+                step = torch.full((self.rows, 1), token, dtype=torch.long, device=self.device)
         return VotedText(text=self.tokenizer.decode(new, skip_special_tokens=True), tokens=len(new), finished=finished)

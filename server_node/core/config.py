@@ -10,18 +10,20 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server_node.pipeline.grade import GradingMethod
-from shared.config import default_data_dir
+from shared.config import ComputeSettings, default_data_dir
 from shared.constants import (
     DEFAULT_BASE_MODEL,
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_EXPERT_MODEL,
     DEFAULT_MAX_LORA_RANK,
 )
-from shared.training.config import Precision
 
 
-class ServerSettings(BaseSettings):
-    """What the server hosts and the policy it applies to clients' adapters."""
+class ServerSettings(ComputeSettings, BaseSettings):
+    """What the server hosts, where it computes, and the policy it applies to clients' adapters.
+
+    ``device`` and ``precision`` (PRIVSYNTH_SERVER_DEVICE, PRIVSYNTH_SERVER_PRECISION) hold for generation,
+    grading, rewriting, embeddings, the knowledge adapter and the vLLM launcher's dtype."""
 
     model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_SERVER_", env_file=".env", extra="ignore")
 
@@ -35,8 +37,6 @@ class ServerSettings(BaseSettings):
     max_epsilon: float = Field(10.0, gt=0, description="adapters certifying more epsilon are refused")
     allow_non_private: bool = Field(False, description="accept epsilon = inf adapters (benchmarks only)")
     embedding_model: str | None = Field(DEFAULT_EMBEDDING_MODEL, description="near-duplicate removal; empty: exact only")
-    dtype: Literal["float32", "bfloat16"] = Field("bfloat16", description="weights of models used for inference")
-    training_precision: Precision = Field(Precision.BF16, description="knowledge adapter training")
     grading_method: GradingMethod = Field(GradingMethod.LIKELIHOOD, description="likelihood or questions (see grade.py)")
     generation_batch_size: int = Field(16, ge=1, le=512)
     grading_batch_size: int = Field(16, ge=1, le=512)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
-from shared.models.generation import left_padded
+from shared.models.generation import left_padded, model_device
 from shared.models.sampling import sample_texts
 from shared.models.scoring import continuation_logprobs, option_probabilities
 
@@ -68,7 +68,8 @@ class LocalTextModel:
                             add_special_tokens: bool = False) -> list[dict[int, float]]:
         import torch
 
-        batch = left_padded(self.tokenizer, prompts, add_special_tokens=add_special_tokens)
+        batch = left_padded(self.tokenizer, prompts, add_special_tokens=add_special_tokens,
+                            device=model_device(self.model))
         with torch.inference_mode():
             logits = self.model(**batch, logits_to_keep=1).logits[:, -1, :].float()
         values, ids = logits.log_softmax(dim=-1).topk(top, dim=-1)

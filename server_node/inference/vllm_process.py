@@ -15,10 +15,21 @@ from pathlib import Path
 from shared.services import ServiceProcess, free_port, wait_ready
 
 
+def vllm_dtype(precision: str = "auto", device: str = "auto") -> str:
+    """vLLM's ``--dtype`` for our precision setting: bfloat16 where this machine's choice is a bf16 mode,
+    else float32 (on an AVX2 CPU bf16 runs many times slower than fp32)."""
+    from shared.compute import Precision, resolve_compute
+
+    chosen = resolve_compute(device, precision).precision
+    return "float32" if chosen is Precision.FP32 else "bfloat16"
+
+
 def vllm_command(python: str, model: Path | str, *, served_name: str, port: int, lora: bool = True,
-                 max_lora_rank: int = 8, max_loras: int = 4, dtype: str = "bfloat16", max_model_len: int = 2048) -> list[str]:
+                 max_lora_rank: int = 8, max_loras: int = 4, dtype: str | None = None,
+                 max_model_len: int = 2048) -> list[str]:
     """``lora=False`` for an expert's engine: without LoRA layers, prompt log-probabilities (grading) are
-    safe to batch with anything (vLLM issues 29955, 16668)."""
+    safe to batch with anything (vLLM issues 29955, 16668). ``dtype`` None: ``vllm_dtype()`` for this machine."""
+    dtype = dtype or vllm_dtype()
     # `python -m vllm.entrypoints...`: the CPU build's `vllm` command looks for a distribution named vllm
     command = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--served-model-name",
                served_name, "--host", "127.0.0.1", "--port", str(port), "--dtype", dtype, "--max-model-len",

@@ -119,6 +119,7 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         checkpoints, counts, timings = dict(job.checkpoints or {}), dict(job.counts or {}), dict(job.timings or {})
         adapter_row = session.get(StoredAdapter, job.adapter_id) if job.adapter_id else None
         sample_set_row = session.get(StoredSampleSet, job.sample_set_id) if job.sample_set_id else None
+    reporter.write(compute={**ctx.pool.compute.as_dict(), "inference_backend": ctx.backend.name})
     adapter, given = None, []  # the DP adapter, or the DP samples a sample set brought
     if adapter_row is not None:
         adapter = decode_adapter(ctx.store.get(adapter_row.sha256), limits=AdapterLimits(
@@ -233,7 +234,7 @@ def _knowledge_config(settings: ServerSettings, lora: LoraSpec, *, table: bool =
                        learning_rate=settings.knowledge_learning_rate, lora=lora,
                        max_length=settings.knowledge_table_max_length if table else settings.knowledge_max_length,
                        max_physical_batch=physical_batch_for(settings.knowledge_table_max_length) if table else None,
-                       precision=settings.training_precision)
+                       device=settings.device, precision=settings.precision)
 
 
 def _samples_jsonl(samples: Samples) -> bytes:

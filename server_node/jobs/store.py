@@ -80,7 +80,7 @@ def to_public(job: Job) -> JobPublic:
                           total=job.progress_total),
         counts=JobCounts(**(job.counts or {})), timings=dict(job.timings or {}),
         error=ErrorInfo(**job.error) if job.error else None, created_at=job.created_at, updated_at=job.updated_at,
-        request=JobCreateRequest.model_validate(job.request),
+        request=JobCreateRequest.model_validate(job.request), compute=job.compute,
     )
 
 

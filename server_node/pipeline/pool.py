@@ -13,18 +13,19 @@ from typing import Any
 from server_node.hosting import HostedModel
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
+from shared.compute import Compute
 from shared.models.embedding import SentenceEmbedder
-from shared.models.loading import MODEL_BUILD_LOCK, DType, LoadedModel, load_causal_lm
+from shared.models.loading import MODEL_BUILD_LOCK, LoadedModel, load_for
 from shared.models.resolve import ResolvedModel
 
 
 class ModelPool:
     """Loads lazily; safe to share between worker threads (loading is serialized)."""
 
-    def __init__(self, *, expert: ResolvedModel | None, embedder: ResolvedModel | None, dtype: DType) -> None:
+    def __init__(self, *, expert: ResolvedModel | None, embedder: ResolvedModel | None, compute: Compute) -> None:
         self._expert_spec = expert
         self._embedder_spec = embedder
-        self.dtype = dtype
+        self.compute = compute
         self._lock = threading.Lock()
         self._expert: LoadedModel | None = None
         self._embedder: SentenceEmbedder | None = None
@@ -34,7 +35,7 @@ class ModelPool:
             raise ValueError("this server hosts no expert model (PRIVSYNTH_SERVER_EXPERT_MODEL is empty)")
         with self._lock:
             if self._expert is None:
-                self._expert = load_causal_lm(self._expert_spec, dtype=self.dtype)
+                self._expert = load_for(self._expert_spec, self.compute)
             return self._expert
 
     def embedder(self) -> SentenceEmbedder | None:
@@ -43,11 +44,11 @@ class ModelPool:
             return None
         with self._lock:
             if self._embedder is None:
-                self._embedder = SentenceEmbedder.load(self._embedder_spec)
+                self._embedder = SentenceEmbedder.load(self._embedder_spec, device=self.compute.device)
             return self._embedder
 
     def fresh_base(self, hosted: HostedModel) -> LoadedModel:
-        return load_causal_lm(hosted.resolved, dtype=self.dtype)
+        return load_for(hosted.resolved, self.compute)
 
     def base_with_adapter(self, hosted: HostedModel, adapter: DecodedAdapter) -> tuple[Any, Any]:
         """A fresh base model with the client's adapter merged into its weights (fastest to sample from)."""

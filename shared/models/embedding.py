@@ -22,18 +22,20 @@ class SentenceEmbedder:
     model: Any
     tokenizer: Any
     max_length: int = 256
+    device: str = "cpu"
 
     @classmethod
-    def load(cls, spec: str | ResolvedModel, *, settings: ModelSettings | None = None) -> SentenceEmbedder:
+    def load(cls, spec: str | ResolvedModel, *, settings: ModelSettings | None = None,
+             device: str = "cpu") -> SentenceEmbedder:
         from transformers import AutoModel, AutoTokenizer
 
         from shared.models.loading import MODEL_BUILD_LOCK
 
         resolved = spec if isinstance(spec, ResolvedModel) else resolve_model(spec, settings=settings)
         with MODEL_BUILD_LOCK:
-            model = AutoModel.from_pretrained(str(resolved.path))
+            model = AutoModel.from_pretrained(str(resolved.path)).to(device)
         model.eval()
-        return cls(model=model, tokenizer=AutoTokenizer.from_pretrained(str(resolved.path)))
+        return cls(model=model, tokenizer=AutoTokenizer.from_pretrained(str(resolved.path)), device=device)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> Any:
         """A float32 tensor ``(len(texts), dim)`` of unit-length embeddings."""
@@ -44,12 +46,12 @@ class SentenceEmbedder:
         chunks = []
         for start in range(0, len(texts), batch_size):
             batch = self.tokenizer(list(texts[start : start + batch_size]), return_tensors="pt", padding=True,
-                                   truncation=True, max_length=self.max_length)
+                                   truncation=True, max_length=self.max_length).to(self.device)
             with torch.inference_mode():
                 hidden = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-            chunks.append(torch.nn.functional.normalize(pooled.float(), dim=-1))
+            chunks.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu())
         if not chunks:
             return torch.zeros((0, int(self.model.config.hidden_size)))
         return torch.cat(chunks)

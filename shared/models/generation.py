@@ -41,14 +41,25 @@ def generate_completion(
                           temperature=temperature, top_p=top_p, add_special_tokens=True)
 
 
-def left_padded(tokenizer: Any, prompts: Sequence[str], *, add_special_tokens: bool) -> Any:
-    """A tensor batch padded on the left: decoder-only models continue from the right edge."""
+def model_device(model: Any) -> Any:
+    """The device a model's weights are on (where its inputs must be)."""
+    try:
+        return next(model.parameters()).device
+    except (StopIteration, AttributeError):
+        import torch
+
+        return torch.device("cpu")
+
+
+def left_padded(tokenizer: Any, prompts: Sequence[str], *, add_special_tokens: bool, device: Any = None) -> Any:
+    """A tensor batch padded on the left (decoder-only models continue from the right edge), on ``device``."""
     previous_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        return tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
+        batch = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
     finally:
         tokenizer.padding_side = previous_side
+    return batch if device is None else batch.to(device)
 
 
 def generate_texts(
@@ -69,7 +80,7 @@ def generate_texts(
     """
     import torch
 
-    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens)
+    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens, device=model_device(model))
     sampling = temperature > 0
     with torch.inference_mode():
         output = model.generate(

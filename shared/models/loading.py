@@ -14,6 +14,8 @@ from shared.models.resolve import ResolvedModel, resolve_model
 if TYPE_CHECKING:
     import torch
 
+    from shared.compute import Compute
+
 DType = Literal["float32", "bfloat16", "float16"]
 
 # transformers and peft build models under process-wide switches (the default dtype, meta-device init);
@@ -61,12 +63,13 @@ def load_causal_lm(
     spec: str | ResolvedModel,
     *,
     dtype: DType = "float32",
+    device: str = "cpu",
     settings: ModelSettings | None = None,
     prepare: bool = False,
 ) -> LoadedModel:
-    """Load a model spec (see ``resolve_model``) in eval mode, with a padding token set.
+    """Load a model spec (see ``resolve_model``) in eval mode on ``device``, with a padding token set.
 
-    Loading never touches the network for bundled and local models.
+    Loading never touches the network for bundled and local models. ``load_for`` takes a ``Compute``.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -76,5 +79,14 @@ def load_causal_lm(
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=torch_dtype(dtype))
+        if device != "cpu":
+            model = model.to(device)
         model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, resolved=resolved)
+
+
+def load_for(spec: str | ResolvedModel, compute: Compute, *, settings: ModelSettings | None = None,
+             prepare: bool = False) -> LoadedModel:
+    """``load_causal_lm`` on the compute's device, in its precision's weight dtype."""
+    return load_causal_lm(spec, dtype=compute.load_dtype, device=compute.device,  # type: ignore[arg-type]
+                          settings=settings, prepare=prepare)

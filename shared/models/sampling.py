@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.models.generation import left_padded
+from shared.models.generation import left_padded, model_device
 
 _CANDIDATES = 256
 
@@ -32,10 +32,10 @@ def filter_candidates(logits: Any, *, temperature: float, top_k: int, top_p: flo
     values, ids = scaled.topk(k, dim=-1)  # sorted, largest first
     if top_k > 0:
         probs = values.softmax(dim=-1)  # renormalized over the top-k, as transformers' TopK then softmax
-        fallback = torch.zeros(scaled.shape[0], dtype=torch.bool)
+        fallback = torch.zeros(scaled.shape[0], dtype=torch.bool, device=scaled.device)
     else:
         probs = (values - scaled.logsumexp(dim=-1, keepdim=True)).exp()  # true probabilities
-        fallback = probs.sum(dim=-1) < top_p if top_p < 1.0 else torch.ones(scaled.shape[0], dtype=torch.bool)
+        fallback = probs.sum(dim=-1) < top_p if top_p < 1.0 else torch.ones(scaled.shape[0], dtype=torch.bool, device=scaled.device)
     if top_p < 1.0:
         # TopPLogitsWarper drops a token when the mass ranked above it already reaches top_p (the first stays).
         before = probs.cumsum(dim=-1) - probs
@@ -83,14 +83,15 @@ def sample_texts(
     import torch
     from transformers import DynamicCache
 
-    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens)
+    device = model_device(model)
+    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens, device=device)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
-    eos_ids = torch.tensor(eos if isinstance(eos, list) else [eos])
+    eos_ids = torch.tensor(eos if isinstance(eos, list) else [eos], device=device)
     positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
     cache = DynamicCache()
-    finished = torch.zeros(mask.shape[0], dtype=torch.bool)
+    finished = torch.zeros(mask.shape[0], dtype=torch.bool, device=device)
     new: list[Any] = []
     with torch.inference_mode():
         out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from shared.models.generation import left_padded
+from shared.models.generation import left_padded, model_device
 
 
 def option_probabilities(
@@ -20,7 +20,8 @@ def option_probabilities(
     prompts = [p + suffix for p in prompts]
     out: list[list[float]] = []
     for start in range(0, len(prompts), batch_size):
-        batch = left_padded(tokenizer, prompts[start : start + batch_size], add_special_tokens=not chat)
+        batch = left_padded(tokenizer, prompts[start : start + batch_size], add_special_tokens=not chat,
+                            device=model_device(model))
         with torch.inference_mode():
             logits = model(**batch, logits_to_keep=1).logits[:, -1, :].float()
         out.extend(logits[:, ids].log_softmax(dim=1).exp().tolist())
@@ -49,8 +50,9 @@ def continuation_logprobs(
         # left padding: every row ends at the last column, so only the last max(tail) positions need the
         # (large) vocabulary projection
         width = max(len(r) for r in rows)
-        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
-        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        device = model_device(model)
+        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=device)
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
         positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
         keep = max(tails) + 1
         with torch.inference_mode():

@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.models.generation import left_padded
+from shared.models.generation import left_padded, model_device
 from shared.models.numbers import NumberDomain
 from shared.models.sampling import _draw
 
@@ -109,7 +109,8 @@ def sample_values(
         row.node = row.tries.get(row.keys[0])
     numeric = set(numeric) | set(numbers or {})
     vocab = _vocab(tokenizer) if any(row.tries for row in rows) or numeric else None
-    batch = left_padded(tokenizer, prompts, add_special_tokens=False)
+    device = model_device(model)
+    batch = left_padded(tokenizer, prompts, add_special_tokens=False, device=device)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
@@ -132,7 +133,7 @@ def sample_values(
                 break
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             position = position + 1
-            out = model(input_ids=torch.tensor(feed)[:, None], attention_mask=mask, position_ids=position,
+            out = model(input_ids=torch.tensor(feed, device=device)[:, None], attention_mask=mask, position_ids=position,
                         past_key_values=cache, use_cache=True)
     return [None if row.failed or not row.done else dict(zip(row.keys, row.values, strict=True)) for row in rows]
 

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.compute.precision import Precision
 from shared.lora import LoraSpec
 from shared.privacy import Accountant
 
-
-class Precision(StrEnum):
-    """How the frozen base model computes. LoRA weights and optimizer state stay float32 in every mode."""
-
-    FP32 = "fp32"
-    BF16 = "bf16"  # base weights stored in bfloat16 (AMX on this CPU class); fastest here
-    BF16_AUTOCAST = "bf16-autocast"  # float32 weights, bfloat16 matmuls through autocast
+__all__ = ["Precision", "TrainConfig"]
 
 
 class TrainConfig(BaseModel):
@@ -36,7 +30,8 @@ class TrainConfig(BaseModel):
         "run each (Poisson) batch through the model in chunks of at most this many examples: less memory "
         "for long examples; the step, its gradient and its DP guarantee are the same"))
     accountant: Accountant = Accountant.RDP
-    precision: Precision = Precision.BF16
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu, cuda or cuda:N")
+    precision: Precision = Field(Precision.AUTO, description="auto: chosen per machine (shared.compute)")
     seed: int = 0
 
     @field_validator("accountant")

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,13 +28,14 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from shared.adapters.peft_io import attach_lora, lora_state_dict
+from shared.compute import Compute, resolve_compute
 from shared.errors import TrainingConfigError
 from shared.lora import LoraSpec
 from shared.privacy import DPCertificate, Mechanism, round_record_count
 from shared.prompts import GenerationTemplate
 from shared.records import Record
 from shared.training.accounting import HistoryEntry, add_steps, noise_for_target
-from shared.training.config import Precision, TrainConfig
+from shared.training.config import TrainConfig
 from shared.training.data import ExampleDataset, make_collate, physical_batches
 from shared.training.examples import tokenize_examples
 from shared.training.loss import batch_loss
@@ -82,6 +82,7 @@ class TrainResult:
     empty_batches: int = 0
     truncated_examples: int = 0
     seconds: float = 0.0
+    compute: Compute | None = None
     model: Any = field(default=None, repr=False)
 
 
@@ -110,6 +111,7 @@ class PrivateLoraTrainer:
         self.on_step = on_step
         self._accountant: Any = None
         self._delta = 0.0
+        self.compute: Compute = resolve_compute("cpu", "fp32")  # replaced by the run's own choice in train()
 
     def plan(self, n_records: int) -> TrainPlan:
         """Sampling rate, steps and the noise that meets the target epsilon, for ``n_records`` records."""
@@ -154,6 +156,7 @@ class PrivateLoraTrainer:
         """
         cfg = self.config
         plan = plan or self.plan(len(records))
+        compute = self.compute = resolve_compute(cfg.device, cfg.precision)
         torch.manual_seed(cfg.seed)
         examples, truncated = tokenize_examples(tokenizer, template, records, max_length=cfg.max_length)
         model = self._prepare_model(model)
@@ -164,7 +167,8 @@ class PrivateLoraTrainer:
         if plan.private:
             trained, optimizer, loader = self._prepare_privacy(model, optimizer, loader, plan)
 
-        result = TrainResult(tensors={}, certificate=None, lora=cfg.lora, plan=plan, history=[], truncated_examples=truncated)  # type: ignore[arg-type]
+        result = TrainResult(tensors={}, certificate=None, lora=cfg.lora, plan=plan, history=[],  # type: ignore[arg-type]
+                             truncated_examples=truncated, compute=compute)
         start = time.perf_counter()
         bar = tqdm(total=plan.steps, desc="DP-LoRA" if plan.private else "LoRA (no DP)", disable=not self.progress)
         trained.train()
@@ -177,24 +181,25 @@ class PrivateLoraTrainer:
             if size == 0:
                 result.empty_batches += 1
                 for p in params:  # noise-only step: still taken, still counted by the accountant
-                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
+                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
             else:
-                total = 0.0
+                total = torch.zeros((), device=compute.device)
                 chunks = physical_batches(batch, cfg.max_physical_batch)
                 for i, chunk in enumerate(chunks):
                     n = int(chunk["input_ids"].shape[0])
+                    chunk = {k: v.to(compute.device, non_blocking=True) for k, v in chunk.items()}
                     if plan.private and i > 0:
                         optimizer.zero_grad(set_to_none=True)  # per-sample grads only; the clipped sum stays
-                    with self._autocast():  # the forward only; backward and the DP step stay float32
+                    with compute.autocast():  # the forward only; backward and the DP step stay float32
                         loss = batch_loss(trained, chunk)
                     # opacus scales a pass's per-sample gradients by its own size; without DP the chunk
                     # means are weighted into the batch mean
                     (loss if plan.private else loss * (n / size)).backward()
-                    total += float(loss.detach()) * n
+                    total += loss.detach().float() * n
                     if plan.private and i < len(chunks) - 1:
                         optimizer.signal_skip_step(do_skip=True)  # clip and add to the sum; no noise, no step
                         optimizer.step()
-                loss_value = total / size
+                loss_value = float(total) / size  # the one scalar brought back per step
                 result.losses.append(loss_value)
             if plan.private and self.before_step is not None:
                 self.before_step(add_steps(self._accountant.history, noise_multiplier=plan.noise_multiplier,
@@ -219,10 +224,10 @@ class PrivateLoraTrainer:
     # --- the wrapped objects, one _prepare_* each (as opacus' PrivacyEngine does) ---------------------
 
     def _prepare_model(self, model: torch.nn.Module) -> Any:
-        if self.config.precision is Precision.BF16:
-            model = model.to(torch.bfloat16)
-        elif model.dtype != torch.float32:  # type: ignore[operator]
-            model = model.to(torch.float32)
+        compute = self.compute
+        dtype = torch.bfloat16 if compute.load_dtype == "bfloat16" else torch.float32
+        if model.dtype != dtype or str(model.device) != compute.device:  # type: ignore[operator]
+            model = model.to(device=compute.device, dtype=dtype)
         for p in model.parameters():
             p.requires_grad_(False)
         # peft keeps adapter weights in float32 over a bfloat16 base (autocast_adapter_dtype).
@@ -245,11 +250,6 @@ class PrivateLoraTrainer:
         self._accountant = engine.accountant
         self._delta = plan.delta
         return trained, optimizer, loader
-
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.config.precision is Precision.BF16_AUTOCAST:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     @staticmethod
     def _batches(loader: Any, steps: int) -> Iterator[dict[str, torch.Tensor]]:

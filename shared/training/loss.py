@@ -38,7 +38,7 @@ def per_sequence_loss_of(model: torch.nn.Module, batch: dict[str, torch.Tensor])
     targets = labels[:, 1:][predicts[:, :-1]]
     token_loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets, reduction="none")
     rows = predicts.nonzero()[:, 0]
-    sums = torch.zeros(labels.shape[0], dtype=token_loss.dtype).index_add(0, rows, token_loss)
+    sums = torch.zeros(labels.shape[0], dtype=token_loss.dtype, device=token_loss.device).index_add(0, rows, token_loss)
     counts = predicts.sum(dim=1).clamp(min=1).to(token_loss.dtype)
     return sums / counts
 

@@ -10,13 +10,14 @@ import torch
 
 from shared.adapters import AdapterMetadata, decode_adapter, encode_adapter
 from shared.adapters.peft_io import attach_lora, lora_state_dict
+from shared.compute import resolve_compute
 from shared.constants import DEFAULT_BASE_MODEL, DEFAULT_EXPERT_MODEL, MODEL_MANIFEST_NAME
 from shared.errors import AdapterShapeError
 from shared.lora import LoraSpec
 from shared.models.bundled import BUNDLED_MODELS
 from shared.models.fingerprint import compute_weights_sha256_of_dir
 from shared.models.generation import generate_chat, generate_completion
-from shared.models.loading import LoadedModel, load_causal_lm
+from shared.models.loading import LoadedModel, load_causal_lm, load_for
 from shared.models.prepare import prepare_model
 from shared.prompts import GenerationTemplate
 from tests.utils.adapters import make_certificate
@@ -71,7 +72,7 @@ def test_real_adapter_passes_the_codec_and_wrong_rank_shapes_fail(smollm2: Loade
 
 
 def test_gemma_completes_a_plain_prompt(model_settings) -> None:
-    gemma = load_causal_lm(DEFAULT_EXPERT_MODEL, settings=model_settings, prepare=True, dtype="bfloat16")
+    gemma = load_for(DEFAULT_EXPERT_MODEL, resolve_compute(), settings=model_settings, prepare=True)
     assert not gemma.resolved.chat
     text = generate_completion(gemma, ["Question: What is the capital of France?\nAnswer:"], max_new_tokens=8)[0]
     assert text.strip(), "empty completion"

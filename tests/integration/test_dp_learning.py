@@ -18,9 +18,10 @@ from client_node.ledger import PrivacyLedger, make_engine
 from client_node.training.private_run import run_private_training
 from shared.adapters import decode_adapter
 from shared.adapters.peft_io import load_lora
+from shared.compute import resolve_compute
 from shared.constants import DEFAULT_BASE_MODEL
 from shared.lora import LoraSpec
-from shared.models.loading import load_causal_lm
+from shared.models.loading import load_causal_lm, load_for
 from shared.prompts import GenerationTemplate
 from shared.training import TrainConfig
 
@@ -45,7 +46,7 @@ def _train(setup, epsilon: float, lr: float, epochs: int = 2):
     loaded = load_causal_lm(DEFAULT_BASE_MODEL, settings=settings, prepare=True)
     base = loaded.signature()
     config = TrainConfig(epsilon=epsilon, epochs=epochs, batch_size=20, learning_rate=lr, lora=LORA, max_length=160,
-                         precision="bf16", seed=0)
+                         precision="auto", seed=0)
     run = run_private_training(dataset=dataset, ledger=ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=base, progress=False)
     return run, base, loaded.tokenizer
@@ -53,7 +54,7 @@ def _train(setup, epsilon: float, lr: float, epochs: int = 2):
 
 def _loss_with(adapter_bytes: bytes | None, base, setup, template: GenerationTemplate) -> float:
     dataset, _, settings = setup
-    loaded = load_causal_lm(DEFAULT_BASE_MODEL, settings=settings, dtype="bfloat16")
+    loaded = load_for(DEFAULT_BASE_MODEL, resolve_compute(), settings=settings)
     model = loaded.model
     if adapter_bytes is not None:
         model = load_lora(model, decode_adapter(adapter_bytes, base=base))

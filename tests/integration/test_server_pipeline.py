@@ -41,8 +41,10 @@ def dp_adapter(model_settings) -> bytes:
     return export_adapter(result, base=loaded.signature(), template=template)
 
 
-def test_job_on_real_models_produces_graded_rewritten_samples_and_a_knowledge_adapter(tmp_path, dp_adapter) -> None:
-    settings = ServerSettings(data_dir=tmp_path, workers=0, generation_batch_size=6, knowledge_epochs=1)
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_job_on_real_models_produces_graded_rewritten_samples_and_a_knowledge_adapter(tmp_path, dp_adapter,
+                                                                                      device) -> None:
+    settings = ServerSettings(data_dir=tmp_path, workers=0, generation_batch_size=6, knowledge_epochs=1, device=device)
     state = ServerState.from_settings(settings)
     with Session(state.engine, expire_on_commit=False) as session:
         client, _ = create_token(session, name="hospital")
@@ -59,6 +61,8 @@ def test_job_on_real_models_produces_graded_rewritten_samples_and_a_knowledge_ad
         samples_sha, adapter_sha = job.samples_sha256, job.adapter_sha256
     assert public.counts.generated >= 1 and public.counts.kept == public.counts.generated
     assert set(public.timings) == {"generating", "grading", "rewriting", "training"}
+    assert public.compute is not None and public.compute["device"].startswith(device)
+    assert public.compute["precision"] in {"fp32", "bf16"} and public.compute["cpu_class"]
 
     samples = [SyntheticSample.model_validate(json.loads(line)) for line in state.store.get(samples_sha).decode().splitlines()]
     assert samples and all(s.instruction and s.response and 0.0 <= (s.grade or -1) <= 1.0 for s in samples)

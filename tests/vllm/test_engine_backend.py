@@ -24,6 +24,7 @@ from server_node.core.security import create_token
 from server_node.inference import LocalTextModel
 from server_node.inference.backend import EngineBackend
 from server_node.inference.engine_model import EngineTextModel
+from server_node.inference.vllm_process import vllm_dtype
 from server_node.jobs.runner import run_job
 from server_node.jobs.store import claim_next, create_job, to_public
 from server_node.models import Job
@@ -218,7 +219,7 @@ def test_grades_through_the_engine_match_the_in_process_grader(tmp_path, expert_
     samples = [{"instruction": r.instruction, "input": "", "response": r.response} for r in records]
     samples += [{"instruction": records[0].instruction, "input": "", "response": records[1].response},  # mismatched
                 {"instruction": "zq xv", "input": "", "response": "!! ??"}]  # garbled
-    local = load_causal_lm(DEFAULT_BASE_MODEL, dtype="bfloat16")
+    local = load_causal_lm(DEFAULT_BASE_MODEL, dtype=vllm_dtype())  # the engine's own dtype
     kwargs = {"samples": samples, "domain": "clinic questions", "chat": True, "labels": None}
     engine = grade_samples(lm=state.jobs.backend.expert(), **kwargs)
     here = grade_samples(lm=LocalTextModel(local.model, local.tokenizer), **kwargs)

@@ -11,7 +11,8 @@ from client_node.evaluation.tabular.leakage import dlt_report
 from client_node.evaluation.tabular.tstr import tstr_report
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
-from shared.models.loading import load_causal_lm
+from shared.compute import Compute
+from shared.models.loading import load_causal_lm, load_for
 from shared.models.resolve import ResolvedModel
 from shared.tables.rows import Row
 from shared.tables.schema import TableSchema
@@ -19,13 +20,13 @@ from shared.tables.schema import TableSchema
 
 def table_report(*, base: ResolvedModel, schema: TableSchema, train: Sequence[Row], holdout: Sequence[Row],
                  synthetic: Sequence[Row], test: Sequence[Row] | None = None, generators: dict[str, DecodedAdapter],
-                 max_length: int = 1024, seed: int = 0) -> dict[str, Any]:
+                 max_length: int = 1024, seed: int = 0, compute: Compute | None = None) -> dict[str, Any]:
     """Utility against ``test`` (default: the held-out rows), privacy against the training rows; DLT for
     each generator adapter named in ``generators``."""
     test = list(test) if test is not None else list(holdout)
     dlt = {}
     for name, adapter in generators.items():
-        loaded = load_causal_lm(base)
+        loaded = load_for(base, compute) if compute is not None else load_causal_lm(base)
         model = load_lora(loaded.model, adapter).merge_and_unload()
         dlt[name] = dlt_report(model, loaded.tokenizer, adapter.metadata.template, train, holdout,
                                max_length=max_length, seed=seed)
