@@ -12,7 +12,8 @@ BENCHMARKS = {
     "server_generation": "the server's generation against plain batched and one-at-a-time generate",
     "expert_grading": "grading AUC of the expert models and methods",
     "dp_overhead": "DP vs non-DP training step time and memory",
-    "dp_precision": "held-out loss and time of DP adapters per precision",
+    "dp_precision": "held-out loss and time of DP adapters per precision (and what auto picks)",
+    "memory": "peak RSS and step time of a default client DP run per precision and tokens per pass",
     "backends": "the same server jobs in-process and through a vLLM engine at 1, 4 and 8 concurrent jobs",
 }
 

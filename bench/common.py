@@ -31,7 +31,12 @@ def machine() -> dict[str, Any]:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         commit = ""
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "memory_gib": round(mem_gib, 1),
+    from shared.compute import resolve_compute
+
+    auto = resolve_compute()
+    return {"cpu": cpu, "cpu_class": auto.cpu.cpu_class if auto.cpu else None,
+            "auto_compute": {"device": auto.device, "precision": auto.precision.value, "reason": auto.reason},
+            "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "memory_gib": round(mem_gib, 1),
             "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
             "git_commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds")}
 

@@ -10,7 +10,18 @@ from shared.compute.precision import Precision
 from shared.lora import LoraSpec
 from shared.privacy import Accountant
 
-__all__ = ["Precision", "TrainConfig"]
+__all__ = ["Precision", "TrainConfig", "tokens_per_pass_for"]
+
+# Tokens per forward/backward pass that keep a default DP-LoRA run of SmolLM2-135M under 4 GB resident:
+# about 2.4 MB a token with bf16 weights, 4.7 MB in fp32 (activations plus opacus' hooks; bench/memory.py).
+# Passes of this size were also no slower than whole batches there.
+_TOKENS_PER_PASS = {Precision.BF16: 1024}
+_DEFAULT_TOKENS_PER_PASS = 512
+
+
+def tokens_per_pass_for(precision: Precision) -> int:
+    """The default token limit of one pass for a concrete precision."""
+    return _TOKENS_PER_PASS.get(precision, _DEFAULT_TOKENS_PER_PASS)
 
 
 class TrainConfig(BaseModel):
@@ -29,6 +40,9 @@ class TrainConfig(BaseModel):
     max_physical_batch: int | None = Field(None, ge=1, description=(
         "run each (Poisson) batch through the model in chunks of at most this many examples: less memory "
         "for long examples; the step, its gradient and its DP guarantee are the same"))
+    max_tokens_per_pass: int | None = Field(None, ge=0, description=(
+        "and at most this many padded tokens per pass: bounds a step's memory (activations and opacus' hooks grow "
+        "with the tokens of a pass); None: by precision (``tokens_per_pass_for``); 0: the whole batch at once"))
     accountant: Accountant = Accountant.RDP
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu, cuda or cuda:N")
     precision: Precision = Field(Precision.AUTO, description="auto: chosen per machine (shared.compute)")

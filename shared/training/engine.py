@@ -35,7 +35,7 @@ from shared.privacy import DPCertificate, Mechanism, round_record_count
 from shared.prompts import GenerationTemplate
 from shared.records import Record
 from shared.training.accounting import HistoryEntry, add_steps, noise_for_target
-from shared.training.config import TrainConfig
+from shared.training.config import TrainConfig, tokens_per_pass_for
 from shared.training.data import ExampleDataset, make_collate, physical_batches
 from shared.training.examples import tokenize_examples
 from shared.training.loss import batch_loss
@@ -171,6 +171,8 @@ class PrivateLoraTrainer:
                              truncated_examples=truncated, compute=compute)
         start = time.perf_counter()
         bar = tqdm(total=plan.steps, desc="DP-LoRA" if plan.private else "LoRA (no DP)", disable=not self.progress)
+        tokens_per_pass = (tokens_per_pass_for(compute.precision) if cfg.max_tokens_per_pass is None
+                           else cfg.max_tokens_per_pass or None)
         trained.train()
         step = 0
         for batch in self._batches(loader, plan.steps):
@@ -184,7 +186,7 @@ class PrivateLoraTrainer:
                     p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
             else:
                 total = torch.zeros((), device=compute.device)
-                chunks = physical_batches(batch, cfg.max_physical_batch)
+                chunks = physical_batches(batch, cfg.max_physical_batch, tokens_per_pass)
                 for i, chunk in enumerate(chunks):
                     n = int(chunk["input_ids"].shape[0])
                     chunk = {k: v.to(compute.device, non_blocking=True) for k, v in chunk.items()}

@@ -106,3 +106,27 @@ def test_physical_batches_train_the_same_adapter() -> None:
         assert chunked.losses == pytest.approx(whole.losses, rel=1e-5)
         for name, tensor in whole.tensors.items():
             assert torch.allclose(tensor, chunked.tensors[name], atol=1e-6), name
+
+
+def test_token_limited_passes_train_the_same_adapter() -> None:
+    """max_tokens_per_pass only bounds memory: whole batches (0) and passes of at most 24 padded tokens give
+    the same DP adapter from the same seed."""
+    results = [_train(tiny_config(max_tokens_per_pass=tokens))[1] for tokens in (0, 24)]
+    whole, chunked = results
+    assert whole.certificate == chunked.certificate
+    assert chunked.losses == pytest.approx(whole.losses, rel=1e-5)
+    for name, tensor in whole.tensors.items():
+        assert torch.allclose(tensor, chunked.tensors[name], atol=1e-6), name
+
+
+def test_the_run_records_where_and_how_it_computed() -> None:
+    _, result = _train(tiny_config(device="cpu", precision="fp32"))
+    assert result.compute is not None
+    assert (result.compute.device, result.compute.precision.value) == ("cpu", "fp32")
+
+
+def test_default_tokens_per_pass_follow_the_precision() -> None:
+    from shared.compute import Precision
+    from shared.training.config import tokens_per_pass_for
+
+    assert tokens_per_pass_for(Precision.BF16) == 2 * tokens_per_pass_for(Precision.FP32)

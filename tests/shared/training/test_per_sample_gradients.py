@@ -71,3 +71,18 @@ def test_physical_batches_give_the_same_per_sample_gradients() -> None:
         rel = (got - whole[name]).norm() / whole[name].norm().clamp(min=1e-12)
         assert rel < 1e-4, f"{name}: relative error {rel:.2e}"
     assert physical_batches(batch, None) == [batch] and physical_batches(batch, 5) == [batch]
+
+
+def test_token_limited_chunks_hold_at_most_their_tokens_and_every_row_once() -> None:
+    from shared.training.data import physical_batches
+
+    examples = [TokenizedExample(list(range(3, 3 + n)), [-100] * 2 + list(range(5, 3 + n))) for n in (5, 9, 14, 7, 4)]
+    dataset, collate = ExampleDataset(examples), make_collate(0)
+    batch = collate([dataset[i] for i in range(5)])
+    for tokens in (10, 20, 28, 40):
+        chunks = physical_batches(batch, None, tokens)
+        assert sum(int(c["input_ids"].shape[0]) for c in chunks) == 5
+        assert all(c["input_ids"].numel() <= max(tokens, 14) for c in chunks)
+        rebuilt = torch.cat([torch.nn.functional.pad(c["input_ids"], (0, 14 - c["input_ids"].shape[1])) for c in chunks])
+        assert torch.equal(rebuilt, batch["input_ids"])
+    assert physical_batches(batch, None, 70) == [batch] and physical_batches(batch, None, None) == [batch]
