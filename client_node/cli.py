@@ -294,7 +294,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings = DemoSettings(records=args.records, epochs=args.epochs, n_samples=args.n_samples,
                             max_new_tokens=args.max_new_tokens)
-    bar = tqdm(total=0, desc="starting services", disable=args.json)
+    bar = tqdm(total=0, desc="starting the server and client services", disable=args.json)
 
     def show(run: dict) -> None:  # type: ignore[type-arg]
         job = run.get("server_job") or {}
@@ -324,6 +324,9 @@ def _demo_text(s: dict) -> str:  # type: ignore[type-arg]
         lines.append(f"  held-out loss, {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()))
     lines.append(f"  canaries leaked into samples: {len(s['canaries_leaked_in_samples'])} of {s['canaries_planted']}")
     lines.append("  seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in s["timings"].items()))
+    for side, compute in (s.get("compute") or {}).items():
+        if compute:
+            lines.append(f"  {side} computed on {compute['device']} in {compute['precision']} ({compute['reason']})")
     lines.append(f"  report: {s['workdir']}/report.json (samples: {s['workdir']}/samples.jsonl)")
     return "\n".join(lines)
 

@@ -82,6 +82,7 @@ def run_demo(workdir: Path, settings: DemoSettings = DemoSettings(),
                 run = _ok(api.get(f"/v1/runs/{run['run_id']}"))
                 if on_progress is not None:
                     on_progress(run)
+            peaks = {"client": client.peak_rss_mib(), "server": server.peak_rss_mib()}
             samples = api.get(f"/v1/runs/{run['run_id']}/samples").text.splitlines() if run["state"] == "succeeded" else []
     texts = [" ".join(str(v) for v in json.loads(line).values() if isinstance(v, str)) for line in samples]
     job = run.get("server_job") or {}
@@ -95,10 +96,18 @@ def run_demo(workdir: Path, settings: DemoSettings = DemoSettings(),
         "canaries_planted": len(CANARIES), "canaries_leaked_in_samples": canaries_leaked(texts),
         "timings": {**run.get("timings", {}), **{f"server {k}": v for k, v in (job.get("timings") or {}).items()}},
         "total_seconds": round(time.perf_counter() - started, 1), "workdir": str(workdir),
+        "peak_rss_mib": peaks,
+        "compute": {"client": _compute_head(report.get("compute")), "server": _compute_head(job.get("compute"))},
     }
     (workdir / "report.json").write_text(json.dumps({"summary": summary, "run": run}, indent=2) + "\n")
     (workdir / "samples.jsonl").write_text("\n".join(samples) + ("\n" if samples else ""))
     return summary
+
+
+def _compute_head(compute: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not compute:
+        return None
+    return {k: compute.get(k) for k in ("device", "precision", "cpu_class", "reason")}
 
 
 def _ok(response: httpx.Response) -> dict[str, Any]:

@@ -38,6 +38,17 @@ class ServiceProcess:
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def peak_rss_mib(self) -> float | None:
+        """The process's peak resident memory so far (Linux ``VmHWM``; None elsewhere or once it exited)."""
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
     def stop(self) -> None:
         self.process.terminate()
         try:
