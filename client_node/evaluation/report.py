@@ -14,7 +14,7 @@ from typing import Any
 from client_node.evaluation.heldout import heldout_loss
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
-from shared.compute import Compute, Precision
+from shared.compute import Compute, Precision, release_memory
 from shared.models.loading import load_for
 from shared.models.resolve import ResolvedModel
 from shared.prompts import GenerationTemplate, RecordFormat
@@ -42,8 +42,11 @@ def utility_report(
     def losses(adapter: DecodedAdapter | None) -> dict[str, float]:
         loaded = load_for(base, compute or _FP32)
         model = load_lora(loaded.model, adapter).merge_and_unload() if adapter is not None else loaded.model
-        return {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
-                for task, template in tasks.items()}
+        out = {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
+               for task, template in tasks.items()}
+        del loaded, model
+        release_memory()
+        return out
 
     report: dict[str, Any] = {"heldout_records": len(records), "base": losses(None)}
     if dp is not None:

@@ -31,7 +31,7 @@ from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
-from shared.compute import Compute, resolve_compute
+from shared.compute import Compute, release_memory, resolve_compute
 from shared.errors import JobCancelledError, PipelineError, SynthError, TrainingConfigError
 from shared.lora import LoraSpec
 from shared.models.loading import load_for, signature_of
@@ -116,6 +116,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
             write(stage=RunStage.GENERATING.value, progress_done=0, progress_total=request.n_samples)
             start = time.perf_counter()
             made, generation = _generate_votes(ctx, request, run_id, write)
+            release_memory()
             document = {"sample_set": json.loads(made.model_dump_json()), "generation": generation}
             write(sample_set_sha256=store.put(json.dumps(document).encode()), epsilon=made.certificate.epsilon)
             timed(RunStage.GENERATING, start)
@@ -130,6 +131,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
             write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=_planned_steps(ctx, request))
             start = time.perf_counter()
             adapter_bytes, epsilon, training = _train(ctx, request, run_id, write)
+            release_memory()  # training's heap (about 3 GB by default) back before evaluation loads models
             sha = store.put(adapter_bytes)
             write(adapter_sha256=sha, epsilon=epsilon, training=training)
             timed(RunStage.TRAINING, start)

@@ -29,6 +29,7 @@ from server_node.pipeline.rewrite import rewrite_samples
 from server_node.pipeline.table_generate import generate_table_rows
 from server_node.samples.intake import read_sample_set
 from shared.adapters import AdapterLimits, decode_adapter
+from shared.compute import release_memory
 from shared.errors import JobCancelledError, PipelineError, SynthError
 from shared.lora import LoraSpec
 from shared.privacy import DPCertificate
@@ -141,6 +142,7 @@ def _run_stages(ctx: JobContext, job_id: str, reporter: Reporter) -> None:
         reporter.stage(name, total=len(samples) or (request.n_samples if adapter is not None else len(given)))
         start = time.perf_counter()
         out, new_counts = run(samples)
+        release_memory()  # the stage's models are gone: give their heap back before the next stage loads its own
         checkpoints[name.value] = ctx.store.put(json.dumps(out, ensure_ascii=False).encode())
         counts.update(new_counts)
         timings[name.value] = round(time.perf_counter() - start, 3)

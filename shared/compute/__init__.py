@@ -8,6 +8,7 @@ measures it faster than fp32 (torch's ``get_cpu_capability()`` says ``AVX512`` w
 
 from shared.compute.choice import Compute, DeviceUnavailableError, resolve_compute
 from shared.compute.cpu import CpuInfo, cpu_info
+from shared.compute.memory import release_memory
 from shared.compute.precision import Precision
 from shared.compute.probe import MatmulProbe, probe_matmul
 
@@ -19,5 +20,6 @@ __all__ = [
     "Precision",
     "cpu_info",
     "probe_matmul",
+    "release_memory",
     "resolve_compute",
 ]

@@ -12,10 +12,10 @@ from shared.privacy import Accountant
 
 __all__ = ["Precision", "TrainConfig", "tokens_per_pass_for"]
 
-# Tokens per forward/backward pass that keep a default DP-LoRA run of SmolLM2-135M under 4 GB resident:
-# about 2.4 MB a token with bf16 weights, 4.7 MB in fp32 (activations plus opacus' hooks; bench/memory.py).
-# Passes of this size were also no slower than whole batches there.
-_TOKENS_PER_PASS = {Precision.BF16: 1024}
+# Tokens per forward/backward pass that keep a default DP-LoRA run of SmolLM2-135M (with the client service
+# around it) under 4 GB resident: about 2.4 MB a token with bf16 weights, 4.7 MB in fp32 (activations plus
+# opacus' hooks; bench/memory.py). Passes of this size were also no slower than whole batches there.
+_TOKENS_PER_PASS = {Precision.BF16: 768}
 _DEFAULT_TOKENS_PER_PASS = 512
 
 
