@@ -55,9 +55,10 @@ from server_node.pipeline.rewrite import rewrite_samples
 from shared.adapters import decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
+from shared.compute import resolve_compute
 from shared.lora import LoraSpec
 from shared.models.embedding import SentenceEmbedder
-from shared.models.loading import LoadedModel, load_causal_lm, signature_of
+from shared.models.loading import LoadedModel, load_causal_lm, load_for, signature_of
 from shared.models.resolve import ResolvedModel, resolve_model
 from shared.models.sampling import sample_texts
 from shared.privacy import DPCertificate
@@ -152,7 +153,7 @@ class Bench:
             canary_repeats=settings.canary_repeats, pii_records=settings.pii_records, seed=settings.seed)
         self.base: ResolvedModel = resolve_model(settings.base_model)
         self.signature = signature_of(self.base)
-        self.expert: LoadedModel = load_causal_lm(resolve_model(settings.expert_model))
+        self.expert: LoadedModel = load_for(resolve_model(settings.expert_model), resolve_compute())
         self.embedder = SentenceEmbedder.load(resolve_model(settings.embedder))
         self.template = GenerationTemplate.for_task(TASK_DESCRIPTION)
         self.sampling = SamplingParams(temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
@@ -220,7 +221,7 @@ class Bench:
                             max_new_tokens=s.vote_max_new_tokens, groups=s.vote_groups, shots=s.vote_shots,
                             candidates=s.vote_candidates, vote=s.vote_kind, labels=list(LABELS),
                             prefix="Write a {label} customer review of a clothing item.\n### Response:\n", seed=s.seed)
-        loaded = load_causal_lm(self.base, dtype="bfloat16")
+        loaded = load_for(self.base, resolve_compute())  # what this machine computes fastest
         start = time.perf_counter()
         with self.timed(f"vote generation {noise} eps={eps_label(epsilon)}"):
             run = run_vote_generation(dataset_id="reviews", task=TASK_DESCRIPTION, records=self.task.train,

@@ -299,8 +299,9 @@ def _demo(args: argparse.Namespace) -> int:
     def show(run: dict) -> None:  # type: ignore[type-arg]
         job = run.get("server_job") or {}
         stage = run.get("stage") or run["state"]
-        bar.set_description(f"{stage}: {job.get('stage')}" if stage == "server" and job.get("stage") else stage)
         progress = run.get("progress") or {}
+        bar.set_description(_waiting_for(run.get("stage"), job.get("stage"), progress.get("total", 0))
+                            if run.get("stage") else stage)
         bar.total, bar.n = progress.get("total", 0), min(progress.get("done", 0), progress.get("total", 0) or 10**9)
         bar.refresh()
 
@@ -311,6 +312,19 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         emit(_demo_text(summary))
     return 0 if summary["state"] == "succeeded" else 1
+
+
+_STAGE_WAITS = {None: "starting", "training": "DP training (steps)", "generating": "DP generation (samples)",
+                "uploading": "uploading the DP output", "server": "the server's job", "downloading": "downloading results",
+                "evaluating": "evaluating on held-out records"}
+
+
+def _waiting_for(stage: str | None, server_stage: str | None, total: int) -> str:
+    """What a progress bar waits for, in words."""
+    text = _STAGE_WAITS.get(stage, stage or "")
+    if stage == "server" and server_stage:
+        text = f"server: {server_stage}"
+    return text
 
 
 def _demo_text(s: dict) -> str:  # type: ignore[type-arg]
@@ -379,7 +393,7 @@ def _run(args: argparse.Namespace) -> int:
     while not done.wait(1.0):
         row = get_run(ctx.ledger.engine, run_id)
         server_stage = (row.server_job or {}).get("stage") if row.stage == "server" else None
-        bar.set_description(f"{row.stage or 'starting'}" + (f": {server_stage}" if server_stage else ""))
+        bar.set_description(_waiting_for(row.stage, server_stage, row.progress_total))
         bar.total, bar.n = row.progress_total, min(row.progress_done, row.progress_total or row.progress_done)
         bar.refresh()
     bar.close()
