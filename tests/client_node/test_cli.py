@@ -75,3 +75,18 @@ def test_tables_are_added_with_their_schema(tmp_path) -> None:
     out = _run(["datasets", "add", str(path), "--table", "--kind", "age", "--name", "s", "--task", "t"], tmp_path,
                check=False)
     assert out.returncode == 2 and "table_schema_invalid" in out.stderr and "COLUMN=KIND" in out.stderr
+
+
+def test_hardware_says_what_this_machine_computes_in_and_why(tmp_path) -> None:
+    import torch
+
+    from shared.compute import cpu_info
+
+    shown = json.loads(_run(["hardware", "--json"], tmp_path).stdout)
+    assert shown["device"] == ("cuda:0" if torch.cuda.is_available() else "cpu")
+    assert shown["cpu_class"] == cpu_info().cpu_class and shown["reason"]
+    forced = json.loads(_run(["hardware", "--device", "cpu", "--precision", "fp32", "--json"], tmp_path).stdout)
+    assert (forced["precision"], forced["requested"]) == ("fp32", {"device": "cpu", "precision": "fp32"})
+    if not torch.cuda.is_available():
+        refused = _run(["hardware", "--device", "cuda"], tmp_path, check=False)
+        assert refused.returncode == 2 and "device_unavailable" in refused.stderr

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+import torch
 
 from shared.adapters import decode_adapter
 from tests.utils.processes import create_tokens, free_port, start_server, tiny_server_env
@@ -78,6 +79,8 @@ def test_a_run_goes_through_both_nodes(nodes) -> None:
     privacy = run["report"]["privacy"]
     assert privacy["samples"]["samples"] == 4 and 0.0 <= privacy["samples"]["overlap"]["ngram_overlap"] <= 1.0
     assert privacy["membership_inference"]["members"] == 4 and 0.0 <= privacy["membership_inference"]["auc"] <= 1.0
+    compute = run["report"]["compute"]  # where training and evaluation ran, and why
+    assert compute["device"] == run["server_job"]["compute"]["device"] and compute["cpu_class"] and compute["reason"]
     samples = httpx.get(f"{client}/v1/runs/{run['run_id']}/samples", headers=_op()).text.splitlines()
     assert len(samples) == 4
     adapter = decode_adapter(httpx.get(f"{client}/v1/runs/{run['run_id']}/adapter", headers=_op()).content)
@@ -100,6 +103,11 @@ def test_refusals_are_4xx_with_codes(nodes) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "dataset_invalid"
     r = httpx.get(f"{client}/v1/runs/nope/report", headers=_op())
     assert r.status_code == 404 and r.json()["error"]["code"] == "ledger_run_not_found"
+    r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": dataset_id, "device": "gpu0"}, headers=_op())
+    assert r.status_code == 422 and "error" in r.json()
+    if not torch.cuda.is_available():
+        r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": dataset_id, "device": "cuda"}, headers=_op())
+        assert r.status_code == 422 and r.json()["error"]["code"] == "device_unavailable"
 
 
 def test_a_server_that_is_down_fails_the_run_readably(nodes) -> None:
