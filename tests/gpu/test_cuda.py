@@ -86,3 +86,32 @@ def test_sampling_and_scoring_run_on_cuda() -> None:
     assert len(continuation_logprobs(model, tokenizer, ["a", "b c"], ["d", "e"])) == 2
     probabilities = option_probabilities(model, tokenizer, ["x", "y"], ["yes", "no"], chat=True)
     assert all(abs(sum(row) - 1.0) < 1e-4 for row in probabilities)
+
+
+def test_a_server_job_runs_on_cuda(tmp_path) -> None:
+    """A real server process told to compute on CUDA runs a job there (tiny models: no weights travel)."""
+    import httpx
+
+    from shared.adapters import encode_adapter
+    from tests.utils.adapters import make_tiny_adapter
+    from tests.utils.processes import create_tokens, running_server, tiny_server_env
+
+    env = tiny_server_env(tmp_path, device="cuda")
+    token = create_tokens(env, "hospital")["hospital"]
+    auth = {"Authorization": f"Bearer {token}"}
+    with running_server(env, log=tmp_path / "server.log") as url:
+        tensors, metadata, _ = make_tiny_adapter(text=True)
+        adapter = httpx.post(f"{url}/v1/adapters", content=encode_adapter(tensors, metadata), headers=auth).json()
+        job = httpx.post(f"{url}/v1/jobs", headers=auth, json={
+            "adapter_id": adapter["adapter_id"], "n_samples": 4, "min_grade": 0.0,
+            "task": {"domain": "clinic questions", "description": "patient questions and a doctor's answers"},
+            "sampling": {"temperature": 1.0, "max_new_tokens": 8}}).json()
+        import time
+
+        deadline = time.monotonic() + 300
+        while job["state"] not in {"succeeded", "failed", "cancelled"}:
+            assert time.monotonic() < deadline, job
+            time.sleep(0.5)
+            job = httpx.get(f"{url}/v1/jobs/{job['job_id']}", headers=auth).json()
+    assert job["state"] == "succeeded", job.get("error")
+    assert job["compute"]["device"].startswith("cuda")
