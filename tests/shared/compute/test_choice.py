@@ -84,3 +84,22 @@ def test_unknown_names_are_refused() -> None:
 def test_compute_is_frozen_and_says_why() -> None:
     chosen = Compute("cpu", Precision.FP32, "a reason")
     assert chosen.as_dict()["reason"] == "a reason" and not chosen.is_cuda and chosen.device_type == "cpu"
+
+
+def test_with_kernels_held_to_avx2_the_probe_measures_bf16_slow_and_auto_picks_fp32() -> None:
+    """torch, oneDNN and MKL limited to AVX2 behave as an AVX2-only CPU does (bf16 matmul about 1 GFLOP/s):
+    whatever the flags say, the probe finds bf16 slower and auto computes in fp32."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2",
+           "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+    out = subprocess.run([str(Path(sys.executable).parent / "client-node"), "hardware", "--device", "cpu", "--json"],
+                         env=env, capture_output=True, text=True, check=True)
+    chosen = json.loads(out.stdout)
+    assert chosen["torch_capability"] == "AVX2" and chosen["precision"] == "fp32", chosen
+    if chosen["probe"] is not None:  # probed only where the flags claim native bf16
+        assert chosen["probe"]["bf16_speedup"] < 1.0
