@@ -301,7 +301,7 @@ def _demo(args: argparse.Namespace) -> int:
         stage = run.get("stage") or run["state"]
         progress = run.get("progress") or {}
         bar.set_description(_waiting_for(run.get("stage"), job.get("stage"), progress.get("total", 0))
-                            if run.get("stage") else stage)
+                            if run.get("stage") else "queued" if stage == "queued" else "starting the run")
         bar.total, bar.n = progress.get("total", 0), min(progress.get("done", 0), progress.get("total", 0) or 10**9)
         bar.refresh()
 
