@@ -73,7 +73,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--no-grade", action="store_true")
     run.add_argument("--no-rewrite", action="store_true")
     run.add_argument("--no-knowledge-adapter", action="store_true")
-    _compute_flags(run)
+    add_compute_flags(run, env_prefix=ENV_PREFIX)
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=_run)
     runs = sub.add_parser("runs", help="runs in this client's database (as the service sees them)")
@@ -90,7 +90,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     serve = sub.add_parser("serve", help="run the client service (REST API; needs PRIVSYNTH_CLIENT_API_TOKEN)")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default: the client sits beside private data")
     serve.add_argument("--port", type=int, default=8600)
-    _compute_flags(serve)
+    add_compute_flags(serve, env_prefix=ENV_PREFIX)
     serve.set_defaults(handler=_serve)
 
 
@@ -184,16 +184,12 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:  # type: ignore
     train.add_argument("--alpha", type=float, default=16.0)
     train.add_argument("--targets", default=",".join(DEFAULT_TARGET_MODULES), help="comma-separated module names")
     train.add_argument("--max-length", type=int, default=256)
-    _compute_flags(train)
+    add_compute_flags(train, env_prefix=ENV_PREFIX)
     train.add_argument("--accountant", choices=["rdp", "prv"], default="rdp")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="adapter file (default: <data dir>/adapters/<sha256>.safetensors)")
     train.add_argument("--json", action="store_true")
     train.set_defaults(handler=_train)
-
-
-def _compute_flags(parser: argparse.ArgumentParser) -> None:
-    add_compute_flags(parser, env_prefix=ENV_PREFIX)
 
 
 def _context():  # type: ignore[no-untyped-def]

@@ -58,13 +58,10 @@ def apply_compute_flags(args: argparse.Namespace, *, env_prefix: str) -> None:
 
 
 def _hardware(args: argparse.Namespace) -> int:
-    import os
+    from shared.config import ComputeSettings
 
-    from shared.compute import resolve_compute
-
-    device = args.device or os.environ.get(f"{args.env_prefix}DEVICE", "auto")
-    precision = args.precision or os.environ.get(f"{args.env_prefix}PRECISION", "auto")
-    chosen = resolve_compute(device, precision).as_dict()
+    apply_compute_flags(args, env_prefix=args.env_prefix)
+    chosen = ComputeSettings(_env_prefix=args.env_prefix).compute().as_dict()  # type: ignore[call-arg]
     if args.json:
         emit_json(chosen)
     else:

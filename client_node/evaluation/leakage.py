@@ -15,7 +15,7 @@ from client_node.evaluation.privacy.pii import pii_in_texts, pii_reconstruction
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
 from shared.compute import Compute
-from shared.models.loading import load_causal_lm, load_for
+from shared.models.loading import load_for
 from shared.models.resolve import ResolvedModel
 from shared.records import Record
 
@@ -37,7 +37,7 @@ def membership_auc(base: ResolvedModel, adapter: DecodedAdapter, train: Sequence
     if not holdout or not train:
         return {"members": 0, "nonmembers": len(holdout)}
     members = random.Random(seed).sample(list(train), min(len(train), len(holdout)))
-    loaded = load_for(base, compute) if compute is not None else load_causal_lm(base)
+    loaded = load_for(base, compute)
     model = load_lora(loaded.model, adapter).merge_and_unload()
     template = adapter.metadata.template
     inside = per_record_losses(model, loaded.tokenizer, template, members, max_length=max_length)

@@ -14,13 +14,11 @@ from typing import Any
 from client_node.evaluation.heldout import heldout_loss
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
-from shared.compute import Compute, Precision, release_memory
+from shared.compute import Compute, release_memory
 from shared.models.loading import load_for
 from shared.models.resolve import ResolvedModel
 from shared.prompts import GenerationTemplate, RecordFormat
 from shared.records import Record
-
-_FP32 = Compute("cpu", Precision.FP32, "evaluation default")
 
 
 def utility_report(
@@ -40,7 +38,7 @@ def utility_report(
         tasks["answering"] = answering
 
     def losses(adapter: DecodedAdapter | None) -> dict[str, float]:
-        loaded = load_for(base, compute or _FP32)
+        loaded = load_for(base, compute)
         model = load_lora(loaded.model, adapter).merge_and_unload() if adapter is not None else loaded.model
         out = {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
                for task, template in tasks.items()}

@@ -85,8 +85,10 @@ def load_causal_lm(
     return LoadedModel(model=model, tokenizer=tokenizer, resolved=resolved)
 
 
-def load_for(spec: str | ResolvedModel, compute: Compute, *, settings: ModelSettings | None = None,
+def load_for(spec: str | ResolvedModel, compute: Compute | None, *, settings: ModelSettings | None = None,
              prepare: bool = False) -> LoadedModel:
-    """``load_causal_lm`` on the compute's device, in its precision's weight dtype."""
+    """``load_causal_lm`` on the compute's device, in its precision's weight dtype (None: fp32 on the CPU)."""
+    if compute is None:
+        return load_causal_lm(spec, settings=settings, prepare=prepare)
     return load_causal_lm(spec, dtype=compute.load_dtype, device=compute.device,  # type: ignore[arg-type]
                           settings=settings, prepare=prepare)

@@ -7,6 +7,7 @@ import math
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.compute.precision import Precision
+from shared.config import DEVICE_PATTERN
 from shared.lora import LoraSpec
 from shared.privacy import Accountant
 
@@ -44,7 +45,7 @@ class TrainConfig(BaseModel):
         "and at most this many padded tokens per pass: bounds a step's memory (activations and opacus' hooks grow "
         "with the tokens of a pass); None: by precision (``tokens_per_pass_for``); 0: the whole batch at once"))
     accountant: Accountant = Accountant.RDP
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu, cuda or cuda:N")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="auto, cpu, cuda or cuda:N")
     precision: Precision = Field(Precision.AUTO, description="auto: chosen per machine (shared.compute)")
     seed: int = 0
 

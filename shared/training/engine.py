@@ -111,7 +111,7 @@ class PrivateLoraTrainer:
         self.on_step = on_step
         self._accountant: Any = None
         self._delta = 0.0
-        self.compute: Compute = resolve_compute("cpu", "fp32")  # replaced by the run's own choice in train()
+        self.compute: Compute | None = None  # the run's own choice, made in train()
 
     def plan(self, n_records: int) -> TrainPlan:
         """Sampling rate, steps and the noise that meets the target epsilon, for ``n_records`` records."""
@@ -159,7 +159,7 @@ class PrivateLoraTrainer:
         compute = self.compute = resolve_compute(cfg.device, cfg.precision)
         torch.manual_seed(cfg.seed)
         examples, truncated = tokenize_examples(tokenizer, template, records, max_length=cfg.max_length)
-        model = self._prepare_model(model)
+        model = self._prepare_model(model, compute)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer: Any = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
         loader = self._prepare_data_loader(examples, tokenizer)
@@ -225,8 +225,7 @@ class PrivateLoraTrainer:
 
     # --- the wrapped objects, one _prepare_* each (as opacus' PrivacyEngine does) ---------------------
 
-    def _prepare_model(self, model: torch.nn.Module) -> Any:
-        compute = self.compute
+    def _prepare_model(self, model: torch.nn.Module, compute: Compute) -> Any:
         dtype = torch.bfloat16 if compute.load_dtype == "bfloat16" else torch.float32
         if model.dtype != dtype or str(model.device) != compute.device:  # type: ignore[operator]
             model = model.to(device=compute.device, dtype=dtype)

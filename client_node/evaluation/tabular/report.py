@@ -12,7 +12,7 @@ from client_node.evaluation.tabular.tstr import tstr_report
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
 from shared.compute import Compute
-from shared.models.loading import load_causal_lm, load_for
+from shared.models.loading import load_for
 from shared.models.resolve import ResolvedModel
 from shared.tables.rows import Row
 from shared.tables.schema import TableSchema
@@ -26,7 +26,7 @@ def table_report(*, base: ResolvedModel, schema: TableSchema, train: Sequence[Ro
     test = list(test) if test is not None else list(holdout)
     dlt = {}
     for name, adapter in generators.items():
-        loaded = load_for(base, compute) if compute is not None else load_causal_lm(base)
+        loaded = load_for(base, compute)
         model = load_lora(loaded.model, adapter).merge_and_unload()
         dlt[name] = dlt_report(model, loaded.tokenizer, adapter.metadata.template, train, holdout,
                                max_length=max_length, seed=seed)
