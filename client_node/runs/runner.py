@@ -128,7 +128,7 @@ def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
     else:
         if row.adapter_sha256 is None:
             _refuse_restart_during(row.stage, RunStage.TRAINING, run_id)
-            write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=_planned_steps(ctx, request))
+            write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=0)
             start = time.perf_counter()
             adapter_bytes, epsilon, training = _train(ctx, request, run_id, write)
             release_memory()  # training's heap (about 3 GB by default) back before evaluation loads models
@@ -304,18 +304,13 @@ def _train_config(ctx: RunContext, request: RunCreateRequest, dataset: StoredDat
     return config
 
 
-def _planned_steps(ctx: RunContext, request: RunCreateRequest) -> int:
-    """Steps the DP training will take (known before any model loads: the progress bar's total)."""
-    dataset = ctx.client.datasets.get(request.dataset_id)
-    return PrivateLoraTrainer(config=_train_config(ctx, request, dataset), progress=False).plan(
-        len(dataset.train_records)).steps
-
-
 def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
            write: Callable[..., None]) -> tuple[bytes, float, dict[str, Any] | None]:
     """The DP adapter's bytes, its epsilon and, for a table, how its examples were built."""
     dataset = ctx.client.datasets.get(request.dataset_id)
     config = _train_config(ctx, request, dataset)
+    # the bar's total before the model loads: the planned steps
+    write(progress_total=PrivateLoraTrainer(config=config, progress=False).plan(len(dataset.train_records)).steps)
     loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request), prepare=True)
     on_step = lambda info: write(progress_done=info.step, progress_total=info.total_steps)  # noqa: E731
     if dataset.schema is not None:
