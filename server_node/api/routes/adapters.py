@@ -8,9 +8,11 @@ from starlette.concurrency import run_in_threadpool
 from server_node.adapters.intake import accept_adapter, get_owned_adapter
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
 from server_node.models import StoredAdapter
-from shared.errors import AdapterTooLargeError
+from shared import errors
+from shared.errors import AdapterNotFoundError, AdapterTooLargeError
 from shared.protocol import AdapterUploadResult
 from shared.web.body import read_limited_body
+from shared.web.openapi import error_responses
 
 router = APIRouter(prefix="/adapters", tags=["adapters"])
 
@@ -21,6 +23,7 @@ def _public(row: StoredAdapter) -> AdapterUploadResult:
 
 
 @router.post("", response_model=AdapterUploadResult, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(*errors.ADAPTER_UPLOAD_ERRORS),
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def create_adapter(request: Request, state: StateDep, session: SessionDep, client: CurrentClient) -> AdapterUploadResult:
     """Upload a DP adapter (raw safetensors bytes); validated against hosted models and the epsilon policy."""
@@ -31,7 +34,7 @@ async def create_adapter(request: Request, state: StateDep, session: SessionDep,
     return _public(row)
 
 
-@router.get("/{adapter_id}", response_model=AdapterUploadResult)
+@router.get("/{adapter_id}", response_model=AdapterUploadResult, responses=error_responses(AdapterNotFoundError))
 def read_adapter(adapter_id: str, session: SessionDep, client: CurrentClient) -> AdapterUploadResult:
     """One of the caller's adapters."""
     return _public(get_owned_adapter(session, adapter_id=adapter_id, owner_id=client.client_id))

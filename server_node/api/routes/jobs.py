@@ -9,13 +9,24 @@ from fastapi.responses import FileResponse
 
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
 from server_node.jobs.store import cancel_job, create_job, get_owned_job, list_jobs, to_public
-from shared.errors import JobNotReadyError
+from shared.errors import (
+    AdapterNotFoundError,
+    JobFinishedError,
+    JobNotFoundError,
+    JobNotReadyError,
+    RequestInvalidError,
+    RequestTooLargeError,
+    SampleSetNotFoundError,
+)
 from shared.protocol import JobCreateRequest, JobPublic, JobsPublic
+from shared.web.openapi import error_responses
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
-@router.post("", response_model=JobPublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post("", response_model=JobPublic, status_code=status.HTTP_202_ACCEPTED,
+             responses=error_responses(AdapterNotFoundError, SampleSetNotFoundError, RequestInvalidError,
+                                       RequestTooLargeError))
 def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient) -> JobPublic:
     """Queue a job on one of the caller's adapters; a worker picks it up."""
     return to_public(create_job(session, owner_id=client.client_id, request=request))
@@ -29,20 +40,21 @@ def read_all(session: SessionDep, client: CurrentClient, limit: Annotated[int, Q
     return JobsPublic(data=[to_public(r) for r in rows], count=total)
 
 
-@router.get("/{job_id}", response_model=JobPublic)
+@router.get("/{job_id}", response_model=JobPublic, responses=error_responses(JobNotFoundError))
 def read(job_id: str, session: SessionDep, client: CurrentClient) -> JobPublic:
     """State, stage, progress, counts, timings and error of one job."""
     return to_public(get_owned_job(session, job_id=job_id, owner_id=client.client_id))
 
 
-@router.delete("/{job_id}", response_model=JobPublic)
+@router.delete("/{job_id}", response_model=JobPublic, responses=error_responses(JobNotFoundError, JobFinishedError))
 def cancel(job_id: str, session: SessionDep, client: CurrentClient) -> JobPublic:
     """Cancel a queued or running job (a running one stops at its next batch)."""
     return to_public(cancel_job(session, job_id=job_id, owner_id=client.client_id))
 
 
 @router.get("/{job_id}/samples", response_class=FileResponse,
-            responses={200: {"content": {"application/x-ndjson": {}}, "description": "one SyntheticSample per line"}})
+            responses={200: {"content": {"application/x-ndjson": {}}, "description": "one SyntheticSample per line"},
+                       **error_responses(JobNotFoundError, JobNotReadyError)})
 def read_samples(job_id: str, session: SessionDep, state: StateDep, client: CurrentClient) -> FileResponse:
     """The refined synthetic samples, one JSON object per line, each with its grade and reason."""
     job = get_owned_job(session, job_id=job_id, owner_id=client.client_id)
@@ -54,7 +66,8 @@ def read_samples(job_id: str, session: SessionDep, state: StateDep, client: Curr
 
 
 @router.get("/{job_id}/adapter", response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}, "description": "safetensors adapter"}})
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "safetensors adapter"},
+                       **error_responses(JobNotFoundError, JobNotReadyError)})
 def read_adapter(job_id: str, session: SessionDep, state: StateDep, client: CurrentClient) -> FileResponse:
     """The knowledge adapter (safetensors; its certificate is inherited from the client's DP adapter)."""
     job = get_owned_job(session, job_id=job_id, owner_id=client.client_id)

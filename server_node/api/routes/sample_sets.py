@@ -8,7 +8,16 @@ from starlette.concurrency import run_in_threadpool
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
 from server_node.models import StoredSampleSet
 from server_node.samples.intake import accept_sample_set, get_owned_sample_set
+from shared.errors import (
+    BaseModelNotHostedError,
+    CertificatePolicyError,
+    RequestInvalidError,
+    RequestTooLargeError,
+    SampleSetInvalidError,
+    SampleSetNotFoundError,
+)
 from shared.protocol import SampleSetCreate, SampleSetPublic
+from shared.web.openapi import error_responses
 
 router = APIRouter(prefix="/sample-sets", tags=["sample sets"])
 
@@ -19,7 +28,9 @@ def _public(row: StoredSampleSet) -> SampleSetPublic:
                            created_at=row.created_at)
 
 
-@router.post("", response_model=SampleSetPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=SampleSetPublic, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(SampleSetInvalidError, CertificatePolicyError, BaseModelNotHostedError,
+                                       RequestTooLargeError, RequestInvalidError))
 async def create_sample_set(request: SampleSetCreate, state: StateDep, session: SessionDep,
                             client: CurrentClient) -> SampleSetPublic:
     """Upload DP samples with their certificate; checked against the epsilon policy and the hosted models."""
@@ -28,7 +39,7 @@ async def create_sample_set(request: SampleSetCreate, state: StateDep, session: 
     return _public(row)
 
 
-@router.get("/{sample_set_id}", response_model=SampleSetPublic)
+@router.get("/{sample_set_id}", response_model=SampleSetPublic, responses=error_responses(SampleSetNotFoundError))
 def read_sample_set(sample_set_id: str, session: SessionDep, client: CurrentClient) -> SampleSetPublic:
     """One of the caller's sample sets."""
     return _public(get_owned_sample_set(session, sample_set_id=sample_set_id, owner_id=client.client_id))

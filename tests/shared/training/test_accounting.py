@@ -35,7 +35,7 @@ def test_noise_reaches_target(accountant: str) -> None:
 
 
 def test_matches_stack_reference_numbers() -> None:
-    # STACK.md: sigma 1.0, q 0.125, delta 1e-5: 8 steps eps 3.79 (RDP), 80 steps 8.90.
+    # Reference figures from opacus' RDP accountant: sigma 1.0, q 0.125, delta 1e-5: 8 steps eps 3.79, 80 steps 8.90.
     assert epsilon_of_history([(1.0, 0.125, 8)], delta=1e-5) == pytest.approx(3.79, abs=0.01)
     assert epsilon_of_history([(1.0, 0.125, 80)], delta=1e-5) == pytest.approx(8.90, abs=0.01)
 

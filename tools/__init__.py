@@ -1,0 +1,2 @@
+"""Developer tools that see the whole repository (both nodes and shared): not installed, not imported by
+the services."""
