@@ -75,8 +75,12 @@ def add_parsed_table(
     return {**stored.summary(), "duplicates_dropped": 0, "duplicate_lines": [], "budget": budget.as_dict()}
 
 
-def list_datasets(ctx: ClientContext) -> list[dict[str, Any]]:
-    return [{**d.summary(), "budget": ctx.ledger.status(d.dataset_id).as_dict()} for d in ctx.datasets.list()]
+def list_datasets(ctx: ClientContext, *, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of datasets (in id order) with their budgets, and how many there are in all."""
+    ids = ctx.datasets.ids()
+    page = ids[offset:] if limit is None else ids[offset:offset + limit]
+    summaries = [ctx.datasets.get(dataset_id).summary() for dataset_id in page]
+    return [{**s, "budget": ctx.ledger.status(str(s["dataset_id"])).as_dict()} for s in summaries], len(ids)
 
 
 def show_dataset(ctx: ClientContext, dataset_id: str) -> dict[str, Any]:

@@ -139,10 +139,14 @@ class DatasetStore:
             schema=TableSchema.model_validate(info["schema"]) if info.get("schema") else None,
         )
 
-    def list(self) -> list[StoredDataset]:
+    def ids(self) -> list[str]:
+        """Stored dataset ids in a stable order (by id), without reading their records."""
         if not self.root.is_dir():
             return []
-        return [self.get(p.name) for p in sorted(self.root.iterdir()) if (p / INFO_FILE).is_file()]
+        return [p.name for p in sorted(self.root.iterdir()) if p.name.isalnum() and (p / INFO_FILE).is_file()]
+
+    def list(self) -> list[StoredDataset]:
+        return [self.get(dataset_id) for dataset_id in self.ids()]
 
 
 def _row(record: Record) -> Row:

@@ -91,17 +91,18 @@ class PrivacyLedger:
         if not (epsilon > 0 and 0 <= delta < 1):
             raise ValueError(f"budget needs epsilon > 0 and 0 <= delta < 1, got ({epsilon}, {delta})")
         with Session(self.engine) as session, session.begin():
+            # checked inside the transaction, before anything is written: a refused budget leaves the old one
+            spends = [_spend(r) for r in session.scalars(select(SpendRow).where(SpendRow.dataset_id == dataset_id))]
+            status = BudgetStatus(dataset_id, epsilon, delta, *compose(spends, delta_budget=delta), len(spends))
+            if status.epsilon_spent > epsilon:
+                raise PrivacyBudgetExceededError(
+                    f"dataset {dataset_id} has already spent epsilon {status.epsilon_spent:.3f}; the budget cannot "
+                    "go below it", detail=status.as_dict())
             row = session.get(BudgetRow, dataset_id)
             if row is None:
                 session.add(BudgetRow(dataset_id=dataset_id, epsilon=epsilon, delta=delta))
             else:
                 row.epsilon, row.delta = epsilon, delta
-        status = self.status(dataset_id)
-        if status.epsilon_spent > epsilon:
-            raise PrivacyBudgetExceededError(
-                f"dataset {dataset_id} has already spent epsilon {status.epsilon_spent:.3f}; the budget cannot go below it",
-                detail=status.as_dict(),
-            )
         return status
 
     def status(self, dataset_id: str) -> BudgetStatus:

@@ -21,6 +21,10 @@ class RunWorker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # a ledger run still open was cut off mid-release: it stays charged with what it recorded before
+        # each step, and the rest of its reservation is freed
+        for spend_id in self.ctx.client.ledger.fail_interrupted():
+            logger.warning("ledger run %s was left open by a stopped client: closed, charged what it recorded", spend_id)
         for run_id in requeue_running(self.ctx.client.ledger.engine):
             logger.warning("resuming run %s left running by a stopped client", run_id)
         self._thread = threading.Thread(target=self._loop, name="run-worker", daemon=True)

@@ -21,6 +21,7 @@ from shared.errors import (
 )
 from shared.web.body import read_limited_body
 from shared.web.openapi import error_responses
+from shared.web.paging import Limit, Offset
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], dependencies=[Operator])
 
@@ -85,10 +86,10 @@ def _json_query(name: str, value: str | None) -> dict[str, Any]:
 
 
 @router.get("")
-def read_datasets(state: StateDep) -> dict[str, Any]:
-    """Every dataset with its budget (spent and left); `count` is how many."""
-    data = list_datasets(state.ctx)
-    return {"data": data, "count": len(data)}
+def read_datasets(state: StateDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    """Datasets in id order, with their budgets (spent and left); `count` is the total."""
+    data, total = list_datasets(state.ctx, limit=limit, offset=offset)
+    return {"data": data, "count": total}
 
 
 @router.get("/{dataset_id}", responses=error_responses(DatasetNotFoundError))

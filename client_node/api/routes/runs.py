@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
 from client_node.api.deps import Operator, StateDep
@@ -22,6 +22,7 @@ from shared.errors import (
     TrainingConfigError,
 )
 from shared.web.openapi import error_responses
+from shared.web.paging import Limit, Offset
 
 router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Operator])
 _FOUND = error_responses(RunNotFoundError)
@@ -36,8 +37,7 @@ def create(request: RunCreateRequest, state: StateDep) -> RunPublic:
 
 
 @router.get("", response_model=RunsPublic)
-def read_all(state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-             offset: Annotated[int, Query(ge=0)] = 0) -> RunsPublic:
+def read_all(state: StateDep, limit: Limit = 100, offset: Offset = 0) -> RunsPublic:
     """Runs, newest first (`count` is the total; page with `limit` and `offset`)."""
     rows, total = list_runs(state.ctx.ledger.engine, limit=limit, offset=offset)
     return RunsPublic(data=[to_public(r) for r in rows], count=total)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
@@ -20,6 +18,7 @@ from shared.errors import (
 )
 from shared.protocol import JobCreateRequest, JobPublic, JobsPublic
 from shared.web.openapi import error_responses
+from shared.web.paging import Limit, Offset
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -33,8 +32,7 @@ def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient
 
 
 @router.get("", response_model=JobsPublic)
-def read_all(session: SessionDep, client: CurrentClient, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-             offset: Annotated[int, Query(ge=0)] = 0) -> JobsPublic:
+def read_all(session: SessionDep, client: CurrentClient, limit: Limit = 100, offset: Offset = 0) -> JobsPublic:
     """The caller's jobs, newest first."""
     rows, total = list_jobs(session, owner_id=client.client_id, limit=limit, offset=offset)
     return JobsPublic(data=[to_public(r) for r in rows], count=total)

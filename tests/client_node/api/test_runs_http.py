@@ -108,6 +108,12 @@ def test_refusals_are_4xx_with_codes(nodes) -> None:
     if not torch.cuda.is_available():
         r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": dataset_id, "device": "cuda"}, headers=_op())
         assert r.status_code == 422 and r.json()["error"]["code"] == "device_unavailable"
+    for route in ("runs", "datasets"):  # pages are bounded: an offset past 64-bit integers is a 422, not a 500
+        r = httpx.get(f"{client}/v1/{route}", params={"offset": 321279189026992881664}, headers=_op())
+        assert r.status_code == 422 and r.json()["error"]["code"] == "request_invalid"
+    page = httpx.get(f"{client}/v1/datasets", params={"limit": 1}, headers=_op()).json()
+    past = httpx.get(f"{client}/v1/datasets", params={"offset": page["count"]}, headers=_op()).json()
+    assert len(page["data"]) == 1 and past == {"data": [], "count": page["count"]}
 
 
 def test_a_server_that_is_down_fails_the_run_readably(nodes) -> None:

@@ -95,6 +95,18 @@ def test_unknown_dataset_and_budget_below_spent(ledger) -> None:
     ledger.finish("r1", history=RUN, epsilon=epsilon_of_history(RUN, delta=1e-5))
     with pytest.raises(PrivacyBudgetExceededError):
         ledger.set_budget("ds", epsilon=0.5, delta=1e-4)
+    assert ledger.status("ds").epsilon_budget == 50.0  # the refused budget was never stored
+
+
+def test_budget_can_be_lowered_to_what_is_spent_and_no_further(ledger) -> None:
+    ledger.set_budget("ds", epsilon=8.0, delta=1e-4)
+    ledger.open_run("ds", run_id="laplace", planned_epsilon=3.0, delta=0.0, planned_history=None,
+                    accountant="none", mechanism="laplace-votes")
+    ledger.finish("laplace", history=None, epsilon=3.0)
+    with pytest.raises(PrivacyBudgetExceededError):
+        ledger.set_budget("ds", epsilon=1.0, delta=1e-4)
+    assert ledger.status("ds").epsilon_budget == 8.0
+    assert ledger.set_budget("ds", epsilon=3.0, delta=1e-4).epsilon_remaining == 0.0
 
 
 def test_ledger_survives_a_new_engine(tmp_path) -> None:
