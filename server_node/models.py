@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server_node.core.db import Base
 from shared.database import utcnow
+from shared.durable import DurableWork
 
 
 class ClientToken(Base):
@@ -56,9 +57,9 @@ class StoredSampleSet(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Job(Base):
-    """A pipeline run on one adapter (or one sample set). Each finished stage's output is an artifact named in ``checkpoints``,
-    so a job interrupted by a restart resumes after its last finished stage."""
+class Job(DurableWork, Base):
+    """A pipeline run on one adapter (or one sample set). Each finished stage's output is an artifact named in
+    ``checkpoints``, so a job interrupted by a restart resumes after its last finished stage."""
 
     __tablename__ = "jobs"
 
@@ -67,20 +68,7 @@ class Job(Base):
     adapter_id: Mapped[str | None] = mapped_column(ForeignKey("adapters.adapter_id"), nullable=True)
     sample_set_id: Mapped[str | None] = mapped_column(ForeignKey("sample_sets.sample_set_id"), nullable=True)
     request: Mapped[dict[str, object]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    progress_done: Mapped[int] = mapped_column(Integer, default=0)
-    progress_total: Mapped[int] = mapped_column(Integer, default=0)
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
-    checkpoints: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, doc="stage -> artifact sha256")
     samples_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     compute: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, doc="device and precision it ran in")
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    attempts: Mapped[int] = mapped_column(Integer, default=0, doc="times a worker started it")
-    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True, doc="unix time of the worker's last sign")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

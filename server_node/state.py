@@ -11,10 +11,10 @@ from server_node.core.config import ServerSettings
 from server_node.core.db import make_engine
 from server_node.hosting import HostedModels
 from server_node.inference.backend import make_backend
-from server_node.jobs.runner import JobContext
-from server_node.jobs.worker import JobWorker
+from server_node.jobs.runner import JobContext, job_worker
 from server_node.pipeline.pool import ModelPool
 from shared.adapters import AdapterLimits
+from shared.durable import Worker
 from shared.models.resolve import resolve_model
 from shared.storage import ArtifactStore
 
@@ -27,7 +27,7 @@ class ServerState:
     store: ArtifactStore
     policy: IntakePolicy
     jobs: JobContext
-    workers: list[JobWorker] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> ServerState:
@@ -47,7 +47,7 @@ class ServerState:
         )
 
     def start_workers(self) -> None:
-        self.workers = [JobWorker(self.jobs) for _ in range(self.settings.workers)]
+        self.workers = [job_worker(self.jobs) for _ in range(self.settings.workers)]
         for worker in self.workers:
             worker.start()
 

@@ -315,6 +315,14 @@ class JobInterruptedError(SynthError, RuntimeError):
     http_status = 500
 
 
+class StageInterruptedError(SynthError, RuntimeError):
+    """An at-most-once stage (one that spends privacy budget) was interrupted: running it again would spend
+    more than was charged, so the work fails, charged what it recorded."""
+
+    code = "stage_interrupted"
+    http_status = 409
+
+
 class PipelineError(SynthError, RuntimeError):
     """A pipeline stage could not produce its output (e.g. every generated sample was malformed)."""
 

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN_IN_SHARED = {"client_node", "server_node", "fastapi", "starlette", "uvicorn"}
 FORBIDDEN_AT_IMPORT_TIME = {"sqlalchemy", "torch"}  # allowed inside functions only
-HEAVY_SHARED_PACKAGES = ("training",)  # torch at module level is their job; nothing light imports them
+HEAVY_SHARED_PACKAGES = ("training", "durable")  # torch / SQLAlchemy at module level is their job
 WEB_SHARED_PACKAGES = ("web",)  # the HTTP helpers both services use
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import JSON, DateTime, Float, Integer, String
+from sqlalchemy import JSON, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from client_node.ledger.db import Base
-from shared.database import utcnow
+from shared.durable import DurableWork
 
 
-class RunRow(Base):
+class RunRow(DurableWork, Base):
     """One run and what each finished step left behind (so a restarted client resumes after it)."""
 
     __tablename__ = "runs"
@@ -20,11 +18,6 @@ class RunRow(Base):
     dataset_id: Mapped[str] = mapped_column(String(64), index=True)
     server_url: Mapped[str] = mapped_column(String(1000))
     request: Mapped[dict[str, object]] = mapped_column(JSON, doc="RunCreateRequest without secrets")
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    progress_done: Mapped[int] = mapped_column(Integer, default=0)
-    progress_total: Mapped[int] = mapped_column(Integer, default=0)
-    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     epsilon: Mapped[float | None] = mapped_column(Float, nullable=True, doc="spent, from the certificate")
     training: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True,
@@ -38,6 +31,3 @@ class RunRow(Base):
     knowledge_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     samples_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     report: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
-    error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

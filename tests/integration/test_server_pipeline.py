@@ -13,8 +13,8 @@ from client_node.training.export import export_adapter
 from server_node.adapters.intake import accept_adapter
 from server_node.core.config import ServerSettings
 from server_node.core.security import create_token
-from server_node.jobs.runner import run_job
-from server_node.jobs.store import claim_next, create_job, to_public
+from server_node.jobs.runner import run_claimed
+from server_node.jobs.store import create_job, job_queue, to_public
 from server_node.models import Job
 from server_node.state import ServerState
 from shared.adapters import decode_adapter
@@ -53,8 +53,8 @@ def test_job_on_real_models_produces_graded_rewritten_samples_and_a_knowledge_ad
         request = JobCreateRequest(adapter_id=adapter.adapter_id, task=TaskSpec(domain="clinic questions", description=TASK),
                                    n_samples=4, sampling=SamplingParams(temperature=0.8, max_new_tokens=80), min_grade=0.0)
         job_id = create_job(session, owner_id=client.client_id, request=request).job_id
-    assert claim_next(state.engine, worker_id="test") == job_id
-    assert run_job(state.jobs, job_id) is JobState.SUCCEEDED
+    assert job_queue(state.engine).claim("test") == job_id
+    assert run_claimed(state.jobs, job_id) is JobState.SUCCEEDED
     with Session(state.engine) as session:
         job = session.get(Job, job_id)
         public = to_public(job)

@@ -25,8 +25,8 @@ from server_node.inference import LocalTextModel
 from server_node.inference.backend import EngineBackend
 from server_node.inference.engine_model import EngineTextModel
 from server_node.inference.vllm_process import vllm_dtype
-from server_node.jobs.runner import run_job
-from server_node.jobs.store import claim_next, create_job, to_public
+from server_node.jobs.runner import run_claimed
+from server_node.jobs.store import create_job, job_queue, to_public
 from server_node.models import Job
 from server_node.state import ServerState
 from shared.adapters import AdapterMetadata, decode_adapter, encode_adapter
@@ -132,8 +132,8 @@ def _run_one_job(state: ServerState, adapter_bytes: bytes, **request: object) ->
                                        n_samples=4, sampling=SamplingParams(temperature=0.8, max_new_tokens=80), min_grade=0.0,
                                        **request)
         job_id = create_job(session, owner_id=client.client_id, request=job_request).job_id
-    assert claim_next(state.engine, worker_id="test") == job_id
-    run_job(state.jobs, job_id)
+    assert job_queue(state.engine).claim("test") == job_id
+    run_claimed(state.jobs, job_id)
     with Session(state.engine, expire_on_commit=False) as session:
         job = session.get(Job, job_id)
         assert job is not None

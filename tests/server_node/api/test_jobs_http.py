@@ -188,6 +188,6 @@ def test_kill_9_mid_job_then_restart_resumes_after_the_last_finished_stage(tmp_p
         # The generation stage was not run again: its recorded time and counts are the ones from before.
         assert after["timings"]["generating"] == before["timings"]["generating"]
         assert after["counts"]["generated"] == before["counts"]["generated"] == 40
-        assert "recovered interrupted job" in log.read_text()
+        assert f"recovered interrupted {job_id}" in log.read_text()
     finally:
         server.stop()
