@@ -341,16 +341,19 @@ def _demo_text(s: dict) -> str:  # type: ignore[type-arg]
     return "\n".join(lines)
 
 def _run(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    import socket
     import threading
     from pathlib import Path
 
     from tqdm.auto import tqdm
 
     from client_node.operations import add_dataset
-    from client_node.runs.runner import run_run
+    from client_node.runs.runner import run_claimed
     from client_node.runs.schemas import Generator, RunCreateRequest, VoteSettings
     from client_node.runs.service import submit_run
-    from client_node.runs.store import claim_next, get_run, to_public
+    from client_node.runs.store import get_run, run_queue, to_public
     from client_node.state import ClientState
     from client_node.tables.settings import TableSettings
     from client_node.voting.plan import VoteNoise
@@ -379,11 +382,15 @@ def _run(args: argparse.Namespace) -> int:
                            max_new_tokens=min(args.max_new_tokens, 1024)),
         device=args.device, precision=args.precision)
     run_id = submit_run(ctx, request).run_id
-    claimed = claim_next(ctx.ledger.engine)
+    queue, worker_id = run_queue(ctx.ledger.engine), f"{socket.gethostname()}:{os.getpid()}:cli"
+    claimed = queue.claim(worker_id)
     if claimed != run_id:
         raise SystemExit(f"another run ({claimed}) was queued first; use the service to run queued runs")
-    done = threading.Event()
-    worker = threading.Thread(target=lambda: (run_run(state.runs, run_id), done.set()), daemon=True)
+    done, stop = threading.Event(), threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop at the next micro-batch, step or poll; resumable
+        signal.signal(sig, lambda *_: stop.set())
+    worker = threading.Thread(target=lambda: (run_claimed(state.runs, run_id, stopping=stop.is_set), done.set()),
+                              daemon=True)
     worker.start()
     bar = tqdm(total=0, desc="run", disable=args.json)
     while not done.wait(1.0):
@@ -393,6 +400,8 @@ def _run(args: argparse.Namespace) -> int:
         bar.total, bar.n = row.progress_total, min(row.progress_done, row.progress_total or row.progress_done)
         bar.refresh()
     bar.close()
+    if stop.is_set():
+        queue.requeue(run_id, worker_id)  # the service (or this command again) resumes it
     public = to_public(get_run(ctx.ledger.engine, run_id))
     if args.json:
         emit_json(public.model_dump(mode="json"))

@@ -8,7 +8,8 @@ from client_node.core.config import ClientSettings
 from client_node.core.context import ClientContext
 from client_node.remote.server_api import ServerApi
 from client_node.runs.runner import RunContext
-from client_node.runs.worker import RunWorker
+from client_node.runs.worker import start_run_worker
+from shared.durable import Worker
 
 
 def server_api_factory(settings: ClientSettings):  # type: ignore[no-untyped-def]
@@ -24,7 +25,7 @@ def server_api_factory(settings: ClientSettings):  # type: ignore[no-untyped-def
 class ClientState:
     ctx: ClientContext
     runs: RunContext
-    worker: RunWorker | None = field(default=None)
+    worker: Worker | None = field(default=None)
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> ClientState:
@@ -32,8 +33,7 @@ class ClientState:
         return cls(ctx=ctx, runs=RunContext(client=ctx, api_factory=server_api_factory(settings)))
 
     def start_workers(self) -> None:
-        self.worker = RunWorker(self.runs)
-        self.worker.start()
+        self.worker = start_run_worker(self.runs)
 
     def stop_workers(self) -> None:
         if self.worker is not None:

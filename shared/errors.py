@@ -446,23 +446,29 @@ __all__ = [
     "DatasetValidationError",
     "DeviceUnavailableError",
     "EngineAdapterRejectedError",
+    "HttpError",
     "InferenceEngineRequestError",
     "InferenceEngineUnavailableError",
+    "InternalError",
     "JobCancelledError",
     "JobFinishedError",
     "JobInterruptedError",
     "JobNotFoundError",
     "JobNotReadyError",
+    "MethodNotAllowedError",
     "ModelIntegrityError",
     "ModelUnavailableError",
     "PipelineError",
     "PrivacyBudgetExceededError",
+    "RequestInvalidError",
     "RequestTooLargeError",
+    "RouteNotFoundError",
     "RunNotFoundError",
     "SampleSetInvalidError",
     "SampleSetNotFoundError",
     "ServerRequestError",
     "ServerUnavailableError",
+    "StageInterruptedError",
     "SynthError",
     "TableNeighboursError",
     "TableSchemaError",
@@ -471,11 +477,3 @@ __all__ = [
     "UnsupportedModelError",
 ]
 
-
-# what an adapter upload can be refused with (the server's OpenAPI spec lists them)
-ADAPTER_UPLOAD_ERRORS: tuple[type[SynthError], ...] = (
-    AdapterFormatError, AdapterNotSafetensorsError, AdapterTruncatedError, AdapterHeaderTooLargeError,
-    AdapterTooLargeError, AdapterDtypeError, AdapterNonFiniteError, AdapterUnknownTensorError, AdapterShapeError,
-    AdapterMissingTensorError, AdapterRankError, AdapterMetadataError, CertificateMissingError,
-    CertificateMalformedError, BaseModelMismatchError, BaseModelNotHostedError, CertificatePolicyError,
-)

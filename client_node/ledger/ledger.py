@@ -11,7 +11,7 @@ Spending composes across runs two ways, both sound upper bounds, and the tighter
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -182,17 +182,24 @@ class PrivacyLedger:
             row.status = "failed"
             row.note = note[:500]
 
-    def fail_interrupted(self) -> list[str]:
-        """Mark runs left ``running`` by a killed process as failed (call at start-up); returns their ids.
+    def fail_interrupted(self, only: Callable[[str], bool] = lambda _: True) -> list[str]:
+        """Mark runs left ``running`` by a killed process as failed (call at start-up, with ``only`` saying
+        which may be closed: not those of work still alive elsewhere); returns their ids.
 
         They stay charged with the history recorded before their last step, which was written first.
         """
         with Session(self.engine) as session, session.begin():
-            rows = list(session.scalars(select(SpendRow).where(SpendRow.status == "running")))
+            rows = [row for row in session.scalars(select(SpendRow).where(SpendRow.status == "running"))
+                    if only(row.run_id)]
             for row in rows:
                 row.status = "failed"
                 row.note = "interrupted: the process stopped while the run was in progress"
             return [row.run_id for row in rows]
+
+    def close_interrupted(self, run_id: str) -> list[str]:
+        """Close the ledger runs of one interrupted client run (``run_id`` and its parts, ``run_id.<part>``)
+        still open: charged what they recorded, the rest of their reservation freed."""
+        return self.fail_interrupted(only=lambda spend_id: spend_id == run_id or spend_id.startswith(f"{run_id}."))
 
     def runs(self, dataset_id: str) -> list[dict[str, object]]:
         with Session(self.engine) as session:

@@ -1,4 +1,5 @@
-"""Run one client run through its steps; each finished step is recorded, so a restart resumes after it.
+"""A client run's stages on the durable engine; each finished stage is checkpointed, so a restart resumes
+after it.
 
 training (or generating, for the training-free generator) -> uploading -> server (create the job, poll
 it) -> downloading (verify with the codec) -> evaluating. Only the DP step's output (the adapter's bytes,
@@ -15,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from client_node.core.context import ClientContext
@@ -24,15 +26,18 @@ from client_node.evaluation.report import utility_report
 from client_node.evaluation.tabular.report import table_report
 from client_node.remote.server_api import ServerApi
 from client_node.runs.schemas import Generator, RunCreateRequest, RunStage, RunState
-from client_node.runs.store import finish_run, get_run, update_run
+from client_node.runs.store import get_run, run_queue
+from client_node.runs.tables import RunRow
 from client_node.tables.training import run_table_training
 from client_node.training.private_run import run_private_training
 from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
-from shared.compute import Compute, release_memory, resolve_compute
-from shared.errors import JobCancelledError, PipelineError, SynthError, TrainingConfigError
+from shared.compute import Compute, resolve_compute
+from shared.durable import Cancelled, Control, Stages, Worker, WorkerTiming, execute
+from shared.durable.stages import STARTED
+from shared.errors import PipelineError, StageInterruptedError, TrainingConfigError
 from shared.lora import LoraSpec
 from shared.models.loading import load_for, signature_of
 from shared.models.resolve import resolve_model
@@ -65,145 +70,147 @@ class RunContext:
         return ArtifactStore(self.client.settings.artifacts_dir)
 
 
-class _Stopped(Exception):
-    pass
-
-
-def run_run(ctx: RunContext, run_id: str, *, stopping: Callable[[], bool] = lambda: False) -> RunState:
-    """Run (or resume) a claimed run to a terminal state; RUNNING when the worker stopped first."""
-    engine = ctx.client.ledger.engine
-    try:
-        _steps(ctx, run_id, stopping)
-    except _Stopped:
-        return RunState.RUNNING
-    except JobCancelledError:
-        finish_run(engine, run_id, RunState.CANCELLED)
-        return RunState.CANCELLED
-    except SynthError as exc:
-        logger.warning("run %s failed: %s", run_id, exc.message)
-        finish_run(engine, run_id, RunState.FAILED, error=exc)
-        return RunState.FAILED
-    except Exception as exc:
-        logger.exception("run %s failed", run_id)
-        finish_run(engine, run_id, RunState.FAILED, error=PipelineError(f"{type(exc).__name__}: {exc}"))
-        return RunState.FAILED
-    return RunState.SUCCEEDED
-
-
-def _steps(ctx: RunContext, run_id: str, stopping: Callable[[], bool]) -> None:
-    engine = ctx.client.ledger.engine
-    row = get_run(engine, run_id)
+def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
+    """Run (or resume) a claimed run's stages; the durable engine records how it ended."""
+    row = get_run(ctx.client.ledger.engine, run_id)
     request = RunCreateRequest.model_validate(row.request)
-    timings = dict(row.timings or {})
+    stages = Stages(control, checkpoints_of(row), row.timings)
     store = ctx.artifacts
-
-    def write(**values: Any) -> None:
-        if update_run(engine, run_id, **values) == RunState.CANCELLED.value:
-            raise JobCancelledError("cancelled by the operator")
-        if stopping():
-            raise _Stopped
-
-    def timed(stage: RunStage, start: float) -> None:
-        timings[stage.value] = round(timings.get(stage.value, 0.0) + time.perf_counter() - start, 3)
-        write(timings=dict(timings))
-
     # 1. The DP step, the only one that reads private records: DP training, or training-free DP generation.
-    dp: DecodedAdapter | None = None
-    sample_set: SampleSetCreate | None = None
-    if request.generator is Generator.VOTES:
-        if row.sample_set_sha256 is None:
-            _refuse_restart_during(row.stage, RunStage.GENERATING, run_id)
-            write(stage=RunStage.GENERATING.value, progress_done=0, progress_total=request.n_samples)
-            start = time.perf_counter()
-            made, generation = _generate_votes(ctx, request, run_id, write)
-            release_memory()
-            document = {"sample_set": json.loads(made.model_dump_json()), "generation": generation}
-            write(sample_set_sha256=store.put(json.dumps(document).encode()), epsilon=made.certificate.epsilon)
-            timed(RunStage.GENERATING, start)
-            row = get_run(engine, run_id)
-        document = json.loads(store.get(row.sample_set_sha256 or ""))
+    #    At most once: an interrupted one fails the run, charged what the ledger recorded before each step.
+    dp_stage = RunStage.GENERATING if request.generator is Generator.VOTES else RunStage.TRAINING
+    make = _dp_samples if dp_stage is RunStage.GENERATING else _dp_adapter
+    try:
+        dp_sha = stages.run(dp_stage.value, lambda: make(ctx, request, run_id, control), once=True,
+                            total=request.n_samples if dp_stage is RunStage.GENERATING else 0,
+                            interrupted=f"the client stopped during the DP step ({dp_stage.value}); the ledger "
+                                        "charged what it spent. Start a new run (its spend is checked against what "
+                                        "is left).")
+    except StageInterruptedError:
+        ctx.client.ledger.close_interrupted(run_id)
+        raise
+    dp, sample_set, document = None, None, None
+    if dp_stage is RunStage.GENERATING:
+        document = json.loads(store.get(dp_sha))
         sample_set = SampleSetCreate.model_validate(document["sample_set"])
-        parent_sha256 = hashlib.sha256(sample_set.canonical_jsonl()).hexdigest()
-        certificate = sample_set.certificate
+        parent_sha256, certificate = hashlib.sha256(sample_set.canonical_jsonl()).hexdigest(), sample_set.certificate
     else:
-        if row.adapter_sha256 is None:
-            _refuse_restart_during(row.stage, RunStage.TRAINING, run_id)
-            write(stage=RunStage.TRAINING.value, progress_done=0, progress_total=0)
-            start = time.perf_counter()
-            adapter_bytes, epsilon, training = _train(ctx, request, run_id, write)
-            release_memory()  # training's heap (about 3 GB by default) back before evaluation loads models
-            sha = store.put(adapter_bytes)
-            write(adapter_sha256=sha, epsilon=epsilon, training=training)
-            timed(RunStage.TRAINING, start)
-            row = get_run(engine, run_id)
-        dp = decode_adapter(store.get(row.adapter_sha256 or ""))
+        dp = decode_adapter(store.get(dp_sha))
         parent_sha256, certificate = dp.sha256, dp.metadata.certificate
-
     with ctx.api_factory(row.server_url) as api:
         # 2. Upload (the server deduplicates by content, so a retried upload is harmless).
-        if dp is not None and row.server_adapter_id is None:
-            write(stage=RunStage.UPLOADING.value)
-            start = time.perf_counter()
-            uploaded = api.upload_adapter(store.get(dp.sha256))
-            write(server_adapter_id=uploaded.adapter_id)
-            timed(RunStage.UPLOADING, start)
-            row = get_run(engine, run_id)
-        if sample_set is not None and row.server_sample_set_id is None:
-            write(stage=RunStage.UPLOADING.value)
-            start = time.perf_counter()
-            stored = api.upload_sample_set(sample_set)
-            if stored.sha256 != parent_sha256:
-                raise PipelineError("the server stored other samples than were sent",
-                                    detail={"sent": parent_sha256, "stored": stored.sha256})
-            write(server_sample_set_id=stored.sample_set_id)
-            timed(RunStage.UPLOADING, start)
-            row = get_run(engine, run_id)
-        # 3. The server's job: create once, then poll.
-        write(stage=RunStage.SERVER.value)
-        start = time.perf_counter()
-        job_id = row.server_job_id
-        if job_id is None:
-            job = api.create_job(_job_request(ctx, request, adapter_id=row.server_adapter_id,
-                                              sample_set_id=row.server_sample_set_id, training=row.training))
-            job_id = job.job_id
-            write(server_job_id=job_id, server_job=job.model_dump(mode="json"))
-        job = api.job(job_id)
+        sent = stages.run(RunStage.UPLOADING.value, lambda: _upload(ctx, api, dp, sample_set, parent_sha256, control))
+        # 3. The server's job: created once (its id recorded at once), then polled.
+        final = stages.run(RunStage.SERVER.value, lambda: _server_job(ctx, api, request, run_id, sent, control))
+        job = JobPublic.model_validate(final)
+        # 4. Download and verify.
+        got = stages.run(RunStage.DOWNLOADING.value, lambda: _download(
+            ctx, api, request, job.job_id, parent_sha256=parent_sha256, certificate=certificate, control=control))
+    samples = [SyntheticSample.model_validate_json(line) for line in store.get(got["samples"]).splitlines() if line]
+    knowledge = decode_adapter(store.get(got["knowledge"])) if got.get("knowledge") else None
+    # 5. Evaluate locally, on records that never left.
+
+    def evaluate() -> str:
+        dataset = ctx.client.datasets.get(request.dataset_id)
+        max_length = request.max_length_for(table=dataset.schema is not None)
+        if dataset.schema is not None:
+            report = _table_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length)
+            report["training"] = get_run(ctx.client.ledger.engine, run_id).training
+        else:
+            report = _text_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length,
+                                  sample_set, document)
+        report["compute"] = run_compute(ctx, request).as_dict()
+        control.write(report=_finite(report))
+        return "report"
+
+    stages.run(RunStage.EVALUATING.value, evaluate)
+
+
+def checkpoints_of(row: RunRow) -> dict[str, Any]:
+    """The run's checkpoints; a run recorded before checkpoints existed has them rebuilt from its columns."""
+    checkpoints = dict(row.checkpoints or {})
+    legacy = {RunStage.TRAINING: row.adapter_sha256, RunStage.GENERATING: row.sample_set_sha256}
+    for stage, sha in legacy.items():
+        if sha and stage.value not in checkpoints:
+            checkpoints[stage.value] = sha
+        elif row.stage == stage.value and stage.value not in checkpoints:  # it was in its DP step
+            checkpoints[STARTED] = [*checkpoints.get(STARTED, []), stage.value]
+    if (row.server_adapter_id or row.server_sample_set_id) and RunStage.UPLOADING.value not in checkpoints:
+        checkpoints[RunStage.UPLOADING.value] = {"adapter_id": row.server_adapter_id,
+                                                 "sample_set_id": row.server_sample_set_id}
+    return checkpoints
+
+
+def _dp_adapter(ctx: RunContext, request: RunCreateRequest, run_id: str, control: Control) -> str:
+    adapter_bytes, epsilon, training = _train(ctx, request, run_id, control)
+    sha = ctx.artifacts.put(adapter_bytes)
+    control.write(adapter_sha256=sha, epsilon=epsilon, training=training)
+    return sha
+
+
+def _dp_samples(ctx: RunContext, request: RunCreateRequest, run_id: str, control: Control) -> str:
+    made, generation = _generate_votes(ctx, request, run_id, control)
+    document = {"sample_set": json.loads(made.model_dump_json()), "generation": generation}
+    sha = ctx.artifacts.put(json.dumps(document).encode())
+    control.write(sample_set_sha256=sha, epsilon=made.certificate.epsilon)
+    return sha
+
+
+def _upload(ctx: RunContext, api: ServerApi, dp: DecodedAdapter | None, sample_set: SampleSetCreate | None,
+            parent_sha256: str, control: Control) -> dict[str, str | None]:
+    if dp is not None:
+        adapter_id = api.upload_adapter(ctx.artifacts.get(dp.sha256)).adapter_id
+        control.write(server_adapter_id=adapter_id)
+        return {"adapter_id": adapter_id, "sample_set_id": None}
+    assert sample_set is not None
+    stored = api.upload_sample_set(sample_set)
+    if stored.sha256 != parent_sha256:
+        raise PipelineError("the server stored other samples than were sent",
+                            detail={"sent": parent_sha256, "stored": stored.sha256})
+    control.write(server_sample_set_id=stored.sample_set_id)
+    return {"adapter_id": None, "sample_set_id": stored.sample_set_id}
+
+
+def _server_job(ctx: RunContext, api: ServerApi, request: RunCreateRequest, run_id: str, sent: dict[str, Any],
+                control: Control) -> dict[str, Any]:
+    """Create the server's job once (its id is recorded before anything else), poll it to its end; a
+    cancelled run cancels its job."""
+    row = get_run(ctx.client.ledger.engine, run_id)
+    job_id = row.server_job_id
+    if job_id is None:
+        created = api.create_job(_job_request(ctx, request, adapter_id=sent["adapter_id"],
+                                              sample_set_id=sent["sample_set_id"], training=row.training))
+        job_id = created.job_id
+        control.write(server_job_id=job_id, server_job=created.model_dump(mode="json"))
+    job = api.job(job_id)
+    try:
         while not job.state.terminal:
-            write(server_job=job.model_dump(mode="json"), progress_done=job.progress.done, progress_total=job.progress.total)
+            control.write(server_job=job.model_dump(mode="json"), progress_done=job.progress.done,
+                          progress_total=job.progress.total)
             ctx.sleep(request.poll_seconds)
             job = api.job(job_id)
-        write(server_job=job.model_dump(mode="json"))
-        timed(RunStage.SERVER, start)
-        if job.state is not JobState.SUCCEEDED:
-            error = job.error
-            raise PipelineError(f"the server's job {job.state.value}" + (f": {error.message}" if error else ""),
-                                detail={"job_id": job_id, "server_error": error.model_dump() if error else None})
-        # 4. Download and verify.
-        write(stage=RunStage.DOWNLOADING.value)
-        start = time.perf_counter()
-        samples = api.samples(job_id)
-        samples_sha = store.put(("".join(s.model_dump_json() + "\n" for s in samples)).encode())
-        knowledge = None
-        if request.train_knowledge_adapter:
-            data = api.knowledge_adapter(job_id)
-            knowledge = verify_knowledge_adapter(ctx, data, parent_sha256=parent_sha256, certificate=certificate)
-            write(knowledge_sha256=store.put(data))
-        write(samples_sha256=samples_sha)
-        timed(RunStage.DOWNLOADING, start)
-    # 5. Evaluate locally, on records that never left.
-    write(stage=RunStage.EVALUATING.value)
-    start = time.perf_counter()
-    dataset = ctx.client.datasets.get(request.dataset_id)
-    max_length = request.max_length_for(table=dataset.schema is not None)
-    if dataset.schema is not None:
-        report = _table_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length)
-        report["training"] = get_run(engine, run_id).training
-    else:
-        report = _text_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length,
-                              sample_set, document if sample_set is not None else None)
-    report["compute"] = run_compute(ctx, request).as_dict()
-    timed(RunStage.EVALUATING, start)
-    finish_run(engine, run_id, RunState.SUCCEEDED, stage=None, report=_finite(report))
+    except Cancelled:
+        api.cancel_job(job_id)
+        raise
+    control.write(server_job=job.model_dump(mode="json"))
+    if job.state is not JobState.SUCCEEDED:
+        error = job.error
+        raise PipelineError(f"the server's job {job.state.value}" + (f": {error.message}" if error else ""),
+                            detail={"job_id": job_id, "server_error": error.model_dump() if error else None})
+    return job.model_dump(mode="json")
+
+
+def _download(ctx: RunContext, api: ServerApi, request: RunCreateRequest, job_id: str, *, parent_sha256: str,
+              certificate: DPCertificate, control: Control) -> dict[str, str | None]:
+    samples = api.samples(job_id)
+    samples_sha = ctx.artifacts.put(("".join(s.model_dump_json() + "\n" for s in samples)).encode())
+    knowledge_sha = None
+    if request.train_knowledge_adapter:
+        data = api.knowledge_adapter(job_id)
+        verify_knowledge_adapter(ctx, data, parent_sha256=parent_sha256, certificate=certificate)
+        knowledge_sha = ctx.artifacts.put(data)
+    control.write(samples_sha256=samples_sha, knowledge_sha256=knowledge_sha)
+    return {"samples": samples_sha, "knowledge": knowledge_sha}
 
 
 def _privacy_head(certificate: DPCertificate) -> dict[str, Any]:
@@ -247,20 +254,12 @@ def _table_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDat
     return report
 
 
-def _refuse_restart_during(stage: str | None, dp_stage: RunStage, run_id: str) -> None:
-    """A run interrupted in its DP step is failed, not redone: the ledger charged what the step spent."""
-    if stage == dp_stage.value:
-        raise PipelineError(f"the client stopped during the DP step ({dp_stage.value}); the ledger charged what it "
-                            "spent. Start a new run (its spend is checked against what is left).",
-                            detail={"run_id": run_id})
-
-
 def _content(sample: SampleIn) -> str:
     return "\n".join(v for v in (sample.instruction, sample.input, sample.response, sample.text) if v)
 
 
 def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
-                    write: Callable[..., None]) -> tuple[SampleSetCreate, dict[str, Any]]:
+                    control: Control) -> tuple[SampleSetCreate, dict[str, Any]]:
     """The DP samples as a sample set, and how they were made (the plan: epsilon per token and per sample,
     tokens spent per label, counts)."""
     dataset = ctx.client.datasets.get(request.dataset_id)
@@ -271,7 +270,7 @@ def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
     loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request), prepare=True)
     run = run_vote_generation(dataset_id=dataset.dataset_id, task=dataset.task, records=dataset.train_records,
                               ledger=ctx.client.ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
-                              run_id=run_id, on_sample=lambda done, total: write(progress_done=done, progress_total=total))
+                              run_id=run_id, on_sample=control.progress)
     if not run.samples:
         raise PipelineError("training-free generation produced no well-formed sample", detail={"counts": run.counts})
     fields = ("instruction", "input", "response", "text")
@@ -305,14 +304,14 @@ def _train_config(ctx: RunContext, request: RunCreateRequest, dataset: StoredDat
 
 
 def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
-           write: Callable[..., None]) -> tuple[bytes, float, dict[str, Any] | None]:
+           control: Control) -> tuple[bytes, float, dict[str, Any] | None]:
     """The DP adapter's bytes, its epsilon and, for a table, how its examples were built."""
     dataset = ctx.client.datasets.get(request.dataset_id)
     config = _train_config(ctx, request, dataset)
     # the bar's total before the model loads: the planned steps
-    write(progress_total=PrivateLoraTrainer(config=config, progress=False).plan(len(dataset.train_records)).steps)
+    control.write(progress_total=PrivateLoraTrainer(config=config, progress=False).plan(len(dataset.train_records)).steps)
     loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request), prepare=True)
-    on_step = lambda info: write(progress_done=info.step, progress_total=info.total_steps)  # noqa: E731
+    on_step = lambda info: control.progress(info.step, info.total_steps)  # noqa: E731
     if dataset.schema is not None:
         table = run_table_training(dataset=dataset, ledger=ctx.client.ledger, config=config, settings=request.table,
                                    model=loaded.model, tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id,
@@ -368,3 +367,13 @@ def _finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     return value
+
+
+def run_claimed(ctx: RunContext, run_id: str, *, stopping: Callable[[], bool] = lambda: False) -> RunState:
+    """Run one claimed run here, in the foreground, to its end (the CLI; RUNNING if ``stopping`` came first)."""
+    return execute(run_queue(ctx.client.ledger.engine), run_id, partial(run_run, ctx), stopping=stopping)
+
+
+def run_worker(ctx: RunContext) -> Worker:
+    """The client service's worker: one run at a time, in queue order."""
+    return Worker(run_queue(ctx.client.ledger.engine), partial(run_run, ctx), timing=WorkerTiming(poll_seconds=0.5))

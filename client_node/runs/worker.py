@@ -1,51 +1,30 @@
-"""RunWorker: one thread that runs queued runs in order, off the event loop; resumes runs a stopped
-client left running."""
+"""The client service's run worker at start-up: ledger runs left open by a stopped client are closed, then
+runs resume on the durable engine (``shared.durable``)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 
-from client_node.runs.runner import RunContext, run_run
-from client_node.runs.schemas import RunState
-from client_node.runs.store import claim_next, requeue_running, update_run
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from client_node.runs.runner import RunContext, run_worker
+from client_node.runs.tables import RunRow
+from shared.durable import Worker
+from shared.protocol import JobState
 
 logger = logging.getLogger(__name__)
 
 
-class RunWorker:
-    def __init__(self, ctx: RunContext, *, poll_seconds: float = 0.5) -> None:
-        self.ctx = ctx
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        # a ledger run still open was cut off mid-release: it stays charged with what it recorded before
-        # each step, and the rest of its reservation is freed
-        for spend_id in self.ctx.client.ledger.fail_interrupted():
-            logger.warning("ledger run %s was left open by a stopped client: closed, charged what it recorded", spend_id)
-        for run_id in requeue_running(self.ctx.client.ledger.engine):
-            logger.warning("resuming run %s left running by a stopped client", run_id)
-        self._thread = threading.Thread(target=self._loop, name="run-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        engine = self.ctx.client.ledger.engine
-        while not self._stop.is_set():
-            try:
-                run_id = claim_next(engine)
-                if run_id is None:
-                    self._stop.wait(self.poll_seconds)
-                    continue
-                state = run_run(self.ctx, run_id, stopping=self._stop.is_set)
-                if state is RunState.RUNNING:  # stopped mid-run: resume at the next start
-                    update_run(engine, run_id, state=RunState.QUEUED.value)
-            except Exception:
-                logger.exception("run worker loop error")
-                self._stop.wait(self.poll_seconds)
+def start_run_worker(ctx: RunContext) -> Worker:
+    """Close ledger runs that belong to no queued or running run (a killed ``client-node train``, a run
+    whose row ended), then start the worker. The ledger runs of interrupted runs are closed when the run
+    resumes and finds its DP step interrupted."""
+    with Session(ctx.client.ledger.engine) as session:
+        alive = set(session.scalars(select(RunRow.run_id).where(
+            RunRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))))
+    for spend_id in ctx.client.ledger.fail_interrupted(only=lambda spend: spend.split(".")[0] not in alive):
+        logger.warning("ledger run %s was left open by a stopped client: closed, charged what it recorded", spend_id)
+    worker = run_worker(ctx)
+    worker.start()
+    return worker

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, case, func, or_, select, update
+from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.durable.row import DurableWork
@@ -107,15 +107,15 @@ class WorkQueue(Generic[Row]):
                                     attempts=case((self.row.attempts > 0, self.row.attempts - 1), else_=0)))
             session.commit()
 
-    def recover_stale(self, *, stale_after: float, max_attempts: int) -> list[str]:
-        """Requeue running work whose worker went silent (it resumes after its last checkpoint); cancel
-        it if a cancel was asked; fail it once it has been started ``max_attempts`` times."""
+    def recover_stale(self, *, stale_after: float, max_attempts: int,
+                      dead: Callable[[str | None], bool] = lambda _: False) -> list[str]:
+        """Requeue running work whose worker went silent or is known ``dead`` (it resumes after its last
+        checkpoint); cancel it if a cancel was asked; fail it once it has been started ``max_attempts`` times."""
         cutoff = time.time() - stale_after
         touched = []
         with Session(self.engine) as session:
-            stale = session.scalars(select(self.row).where(
-                self.row.state == JobState.RUNNING.value,
-                or_(self.row.heartbeat.is_(None), self.row.heartbeat < cutoff))).all()
+            running = session.scalars(select(self.row).where(self.row.state == JobState.RUNNING.value)).all()
+            stale = [w for w in running if w.heartbeat is None or w.heartbeat < cutoff or dead(w.worker)]
             for work in stale:
                 touched.append(str(getattr(work, self.key.key)))
                 if work.cancel_requested:

@@ -21,6 +21,25 @@ from shared.protocol import JobState
 logger = logging.getLogger(__name__)
 
 Run = Callable[[str, Control], None]  # runs (or resumes) one claimed piece of work to its end
+_LIVE: set[str] = set()  # this process's workers
+
+
+def worker_is_dead(worker_id: str | None) -> bool:
+    """True only when sure: a worker of this host whose process is gone, or of this very process (a
+    container restarts with the same pid) that is not one of its live workers. Others wait for staleness."""
+    host, _, rest = (worker_id or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    if int(pid_text) == os.getpid():
+        return worker_id not in _LIVE
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's live process
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,7 @@ class Worker:
                  name: str | None = None) -> None:
         self.queue, self.run, self.timing = queue, run, timing
         self.worker_id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        _LIVE.add(self.worker_id)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -94,7 +114,7 @@ class Worker:
     def run_once(self) -> bool:
         """Recover stale work, then claim and run one piece; False when there was nothing to do."""
         for key in self.queue.recover_stale(stale_after=self.timing.stale_seconds,
-                                            max_attempts=self.timing.max_attempts):
+                                            max_attempts=self.timing.max_attempts, dead=worker_is_dead):
             logger.warning("worker %s: recovered interrupted %s", self.worker_id, key)
         key = self.queue.claim(self.worker_id)
         if key is None:

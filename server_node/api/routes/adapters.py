@@ -16,6 +16,16 @@ from shared.web.openapi import error_responses
 
 router = APIRouter(prefix="/adapters", tags=["adapters"])
 
+# what an upload can be refused with (the OpenAPI spec lists them)
+UPLOAD_ERRORS: tuple[type[errors.SynthError], ...] = (
+    errors.AdapterFormatError, errors.AdapterNotSafetensorsError, errors.AdapterTruncatedError,
+    errors.AdapterHeaderTooLargeError, errors.AdapterTooLargeError, errors.AdapterDtypeError,
+    errors.AdapterNonFiniteError, errors.AdapterUnknownTensorError, errors.AdapterShapeError,
+    errors.AdapterMissingTensorError, errors.AdapterRankError, errors.AdapterMetadataError,
+    errors.CertificateMissingError, errors.CertificateMalformedError, errors.BaseModelMismatchError,
+    errors.BaseModelNotHostedError, errors.CertificatePolicyError,
+)
+
 
 def _public(row: StoredAdapter) -> AdapterUploadResult:
     return AdapterUploadResult(adapter_id=row.adapter_id, sha256=row.sha256, kind=row.kind, base_model=row.base_model,
@@ -23,7 +33,7 @@ def _public(row: StoredAdapter) -> AdapterUploadResult:
 
 
 @router.post("", response_model=AdapterUploadResult, status_code=status.HTTP_201_CREATED,
-             responses=error_responses(*errors.ADAPTER_UPLOAD_ERRORS),
+             responses=error_responses(*UPLOAD_ERRORS),
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def create_adapter(request: Request, state: StateDep, session: SessionDep, client: CurrentClient) -> AdapterUploadResult:
     """Upload a DP adapter (raw safetensors bytes); validated against hosted models and the epsilon policy."""

@@ -319,4 +319,4 @@ def test_a_client_killed_mid_run_resumes_polling_after_restart(nodes, tmp_path) 
     assert after["state"] == "succeeded", (after, log.read_text()[-2000:])
     assert after["server_job"]["job_id"] == before["server_job"]["job_id"]  # polled the same job, made no new one
     assert after["timings"]["training"] == before["timings"]["training"] and after["adapter_sha256"] == before["adapter_sha256"]
-    assert "resuming run" in log.read_text()
+    assert f"recovered interrupted {run_id}" in log.read_text(), log.read_text()[-3000:]
