@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -78,8 +79,15 @@ def _hardware(args: argparse.Namespace) -> int:
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, set up logging (``-v`` for info), run the chosen subcommand."""
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C (finally blocks stop the services a demo started); `serve`, `worker` and
+    # `run` install their own handlers that stop at the next boundary instead
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return run_handler(args)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def run_handler(args: argparse.Namespace) -> int:

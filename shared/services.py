@@ -14,6 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when the process that started it dies, even by kill -9, so a demo or
+    benchmark never leaves services behind."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -49,10 +61,12 @@ class ServiceProcess:
             return None
         return None
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 8.0) -> None:
+        """SIGTERM, then SIGKILL if it has not ended within ``timeout`` s (a service gives its work back
+        to the queue within about 5)."""
         self.process.terminate()
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 
@@ -65,7 +79,8 @@ def start_service(node: str, env: dict[str, str], *, log: Path | None = None, ti
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps its own handle
     extra = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
     proc = subprocess.Popen([console_script(node), "serve", "--port", str(port), *extra], env={**os.environ, **env},
-                            stdout=out, stderr=subprocess.STDOUT)
+                            stdout=out, stderr=subprocess.STDOUT,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     if log:
         out.close()  # type: ignore[union-attr]
     service = ServiceProcess(proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", str(tls[0]) if tls else True)

@@ -315,11 +315,11 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
     if dataset.schema is not None:
         table = run_table_training(dataset=dataset, ledger=ctx.client.ledger, config=config, settings=request.table,
                                    model=loaded.model, tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id,
-                                   progress=False, on_step=on_step)
+                                   progress=False, on_step=on_step, on_pass=control.check)
         return table.adapter, table.result.certificate.epsilon, _finite(table.as_dict())
     run = run_private_training(dataset=dataset, ledger=ctx.client.ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,
-                               on_step=on_step)
+                               on_step=on_step, on_pass=control.check)
     return run.adapter, run.result.certificate.epsilon, None
 
 

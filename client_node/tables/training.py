@@ -58,7 +58,7 @@ class TableRun:
 def run_table_training(
     *, dataset: StoredDataset, ledger: PrivacyLedger, config: TrainConfig, settings: TableSettings, model: Any,
     tokenizer: Any, base: BaseModelSignature, run_id: str | None = None, progress: bool = True,
-    on_step: Callable[[StepInfo], None] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None, on_pass: Callable[[], None] | None = None,
 ) -> TableRun:
     """Train a DP table adapter on the dataset's training rows.
 
@@ -108,7 +108,7 @@ def run_table_training(
     template = GenerationTemplate.for_table(dataset.task, schema)
     result = train_charged(dataset_id=dataset.dataset_id, records=examples.records, template=template, ledger=ledger,
                            config=train_config, model=model, tokenizer=tokenizer, run_id=run_id, progress=progress,
-                           on_step=on_step)
+                           on_step=on_step, on_pass=on_pass)
     if pool is not None:
         cert = result.certificate
         result.certificate = cert.model_copy(update={"epsilon": cert.epsilon + pool.epsilon, "delta": cert.delta + pool.delta})

@@ -40,6 +40,7 @@ def run_private_training(
     run_id: str | None = None,
     progress: bool = True,
     on_step: Callable[[StepInfo], None] | None = None,
+    on_pass: Callable[[], None] | None = None,
 ) -> PrivateRun:
     """Train on the dataset's training split under the ledger, and export the DP adapter.
 
@@ -53,7 +54,7 @@ def run_private_training(
     template = GenerationTemplate.for_task(dataset.task, record_format=record_format_of(dataset.records))
     result = train_charged(dataset_id=dataset.dataset_id, records=dataset.train_records, template=template,
                            ledger=ledger, config=config, model=model, tokenizer=tokenizer, run_id=run_id,
-                           progress=progress, on_step=on_step)
+                           progress=progress, on_step=on_step, on_pass=on_pass)
     adapter = export_adapter(result, base=base, template=template)
     return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id))
 
@@ -61,14 +62,14 @@ def run_private_training(
 def train_charged(
     *, dataset_id: str, records: Sequence[Record], template: GenerationTemplate, ledger: PrivacyLedger,
     config: TrainConfig, model: Any, tokenizer: Any, run_id: str, progress: bool = True,
-    on_step: Callable[[StepInfo], None] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None, on_pass: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train on ``records`` (each one DP unit) under the ledger: admitted before any step if the plan fits,
     each step charged before it is taken, the run failed (charged with what it spent) if training fails."""
     trainer = PrivateLoraTrainer(
         config=config, progress=progress,
         before_step=lambda history: ledger.charge(run_id, history),
-        on_step=on_step,
+        on_step=on_step, on_pass=on_pass,
     )
     plan = trainer.plan(len(records))
     ledger.open_run(

@@ -184,7 +184,7 @@ def _train(ctx: JobContext, request: JobCreateRequest, samples: Samples, source:
         model=loaded.model, tokenizer=loaded.tokenizer, samples=samples, parent=source.parent,
         base=source.hosted.signature, description=request.task.description,
         config=_knowledge_config(ctx.settings, source.lora, table=table), table_neighbours=request.table.neighbours,
-        seed=request.seed, on_step=lambda info: control.progress(info.step, info.total_steps))
+        seed=request.seed, on_step=lambda info: control.progress(info.step, info.total_steps), on_pass=control.check)
     return [{"adapter_sha256": ctx.store.put(data)}], {}
 
 

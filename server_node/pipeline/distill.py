@@ -55,6 +55,7 @@ def train_knowledge_adapter(
     table_neighbours: int = 5,
     seed: int = 0,
     on_step: Callable[[StepInfo], None] | None = None,
+    on_pass: Callable[[], None] | None = None,
 ) -> bytes:
     """Fine-tune ``model`` (modified in place) on ``samples`` and encode the adapter with its inherited certificate."""
     if isinstance(parent, DecodedAdapter):
@@ -65,7 +66,7 @@ def train_knowledge_adapter(
         records = synthetic_table_examples(samples, parent.template.table, k=table_neighbours, seed=seed)
     config = config.model_copy(update={"epsilon": float("inf"), "batch_size": min(config.batch_size, len(records))})
     template = knowledge_template(parent.template, description)
-    result = PrivateLoraTrainer(config=config, progress=False, on_step=on_step).train(
+    result = PrivateLoraTrainer(config=config, progress=False, on_step=on_step, on_pass=on_pass).train(
         model=model, tokenizer=tokenizer, records=records, template=template)
     metadata = AdapterMetadata(
         kind=AdapterKind.KNOWLEDGE, base_model=base.model_id, base_model_sha256=base.weights_sha256, lora=config.lora,

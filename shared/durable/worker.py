@@ -92,7 +92,7 @@ class Worker:
         self._thread = threading.Thread(target=self.run_forever, name=f"worker-{self.worker_id}", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to stop; running work is requeued and resumes from its checkpoint next start."""
         self._stop.set()
         if self._thread is not None:

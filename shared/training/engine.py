@@ -96,6 +96,7 @@ class PrivateLoraTrainer:
         progress: bool = True,
         before_step: Callable[[list[HistoryEntry]], None] | None = None,
         on_step: Callable[[StepInfo], None] | None = None,
+        on_pass: Callable[[], None] | None = None,
     ) -> None:
         """
         Args:
@@ -104,11 +105,15 @@ class PrivateLoraTrainer:
             before_step: called with the accountant history *including* the step about to be taken,
                 before it is taken, so a ledger can charge it first (a crash never under-charges).
             on_step: called after each step.
+            on_pass: called before each forward pass (micro-batch): it may raise to abandon the step in
+                progress, which is then neither charged nor taken (a prompt stop on CPUs where a step
+                takes seconds).
         """
         self.config = config
         self.progress = progress
         self.before_step = before_step
         self.on_step = on_step
+        self.on_pass = on_pass
         self._accountant: Any = None
         self._delta = 0.0
         self.compute: Compute | None = None  # the run's own choice, made in train()
@@ -188,6 +193,8 @@ class PrivateLoraTrainer:
                 total = torch.zeros((), device=compute.device)
                 chunks = physical_batches(batch, cfg.max_physical_batch, tokens_per_pass)
                 for i, chunk in enumerate(chunks):
+                    if self.on_pass is not None:
+                        self.on_pass()
                     n = int(chunk["input_ids"].shape[0])
                     chunk = {k: v.to(compute.device, non_blocking=True) for k, v in chunk.items()}
                     if plan.private and i > 0:

@@ -320,3 +320,41 @@ def test_a_client_killed_mid_run_resumes_polling_after_restart(nodes, tmp_path) 
     assert after["server_job"]["job_id"] == before["server_job"]["job_id"]  # polled the same job, made no new one
     assert after["timings"]["training"] == before["timings"]["training"] and after["adapter_sha256"] == before["adapter_sha256"]
     assert f"recovered interrupted {run_id}" in log.read_text(), log.read_text()[-3000:]
+
+
+def test_sigterm_mid_dp_training_stops_within_10_s_and_the_run_fails_charged_what_it_spent(nodes, tmp_path) -> None:
+    _, server_url, env = nodes
+    env = {**env, "PRIVSYNTH_CLIENT_DATA_DIR": str(tmp_path / "client")}
+    client = start_server(env, log=tmp_path / "client.log", node="client-node")
+    try:
+        r = httpx.post(f"{client.url}/v1/datasets", content=_records("sig", n=200), headers=_op(),
+                       params={"name": "notes", "task": "short clinic follow-up notes", "epsilon_budget": 10})
+        dataset_id = r.json()["dataset_id"]
+        body = {**RUN, "dataset_id": dataset_id, "epochs": 100, "batch_size": 4}  # far more steps than we wait for
+        run_id = httpx.post(f"{client.url}/v1/runs", json=body, headers=_op()).json()["run_id"]
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{client.url}/v1/runs/{run_id}", headers=_op()).json()["progress"]["done"] < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        begin = time.monotonic()
+        client.process.terminate()
+        client.process.wait(timeout=20)
+        assert time.monotonic() - begin < 10
+    finally:
+        client.stop()
+    client = start_server(env, log=tmp_path / "client.log", node="client-node")
+    try:
+        run = _wait(client.url, run_id, timeout=60)
+        info = httpx.get(f"{client.url}/v1/datasets/{dataset_id}", headers=_op()).json()
+    finally:
+        client.stop()
+    assert run["state"] == "failed" and run["error"]["code"] == "stage_interrupted", run
+    [spend] = info["runs"]
+    assert spend["status"] == "failed" and 3 <= spend["steps"] < 100 * 180 // 4
+    from shared.training.accounting import epsilon_of_history
+
+    history = [tuple(h) for h in spend["history"]]
+    # the ledger's spend is the RDP accountant over exactly the steps recorded before each was taken
+    assert info["budget"]["epsilon_spent"] == pytest.approx(
+        epsilon_of_history(history, delta=info["budget"]["delta_budget"]), rel=1e-6)
+    assert info["budget"]["epsilon_spent"] < 8.0

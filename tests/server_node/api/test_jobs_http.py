@@ -191,3 +191,30 @@ def test_kill_9_mid_job_then_restart_resumes_after_the_last_finished_stage(tmp_p
         assert f"recovered interrupted {job_id}" in log.read_text()
     finally:
         server.stop()
+
+
+def test_sigterm_mid_generation_stops_within_10_s_and_the_job_resumes(tmp_path) -> None:
+    env = tiny_server_env(tmp_path)
+    token = create_tokens(env, "hospital-a")["hospital-a"]
+    log = tmp_path / "server.log"
+    server = start_server(env, log=log)
+    try:
+        adapter = _upload(server.url, token)
+        body = {**SMALL_JOB, "adapter_id": adapter["adapter_id"], "n_samples": 400, "grade": False, "rewrite": False,
+                "train_knowledge_adapter": False, "sampling": {"temperature": 1.0, "max_new_tokens": 48}}
+        job_id = httpx.post(f"{server.url}/v1/jobs", json=body, headers=_auth(token)).json()["job_id"]
+        _wait(server.url, token, job_id, until=lambda j: j["progress"]["done"] > 0 or _terminal(j))
+        begin = time.monotonic()
+        server.process.terminate()
+        server.process.wait(timeout=20)
+        assert time.monotonic() - begin < 10
+    finally:
+        server.stop()
+    server = start_server(env, log=log)
+    try:
+        job = httpx.get(f"{server.url}/v1/jobs/{job_id}", headers=_auth(token)).json()
+        assert job["state"] in {"queued", "running", "succeeded"}  # given back to the queue, not failed
+        after = _wait(server.url, token, job_id, until=_terminal, timeout=300)
+        assert after["state"] == "succeeded", after
+    finally:
+        server.stop()
