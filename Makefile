@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install models test test-unit test-vllm vllm-env demo lint clean
+.PHONY: help install models test test-unit test-vllm test-bench vllm-env demo lint clean
 
 # A real vLLM for the engine backend's tests: the community CPU build in its own environment (it pins
 # its own torch and would clash with ours). measured here: torch 2.13.0+cpu, no torchvision/audio/codec.
@@ -27,6 +27,7 @@ help:
 	@echo "make models - prepare the offline default models into $(PRIVSYNTH_MODEL_CACHE)"
 	@echo "make lint   - ruff"
 	@echo "make test-vllm - the engine backend's tests against a real vLLM (CPU build, own venv $(VLLM_VENV))"
+	@echo "make test-bench - the quality and tabular benchmarks' smallest runs, as tests (not in CI)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "privsynth needs Python 3.11, found " + sys.version.split()[0] + ": set PYTHON=/path/to/python3.11")'
@@ -56,6 +57,10 @@ vllm-env: $(VLLM_STAMP)
 
 test-vllm: models vllm-env
 	$(BIN)/python -m pytest -m vllm tests/vllm
+
+# The benchmarks' smallest whole runs (quality, tabular) as tests: about 10 minutes on 2 cores, not in CI.
+test-bench: models
+	$(BIN)/python -m pytest -m bench tests/integration
 
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration"

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine, MetaData
+    from collections.abc import Iterable
+
+    from sqlalchemy import Connection, Engine, MetaData, Table
 
 
 def utcnow() -> datetime:
@@ -18,8 +20,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_sql_engine(url: str, metadata: MetaData) -> Engine:
-    """An engine for ``url`` with ``metadata``'s tables created.
+def make_sql_engine(url: str, metadata: MetaData | None = None) -> Engine:
+    """An engine for ``url`` (with ``metadata``'s tables created, for tables outside the nodes' migrations).
 
     SQLite gets WAL mode, foreign keys, a busy timeout and cross-thread use (web workers), and its
     directory is created.
@@ -40,28 +42,28 @@ def make_sql_engine(url: str, metadata: MetaData) -> Engine:
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
 
-    metadata.create_all(engine)
+    if metadata is not None:
+        metadata.create_all(engine)
     return engine
 
 
-def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
-    """Add the nullable columns a newer version declares to tables an older version made (``table.column``
-    for each one added). Anything else (a new NOT NULL column, a changed type) needs a real migration."""
+def add_missing_columns(connection: Connection, tables: Iterable[Table]) -> list[str]:
+    """Add the nullable columns of ``tables`` that a database made before migrations lacks (``table.column``
+    for each one added): how such databases are brought up to a baseline before it is stamped."""
     from sqlalchemy import inspect, text
 
     added = []
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            if not inspector.has_table(table.name):
+    inspector = inspect(connection)
+    for table in tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
                 continue
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                if not column.nullable:
-                    raise RuntimeError(f"{table.name}.{column.name} is new and NOT NULL: this database needs a migration")
-                kind = column.type.compile(dialect=engine.dialect)
-                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-                added.append(f"{table.name}.{column.name}")
+            if not column.nullable:
+                raise RuntimeError(f"{table.name}.{column.name} is missing and NOT NULL: a shape we cannot upgrade")
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            added.append(f"{table.name}.{column.name}")
     return added

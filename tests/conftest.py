@@ -17,18 +17,22 @@ def _two_threads() -> None:
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+ON_REQUEST = ("vllm", "bench")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests against a real vLLM (tests/vllm, marker ``vllm``) run only when asked for with ``-m vllm``
-    (``make test-vllm``): they need vLLM's own environment."""
+    """Two kinds of tests run only when ``-m`` names them: against a real vLLM (tests/vllm, ``vllm``;
+    ``make test-vllm``, in its own environment) and whole benchmark runs at their smallest (``bench``;
+    ``make test-bench``), which are benchmarks more than tests and would double the suite's time."""
     for item in items:
         if "/vllm/" in str(item.fspath):
             item.add_marker(pytest.mark.vllm)
-    if "vllm" in (config.getoption("markexpr") or ""):
-        return
-    deselected = [item for item in items if item.get_closest_marker("vllm") is not None]
+    asked = config.getoption("markexpr") or ""
+    skip = [m for m in ON_REQUEST if m not in asked]
+    deselected = [item for item in items if any(item.get_closest_marker(m) is not None for m in skip)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if item.get_closest_marker("vllm") is None]
+        items[:] = [item for item in items if item not in deselected]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.database import add_missing_columns, make_sql_engine
+from shared.database import make_sql_engine
 
 
 class Base(DeclarativeBase):
@@ -13,10 +13,11 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
-    """The client's engine with its tables created."""
+    """The client's engine, its database upgraded to the newest revision (``client_node.migrations``)."""
     import client_node.ledger.tables  # noqa: F401  (registers the tables)
     import client_node.runs.tables  # noqa: F401
+    from client_node.migrations import upgrade
 
-    engine = make_sql_engine(url, Base.metadata)
-    add_missing_columns(engine, Base.metadata)  # runs made before sample sets gain their columns
+    engine = make_sql_engine(url)
+    upgrade(engine)
     return engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.database import utcnow
@@ -15,18 +15,18 @@ class DurableWork:
     """State, stage and progress for the API; checkpoints for resuming; worker, heartbeat and attempts for
     recovery; a cancel request the work honours at its next boundary.
 
-    Columns added after a table existed are nullable (older rows read ``None`` as the default)."""
+    Each node's migrations create these columns (``client_node/migrations``, ``server_node/migrations``)."""
 
     state: Mapped[str] = mapped_column(String(16), index=True)
     stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict, doc="seconds per finished stage")
-    checkpoints: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, default=dict,
-                                                                  doc="stage -> its recorded output")
+    checkpoints: Mapped[dict[str, object]] = mapped_column(JSON, default=dict, server_default=text("'{}'"),
+                                                           doc="stage -> its recorded output")
     error: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
-    cancel_requested: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)
-    attempts: Mapped[int | None] = mapped_column(Integer, nullable=True, default=0, doc="times a worker started it")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"), doc="times a worker started it")
     worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
     heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True, doc="unix time of the worker's last sign")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

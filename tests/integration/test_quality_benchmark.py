@@ -12,7 +12,7 @@ from bench.html_report import render_html
 from bench.quality import TABLE_COLUMNS, QualitySettings, run_quality, table_rows
 from shared.config import ModelSettings
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.bench]
 
 
 @pytest.mark.timeout(3000)

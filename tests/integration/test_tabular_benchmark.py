@@ -11,7 +11,7 @@ from bench.html_report import render_tabular_html
 from bench.tabular import TabularSettings, run_tabular, table_rows
 from shared.config import ModelSettings
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.bench]
 
 
 @pytest.mark.timeout(1800)

@@ -1,0 +1,52 @@
+"""The client's database by Alembic revisions: a new one matches the models; one made before migrations
+(2c08c05's shape, or older runs without the sample-set columns) is stamped by its shape and upgraded to
+the durable engine's columns with its rows and ledger kept."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from client_node.ledger import PrivacyLedger, make_engine
+from client_node.ledger.db import Base
+from client_node.migrations import baseline
+from client_node.runs.store import get_run, run_queue
+
+
+def _revision(engine) -> str | None:
+    with engine.connect() as c:
+        return MigrationContext.configure(c).get_current_revision()
+
+
+def test_a_new_database_is_at_head_and_matches_the_models(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/client.db")
+    assert _revision(engine) == "0002"
+    with engine.connect() as c:
+        assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
+
+
+@pytest.mark.parametrize("without_sample_set_columns", [False, True], ids=["2c08c05", "before-sample-sets"])
+def test_a_database_from_before_migrations_is_upgraded_with_its_runs_and_ledger(tmp_path,
+                                                                                 without_sample_set_columns) -> None:
+    url = f"sqlite:///{tmp_path}/client.db"
+    raw = create_engine(url)
+    baseline.metadata.create_all(raw)
+    with raw.begin() as c:
+        if without_sample_set_columns:
+            for column in ("training", "sample_set_sha256", "server_sample_set_id"):
+                c.execute(text(f"ALTER TABLE runs DROP COLUMN {column}"))
+        c.execute(text("INSERT INTO privacy_budgets VALUES ('ds', 8.0, 1e-5, '2026-01-01')"))
+        c.execute(text("INSERT INTO runs (run_id, dataset_id, server_url, request, state, progress_done, "
+                       "progress_total, timings, created_at, updated_at) VALUES ('r', 'ds', 'http://s', '{}', "
+                       "'queued', 0, 0, '{}', '2026-01-01', '2026-01-01')"))
+    raw.dispose()
+    engine = make_engine(url)
+    assert _revision(engine) == "0002"
+    run = get_run(engine, "r")
+    assert run.state == "queued" and run.attempts == 0 and run.checkpoints == {} and not run.cancel_requested
+    assert run_queue(engine).claim("w") == "r"  # the engine works on the upgraded row
+    assert PrivacyLedger(engine).status("ds").epsilon_budget == 8.0
+    engine.dispose()
+    assert _revision(make_engine(url)) == "0002"
