@@ -47,6 +47,7 @@ class ServerState:
         )
 
     def start_workers(self) -> None:
+        self.store.sweep_incoming()
         self.workers = [job_worker(self.jobs) for _ in range(self.settings.workers)]
         for worker in self.workers:
             worker.start()

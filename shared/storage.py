@@ -42,3 +42,15 @@ class ArtifactStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def sweep_incoming(self, older_than: float = 600.0) -> int:
+        """Delete partial writes a killed process left (``.incoming-*`` older than ``older_than`` s: another
+        live process may be writing the newer ones); returns how many. Named artifacts are never partial."""
+        import time
+
+        cutoff, removed = time.time() - older_than, 0
+        for partial in self.root.glob("*/.incoming-*") if self.root.is_dir() else ():
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink(missing_ok=True)
+                removed += 1
+        return removed

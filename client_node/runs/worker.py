@@ -25,6 +25,7 @@ def start_run_worker(ctx: RunContext) -> Worker:
             RunRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))))
     for spend_id in ctx.client.ledger.fail_interrupted(only=lambda spend: spend.split(".")[0] not in alive):
         logger.warning("ledger run %s was left open by a stopped client: closed, charged what it recorded", spend_id)
+    ctx.artifacts.sweep_incoming()
     worker = run_worker(ctx)
     worker.start()
     return worker

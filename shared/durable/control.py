@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.durable.errors import Cancelled, Stopping
+from shared.durable.faults import fault_point
 from shared.durable.queue import WorkQueue
 
 
@@ -18,12 +19,16 @@ class Control:
                  interval: float = 0.5) -> None:
         self.queue, self.key, self.stopping, self.interval = queue, key, stopping, interval
         self._last = 0.0
+        self.current_stage: str | None = None  # set by ``Stages``; names fault-injection points
+        self._reports = 0
 
-    def stage(self, name: str, total: int = 0) -> None:
-        self.write(stage=name, progress_done=0, progress_total=total)
+    def begin_stage(self, name: str) -> None:
+        self.current_stage, self._reports = name, 0
 
     def progress(self, done: int, total: int) -> None:
         """Throttled: written at most every ``interval`` seconds; checks for a stop either way."""
+        self._reports += 1
+        fault_point("during", self.current_stage, self._reports)
         now = time.monotonic()
         if now - self._last >= self.interval:
             self.write(progress_done=done, progress_total=total)

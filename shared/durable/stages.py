@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from shared.compute import release_memory
 from shared.durable.control import Control
+from shared.durable.faults import fault_point
 from shared.errors import StageInterruptedError
 
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class Stages:
                 raise StageInterruptedError(interrupted or f"stage {name} was interrupted and may not run again",
                                             detail={"stage": name})
             self.checkpoints[STARTED] = [*started, name]
+        self.control.begin_stage(name)
         self.control.write(stage=name, progress_done=0, progress_total=total, checkpoints=dict(self.checkpoints))
         start = time.perf_counter()
         out = work()
@@ -47,4 +49,5 @@ class Stages:
         self.checkpoints[name] = out
         self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 3)
         self.control.write(checkpoints=dict(self.checkpoints), timings=dict(self.timings))
+        fault_point("after", name)
         return out

@@ -3,6 +3,7 @@ tenancy, cancellation, bad input, and kill -9 in the middle of a job."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -218,3 +219,29 @@ def test_sigterm_mid_generation_stops_within_10_s_and_the_job_resumes(tmp_path) 
         assert after["state"] == "succeeded", after
     finally:
         server.stop()
+
+
+def test_kill_9_mid_knowledge_adapter_training_then_restart_finishes_the_job(tmp_path) -> None:
+    env = tiny_server_env(tmp_path)
+    token = create_tokens(env, "hospital-a")["hospital-a"]
+    log = tmp_path / "server.log"
+    server = start_server({**env, "PRIVSYNTH_FAULT": "kill-during:training:1"}, log=log)
+    try:
+        adapter = _upload(server.url, token)
+        body = {**SMALL_JOB, "adapter_id": adapter["adapter_id"], "n_samples": 8}
+        job_id = httpx.post(f"{server.url}/v1/jobs", json=body, headers=_auth(token)).json()["job_id"]
+        assert server.process.wait(timeout=180) == -9  # killed itself in the knowledge adapter's first step
+    finally:
+        server.stop()
+    server = start_server(env, log=log)
+    try:
+        job = _wait(server.url, token, job_id, until=_terminal, timeout=180)
+        adapter_bytes = httpx.get(f"{server.url}/v1/jobs/{job_id}/adapter", headers=_auth(token)).content
+    finally:
+        server.stop()
+    assert job["state"] == "succeeded", job
+    assert set(job["timings"]) == {"generating", "grading", "rewriting", "training"}
+    assert decode_adapter(adapter_bytes).metadata.kind is AdapterKind.KNOWLEDGE
+    for path in (tmp_path / "data" / "artifacts").glob("*/*"):  # every named artifact is whole
+        if not path.name.startswith("."):
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name
