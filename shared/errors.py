@@ -358,6 +358,13 @@ class RequestInvalidError(SynthError, ValueError):
     http_status = 422
 
 
+class RequestMalformedError(SynthError, ValueError):
+    """The body cannot be parsed at all (it is not what its content type says)."""
+
+    code = "request_malformed"
+    http_status = 400
+
+
 class RouteNotFoundError(SynthError, LookupError):
     """No route has this path (an unknown id is reported with its own ``*_not_found`` code)."""
 
@@ -461,6 +468,7 @@ __all__ = [
     "PipelineError",
     "PrivacyBudgetExceededError",
     "RequestInvalidError",
+    "RequestMalformedError",
     "RequestTooLargeError",
     "RouteNotFoundError",
     "RunNotFoundError",

@@ -14,13 +14,15 @@ from shared.errors import (
     InternalError,
     MethodNotAllowedError,
     RequestInvalidError,
+    RequestMalformedError,
     RouteNotFoundError,
     SynthError,
 )
 
 logger = logging.getLogger(__name__)
 
-_HTTP_ERRORS: dict[int, type[SynthError]] = {404: RouteNotFoundError, 405: MethodNotAllowedError}
+_HTTP_ERRORS: dict[int, type[SynthError]] = {400: RequestMalformedError, 404: RouteNotFoundError,
+                                             405: MethodNotAllowedError}
 
 
 def _response(exc: SynthError, status: int | None = None, headers: dict[str, str] | None = None) -> JSONResponse:

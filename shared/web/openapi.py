@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from shared.errors import RequestInvalidError, SynthError
+from shared.errors import RequestInvalidError, RequestMalformedError, SynthError
 from shared.protocol import ErrorBody
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -45,6 +45,10 @@ def _fix_responses(spec: dict[str, Any]) -> dict[str, Any]:
     invalid = describe_errors([RequestInvalidError])
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
+            if operation.get("requestBody") and "400" not in operation.get("responses", {}):
+                operation.setdefault("responses", {})["400"] = {
+                    "description": describe_errors([RequestMalformedError]),
+                    "content": {"application/json": {"schema": dict(_ERROR_REF)}}}
             has_input = bool(operation.get("parameters") or operation.get("requestBody"))
             response = operation.get("responses", {}).get("422")
             if response is None:
