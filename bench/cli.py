@@ -15,6 +15,7 @@ BENCHMARKS = {
     "dp_precision": "held-out loss and time of DP adapters per precision (and what auto picks)",
     "memory": "peak RSS and step time of a default client DP run per precision and tokens per pass",
     "backends": "the same server jobs in-process and through a vLLM engine at 1, 4 and 8 concurrent jobs",
+    "load": "8 tenants at once against one server: no 5xx, no leaks across tenants, /healthz p99",
 }
 
 

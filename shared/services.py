@@ -116,3 +116,21 @@ def running_service(node: str, env: dict[str, str], **kwargs: object) -> Iterato
         yield service
     finally:
         service.stop()
+
+
+def tiny_server_env(root: Path, *, device: str = "auto") -> dict[str, str]:
+    """Settings of a server hosting the tiny random model as base and expert, under ``root``, computing in
+    fp32 on ``device``."""
+    import json
+
+    from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
+
+    model_dir = root / "tiny-base"
+    if not model_dir.exists():
+        make_tiny_llama(seed=0).save_pretrained(model_dir)
+        make_tiny_tokenizer().save_pretrained(model_dir)
+    return {"PRIVSYNTH_SERVER_DATA_DIR": str(root / "data"), "PRIVSYNTH_SERVER_BASE_MODELS": json.dumps([str(model_dir)]),
+            "PRIVSYNTH_SERVER_EXPERT_MODEL": str(model_dir), "PRIVSYNTH_SERVER_EMBEDDING_MODEL": "",
+            "PRIVSYNTH_SERVER_DEVICE": device, "PRIVSYNTH_SERVER_PRECISION": "fp32",
+            "PRIVSYNTH_SERVER_GENERATION_BATCH_SIZE": "4", "PRIVSYNTH_SERVER_WORKER_POLL_SECONDS": "0.2",
+            "PRIVSYNTH_SERVER_HEARTBEAT_SECONDS": "0.5", "PRIVSYNTH_SERVER_JOB_STALE_SECONDS": "3"}
