@@ -13,10 +13,8 @@ from client_node.evaluation.privacy.membership import loss_threshold_auc
 from client_node.evaluation.privacy.overlap import PrivateNgrams, overlap_summary
 from client_node.evaluation.privacy.pii import pii_in_texts, pii_reconstruction
 from shared.adapters.codec import DecodedAdapter
-from shared.adapters.peft_io import load_lora
-from shared.compute import Compute
-from shared.models.loading import load_for
-from shared.models.resolve import ResolvedModel
+from shared.adapters.peft_io import adapter_applied
+from shared.models.loading import LoadedModel
 from shared.records import Record
 
 
@@ -30,16 +28,15 @@ def sample_leakage(sample_texts: Sequence[str], train: Sequence[Record]) -> dict
             "pii": {"rate": pii.rate, "found": pii.found, "total": pii.total}}
 
 
-def membership_auc(base: ResolvedModel, adapter: DecodedAdapter, train: Sequence[Record], holdout: Sequence[Record], *,
-                   max_length: int = 256, seed: int = 0, compute: Compute | None = None) -> dict[str, Any]:
-    """Loss-threshold MIA AUC on the DP adapter: held-out records against as many training records (the
-    model in ``compute``; default fp32 on the CPU)."""
+def membership_auc(loaded: LoadedModel, adapter: DecodedAdapter, train: Sequence[Record], holdout: Sequence[Record],
+                   *, max_length: int = 256, seed: int = 0) -> dict[str, Any]:
+    """Loss-threshold MIA AUC on the released adapter, applied to the loaded base model and removed again:
+    held-out records against as many training records."""
     if not holdout or not train:
         return {"members": 0, "nonmembers": len(holdout)}
     members = random.Random(seed).sample(list(train), min(len(train), len(holdout)))
-    loaded = load_for(base, compute)
-    model = load_lora(loaded.model, adapter).merge_and_unload()
     template = adapter.metadata.template
-    inside = per_record_losses(model, loaded.tokenizer, template, members, max_length=max_length)
-    outside = per_record_losses(model, loaded.tokenizer, template, holdout, max_length=max_length)
+    with adapter_applied(loaded.model, adapter) as model:
+        inside = per_record_losses(model, loaded.tokenizer, template, members, max_length=max_length)
+        outside = per_record_losses(model, loaded.tokenizer, template, holdout, max_length=max_length)
     return {"auc": loss_threshold_auc(inside, outside), "members": len(members), "nonmembers": len(holdout)}

@@ -13,21 +13,19 @@ from typing import Any
 
 from client_node.evaluation.heldout import heldout_loss
 from shared.adapters.codec import DecodedAdapter
-from shared.adapters.peft_io import load_lora
-from shared.compute import Compute, release_memory
-from shared.models.loading import load_for
-from shared.models.resolve import ResolvedModel
+from shared.adapters.peft_io import adapter_applied
+from shared.models.loading import LoadedModel
 from shared.prompts import GenerationTemplate, RecordFormat
 from shared.records import Record
 
 
 def utility_report(
-    base: ResolvedModel, records: Sequence[Record], *, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
-    max_length: int = 256, compute: Compute | None = None,
+    loaded: LoadedModel, records: Sequence[Record], *, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
+    max_length: int = 256,
 ) -> dict[str, Any]:
-    """Held-out losses (lower is better) and how many records they cover, each model in ``compute`` (default
-    fp32 on the CPU). Without a DP adapter (training-free generation) the knowledge adapter is measured
-    against the base model alone."""
+    """Held-out losses (lower is better) and how many records they cover: the base model, then each adapter
+    applied to it and removed again (one loaded model for all). Without a DP adapter (training-free
+    generation) the knowledge adapter is measured against the base model alone."""
     answering = knowledge.metadata.template if knowledge else GenerationTemplate.for_answering("answer")
     tasks: dict[str, GenerationTemplate] = {}
     if dp is not None:
@@ -38,13 +36,9 @@ def utility_report(
         tasks["answering"] = answering
 
     def losses(adapter: DecodedAdapter | None) -> dict[str, float]:
-        loaded = load_for(base, compute)
-        model = load_lora(loaded.model, adapter).merge_and_unload() if adapter is not None else loaded.model
-        out = {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
-               for task, template in tasks.items()}
-        del loaded, model
-        release_memory()
-        return out
+        with adapter_applied(loaded.model, adapter) as model:
+            return {task: heldout_loss(model, loaded.tokenizer, template, records, max_length=max_length)
+                    for task, template in tasks.items()}
 
     report: dict[str, Any] = {"heldout_records": len(records), "base": losses(None)}
     if dp is not None:

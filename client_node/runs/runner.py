@@ -34,7 +34,7 @@ from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
-from shared.compute import Compute, resolve_compute
+from shared.compute import Compute, release_memory, resolve_compute
 from shared.durable import Cancelled, Control, Stages, Worker, WorkerTiming, execute
 from shared.durable.stages import STARTED
 from shared.errors import PipelineError, StageInterruptedError, TrainingConfigError
@@ -221,18 +221,23 @@ def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredData
                  job: JobPublic, dp: DecodedAdapter | None, knowledge: DecodedAdapter | None,
                  certificate: DPCertificate, max_length: int, sample_set: SampleSetCreate | None,
                  document: dict[str, Any] | None) -> dict[str, Any]:
-    base = resolve_model(ctx.client.settings.base_model)
     released = dp or knowledge  # the model a member-inference attacker would query
     privacy: dict[str, Any] = {**_privacy_head(certificate),
                                "samples": sample_leakage([s.content() for s in samples], dataset.train_records)}
     if sample_set is not None and document is not None:
         privacy["generation"] = document["generation"]
         privacy["sent_samples"] = sample_leakage([_content(x) for x in sample_set.samples], dataset.train_records)
-    if released is not None:
-        privacy["membership_inference"] = membership_auc(base, released, dataset.train_records, dataset.holdout_records,
-                                                         max_length=max_length, compute=run_compute(ctx, request))
-    return {"utility": utility_report(base, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length,
-                                      compute=run_compute(ctx, request)),
+    # one base model for every measure, for the length of the evaluation; adapters come and go on it
+    loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request))
+    try:
+        if released is not None:
+            privacy["membership_inference"] = membership_auc(loaded, released, dataset.train_records,
+                                                             dataset.holdout_records, max_length=max_length)
+        utility = utility_report(loaded, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length)
+    finally:
+        del loaded
+        release_memory()
+    return {"utility": utility,
             "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                         "rewritten": job.counts.rewritten},
             "privacy": privacy}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from shared.lora import LoraSpec
@@ -47,3 +49,17 @@ def load_lora(model: torch.nn.Module, adapter: DecodedAdapter) -> PeftModel:
             f"adapter does not fit the model: missing {missing_lora[:3]}, unexpected {list(result.unexpected_keys)[:3]}"
         )
     return peft_model
+
+
+@contextmanager
+def adapter_applied(model: torch.nn.Module, adapter: DecodedAdapter | None) -> Iterator[torch.nn.Module]:
+    """``model`` with ``adapter`` loaded (unmerged) inside the block and removed after it, so one loaded
+    base model serves every adapter a run measures (None: the base model itself)."""
+    if adapter is None:
+        yield model
+        return
+    peft_model = load_lora(model, adapter)
+    try:
+        yield peft_model
+    finally:
+        peft_model.unload()

@@ -37,3 +37,24 @@ def test_state_dict_names_match_codec_keys() -> None:
     assert lora_key("model.layers.0.self_attn.q_proj", "A") in names
     assert lora_key("model.layers.1.self_attn.q_proj", "B") in names
     assert len(names) == 4
+
+
+def test_an_applied_adapter_changes_outputs_inside_the_block_and_leaves_the_base_after() -> None:
+    import copy
+
+    from shared.adapters.peft_io import adapter_applied
+
+    tensors, metadata, _ = make_tiny_adapter()
+    adapter = decode_adapter(encode_adapter(tensors, metadata))
+    base = make_tiny_llama(seed=0)
+    ids = torch.tensor([[5, 9, 23, 40]])
+    with torch.no_grad():
+        before = base(input_ids=ids).logits
+        merged = load_lora(copy.deepcopy(base), adapter).merge_and_unload()(input_ids=ids).logits
+        with adapter_applied(base, adapter) as model:
+            inside = model(input_ids=ids).logits
+        after = base(input_ids=ids).logits
+        with adapter_applied(base, None) as model:
+            assert model is base
+    assert torch.allclose(inside, merged, atol=1e-5) and not torch.allclose(inside, before)
+    assert torch.equal(after, before)
