@@ -55,7 +55,8 @@ class BudgetStatus:
         return max(0.0, self.epsilon_budget - self.epsilon_spent)
 
     def as_dict(self) -> dict[str, object]:
-        return {"dataset_id": self.dataset_id, "epsilon_budget": self.epsilon_budget, "delta_budget": self.delta_budget,
+        return {"composition": "RDP (opacus' RDP accountant) across runs, or basic if tighter; a run's certificate "
+                               "may use another accountant", "dataset_id": self.dataset_id, "epsilon_budget": self.epsilon_budget, "delta_budget": self.delta_budget,
                 "epsilon_spent": self.epsilon_spent, "epsilon_remaining": self.epsilon_remaining,
                 "basic_composition": {"epsilon": self.basic_epsilon, "delta": self.basic_delta},
                 "rdp_composition": {"epsilon": self.rdp_epsilon, "delta": self.delta_budget}, "runs": self.runs}

@@ -214,7 +214,13 @@ def _download(ctx: RunContext, api: ServerApi, request: RunCreateRequest, job_id
 
 
 def _privacy_head(certificate: DPCertificate) -> dict[str, Any]:
-    return {"epsilon": certificate.epsilon, "delta": certificate.delta, "mechanism": certificate.mechanism.value}
+    head = {"epsilon": certificate.epsilon, "delta": certificate.delta, "mechanism": certificate.mechanism.value,
+            "accountant": certificate.accountant.value}
+    if certificate.accountant.value not in {"rdp", "none"}:  # the ledger's figure for this run differs
+        head["ledger_note"] = (f"this certificate's epsilon comes from the {certificate.accountant.value.upper()} "
+                               "accountant; the dataset's ledger composes every run with the RDP accountant, so it "
+                               "charges this run somewhat more")
+    return head
 
 
 def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset, samples: list[SyntheticSample],
