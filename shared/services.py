@@ -61,6 +61,13 @@ class ServiceProcess:
             return None
         return None
 
+    def terminate_timed(self, timeout: float = 20.0) -> float:
+        """SIGTERM and wait for the exit; the seconds it took (a clean stop is what tests time)."""
+        begin = time.monotonic()
+        self.process.terminate()
+        self.process.wait(timeout=timeout)
+        return time.monotonic() - begin
+
     def stop(self, timeout: float = 8.0) -> None:
         """SIGTERM, then SIGKILL if it has not ended within ``timeout`` s (a service gives its work back
         to the queue within about 5)."""
