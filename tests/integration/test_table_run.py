@@ -47,7 +47,7 @@ def test_a_dp_table_run_through_both_services(tmp_path) -> None:
                 assert r.status_code == 201, r.text
                 dataset_id = r.json()["dataset_id"]
                 r = api.post("/v1/runs", json={
-                    "dataset_id": dataset_id, "epsilon": 8.0, "epochs": 2, "max_length": 512, "table": {"neighbours": 3},
+                    "dataset_id": dataset_id, "epsilon": 8.0, "epochs": 1, "max_length": 512, "table": {"neighbours": 3},
                     "n_samples": 12, "sampling": {"temperature": 0.7, "max_new_tokens": 48}, "min_grade": 0.0,
                     "poll_seconds": 1.0})
                 assert r.status_code == 202, r.text

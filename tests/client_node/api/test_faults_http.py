@@ -24,7 +24,9 @@ def _artifacts_intact(root) -> None:
 
 @pytest.mark.parametrize("fault, ends", [
     ("kill-after:training", "succeeded"),
+    ("kill-after:uploading", "succeeded"),
     ("kill-after:server", "succeeded"),
+    ("kill-after:downloading", "succeeded"),
     ("kill-after:evaluating", "succeeded"),
     ("kill-during:training:2", "failed"),
 ])
