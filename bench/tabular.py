@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of
+from client_node.datasets.domains import DOMAINS
 from client_node.datasets.public import adult_csv, german_credit_csv
 from client_node.datasets.store import DatasetStore
 from client_node.evaluation.tabular.distance import dcr_report
@@ -92,15 +93,13 @@ class TabularSettings(BaseModel):
                    neighbours=2, n_rows=8, bootstrap=4, max_length={"german": 768}, generation_batch=8)
 
 
-def documented_domain(data: bytes, label: str) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
-    """Every categorical column's values and every numeric column's range in the whole public file: the
-    domains the UCI documentation gives (german.doc, adult.names), declared public so the reference
-    pool's release needs no threshold and samples numbers within real ranges."""
-    parsed = parse_table(data, fmt="csv", label=label)
-    categories = {c.name: sorted({r[c.name] for r in parsed.rows}) for c in parsed.schema.features if not c.kind.numeric}
-    bounds = {c.name: [min(float(r[c.name]) for r in parsed.rows), max(float(r[c.name]) for r in parsed.rows)]
-              for c in parsed.schema.features if c.kind.numeric}
-    return categories, bounds
+def documented_domain(name: str, data: bytes) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
+    """The table's public domains as the UCI documentation gives them (german.doc, adult.names; rounded public
+    bounds), declared so the reference pool's release needs no threshold and numbers stay in public ranges.
+    Nothing here is read from the rows (``client_node.datasets.domains``; a test checks the files fit)."""
+    header = data.split(b"\n", 1)[0].decode().split(",")
+    categories, bounds = DOMAINS[name].as_query()
+    return ({k: v for k, v in categories.items() if k in header}, {k: v for k, v in bounds.items() if k in header})
 
 
 def split(rows: list[dict[str, str]], settings: TabularSettings, name: str) -> tuple[list, list]:
@@ -117,7 +116,7 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
     s = settings
     label, task, source = TABLES[name]
     data = source(wheels_dir)
-    categories, bounds = documented_domain(data, label)
+    categories, bounds = documented_domain(name, data)
     parsed = parse_table(data, fmt="csv", label=label, public_categories=categories, public_bounds=bounds)
     private, test = split(parsed.rows, s, name)
     store = DatasetStore(work / f"{name}-{epsilon}")
