@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from client_node.main import create_app
-from tests.utils.fuzz import check_response, fuzz_settings, schema_of
+from tests.utils.fuzz import fuzz_settings, problems_with, schema_of
 from tests.utils.processes import start_server, tiny_server_env
 
 schema = schema_of(create_app())
@@ -29,4 +29,4 @@ def live(tmp_path_factory):
 @fuzz_settings
 def test_no_5xx_and_every_4xx_has_a_declared_code(case, live) -> None:
     url, headers = live
-    check_response(case, url, headers)
+    assert problems_with(case, url, headers) == []
