@@ -27,16 +27,14 @@ from client_node.evaluation.tabular.report import table_report
 from client_node.remote.server_api import ServerApi
 from client_node.runs.schemas import Generator, RunCreateRequest, RunStage, RunState
 from client_node.runs.store import get_run, run_queue
-from client_node.runs.tables import RunRow
 from client_node.tables.training import run_table_training
 from client_node.training.private_run import run_private_training
 from client_node.voting.run import VoteConfig, run_vote_generation
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
-from shared.compute import Compute, release_memory, resolve_compute
+from shared.compute import Compute, resolve_compute
 from shared.durable import Cancelled, Control, Stages, Worker, WorkerTiming, execute
-from shared.durable.stages import STARTED
 from shared.errors import PipelineError, StageInterruptedError, TrainingConfigError
 from shared.lora import LoraSpec
 from shared.models.loading import load_for, signature_of
@@ -74,14 +72,14 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
     """Run (or resume) a claimed run's stages; the durable engine records how it ended."""
     row = get_run(ctx.client.ledger.engine, run_id)
     request = RunCreateRequest.model_validate(row.request)
-    stages = Stages(control, checkpoints_of(row), row.timings)
+    stages = Stages(control, row.checkpoints, row.timings)
     store = ctx.artifacts
     # 1. The DP step, the only one that reads private records: DP training, or training-free DP generation.
     #    At most once: an interrupted one fails the run, charged what the ledger recorded before each step.
     dp_stage = RunStage.GENERATING if request.generator is Generator.VOTES else RunStage.TRAINING
     make = _dp_samples if dp_stage is RunStage.GENERATING else _dp_adapter
     try:
-        dp_sha = stages.run(dp_stage.value, lambda: make(ctx, request, run_id, control), once=True,
+        dp_sha = stages.run(dp_stage.value, lambda: make(ctx, request, run_id, control), once=True, loads_models=True,
                             total=request.n_samples if dp_stage is RunStage.GENERATING else 0,
                             interrupted=f"the client stopped during the DP step ({dp_stage.value}); the ledger "
                                         "charged what it spent. Start a new run (its spend is checked against what "
@@ -123,22 +121,7 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
         control.write(report=_finite(report))
         return "report"
 
-    stages.run(RunStage.EVALUATING.value, evaluate)
-
-
-def checkpoints_of(row: RunRow) -> dict[str, Any]:
-    """The run's checkpoints; a run recorded before checkpoints existed has them rebuilt from its columns."""
-    checkpoints = dict(row.checkpoints or {})
-    legacy = {RunStage.TRAINING: row.adapter_sha256, RunStage.GENERATING: row.sample_set_sha256}
-    for stage, sha in legacy.items():
-        if sha and stage.value not in checkpoints:
-            checkpoints[stage.value] = sha
-        elif row.stage == stage.value and stage.value not in checkpoints:  # it was in its DP step
-            checkpoints[STARTED] = [*checkpoints.get(STARTED, []), stage.value]
-    if (row.server_adapter_id or row.server_sample_set_id) and RunStage.UPLOADING.value not in checkpoints:
-        checkpoints[RunStage.UPLOADING.value] = {"adapter_id": row.server_adapter_id,
-                                                 "sample_set_id": row.server_sample_set_id}
-    return checkpoints
+    stages.run(RunStage.EVALUATING.value, evaluate, loads_models=True)
 
 
 def _dp_adapter(ctx: RunContext, request: RunCreateRequest, run_id: str, control: Control) -> str:
@@ -235,14 +218,10 @@ def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredData
         privacy["sent_samples"] = sample_leakage([_content(x) for x in sample_set.samples], dataset.train_records)
     # one base model for every measure, for the length of the evaluation; adapters come and go on it
     loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request))
-    try:
-        if released is not None:
-            privacy["membership_inference"] = membership_auc(loaded, released, dataset.train_records,
-                                                             dataset.holdout_records, max_length=max_length)
-        utility = utility_report(loaded, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length)
-    finally:
-        del loaded
-        release_memory()
+    if released is not None:
+        privacy["membership_inference"] = membership_auc(loaded, released, dataset.train_records,
+                                                         dataset.holdout_records, max_length=max_length)
+    utility = utility_report(loaded, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length)
     return {"utility": utility,
             "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                         "rewritten": job.counts.rewritten},

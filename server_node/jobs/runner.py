@@ -89,7 +89,7 @@ def run_job(ctx: JobContext, job_id: str, control: Control) -> None:
             return ctx.store.put(json.dumps(out, ensure_ascii=False).encode())
 
         total = len(samples) or (request.n_samples if source.adapter is not None else len(source.given))
-        return json.loads(ctx.store.get(stages.run(name.value, work, total=total)))  # type: ignore[no-any-return]
+        return json.loads(ctx.store.get(stages.run(name.value, work, total=total, loads_models=True)))  # type: ignore[no-any-return]
 
     samples = stage(JobStage.GENERATING, lambda _: _generate(ctx, request, source, control), [])
     if request.grade:

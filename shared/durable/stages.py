@@ -28,11 +28,13 @@ class Stages:
         return name in self.checkpoints
 
     def run(self, name: str, work: Callable[[], T], *, total: int = 0, once: bool = False,
-            interrupted: str = "") -> T:
+            interrupted: str = "", loads_models: bool = False) -> T:
         """The stage's output: recorded, or ``work()`` run now and recorded (it must be JSON-able).
 
         ``once``: the stage must not run twice (DP training, DP generation): if a previous attempt began
-        it and did not finish, raise ``StageInterruptedError`` with ``interrupted`` as the message."""
+        it and did not finish, raise ``StageInterruptedError`` with ``interrupted`` as the message.
+        ``loads_models``: the stage's models are gone when it ends; give their heap back (a full collection)
+        before the next stage loads its own."""
         if name in self.checkpoints:
             return self.checkpoints[name]  # type: ignore[no-any-return]
         if once:
@@ -45,7 +47,8 @@ class Stages:
         self.control.write(stage=name, progress_done=0, progress_total=total, checkpoints=dict(self.checkpoints))
         start = time.perf_counter()
         out = work()
-        release_memory()  # the stage's models are gone: give their heap back before the next stage loads its own
+        if loads_models:
+            release_memory()
         self.checkpoints[name] = out
         self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 3)
         self.control.write(checkpoints=dict(self.checkpoints), timings=dict(self.timings))

@@ -41,11 +41,23 @@ def test_a_database_from_before_migrations_is_upgraded_with_its_runs_and_ledger(
         c.execute(text("INSERT INTO runs (run_id, dataset_id, server_url, request, state, progress_done, "
                        "progress_total, timings, created_at, updated_at) VALUES ('r', 'ds', 'http://s', '{}', "
                        "'queued', 0, 0, '{}', '2026-01-01', '2026-01-01')"))
+        # one run past its DP step and upload, one cut off in its DP step
+        c.execute(text("INSERT INTO runs (run_id, dataset_id, server_url, request, state, stage, progress_done, "
+                       "progress_total, timings, adapter_sha256, server_adapter_id, created_at, updated_at) VALUES "
+                       "('up', 'ds', 'http://s', '{}', 'running', 'server', 0, 0, '{}', :sha, 'ad1', '2026-01-01', "
+                       "'2026-01-01')"), {"sha": "a" * 64})
+        c.execute(text("INSERT INTO runs (run_id, dataset_id, server_url, request, state, stage, progress_done, "
+                       "progress_total, timings, created_at, updated_at) VALUES ('cut', 'ds', 'http://s', '{}', "
+                       "'running', 'training', 3, 9, '{}', '2026-01-01', '2026-01-01')"))
     raw.dispose()
     engine = make_engine(url)
     assert _revision(engine) == "0002"
     run = get_run(engine, "r")
     assert run.state == "queued" and run.attempts == 0 and run.checkpoints == {} and not run.cancel_requested
+    # runs recorded before checkpoints resume from what their finished steps left; a cut DP step never reruns
+    assert get_run(engine, "up").checkpoints == {"training": "a" * 64,
+                                                 "uploading": {"adapter_id": "ad1", "sample_set_id": None}}
+    assert get_run(engine, "cut").checkpoints == {"_started": ["training"]}
     assert run_queue(engine).claim("w") == "r"  # the engine works on the upgraded row
     assert PrivacyLedger(engine).status("ds").epsilon_budget == 8.0
     engine.dispose()
