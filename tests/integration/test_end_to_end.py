@@ -35,12 +35,13 @@ def test_sigterm_ends_the_demo_and_its_services_within_10_s(tmp_path) -> None:
     import time
 
     from shared.services import console_script
+    from tests.utils.processes import alive, children
 
     demo = subprocess.Popen([console_script("client-node"), "demo", "--workdir", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not (children := _children(demo.pid)):
+        while not (started := children(demo.pid)):
             assert demo.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         time.sleep(2)  # the server is loading its models
@@ -48,22 +49,7 @@ def test_sigterm_ends_the_demo_and_its_services_within_10_s(tmp_path) -> None:
         os.kill(demo.pid, signal.SIGTERM)
         demo.wait(timeout=20)
         assert time.monotonic() - begin < 10
-        assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")
-                    and open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] != "Z"]
+        assert not [pid for pid in started if alive(pid)]
     finally:
         demo.kill()
 
-
-def _children(pid: int) -> list[int]:
-    import os
-
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().split(")")[-1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-    return found

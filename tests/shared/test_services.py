@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.utils.processes import tiny_server_env
+from tests.utils.processes import alive, tiny_server_env
 
 STARTER = """
 import json, sys, time
@@ -22,17 +22,9 @@ time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
-    except FileNotFoundError:
-        return False
-
-
 def _wait_gone(pid: int, timeout: float) -> float:
     begin = time.monotonic()
-    while _alive(pid):
+    while alive(pid):
         assert time.monotonic() - begin < timeout, f"process {pid} outlived its parent by {timeout} s"
         time.sleep(0.1)
     return time.monotonic() - begin
@@ -44,7 +36,7 @@ def test_a_service_dies_with_its_parent_even_after_kill_9(tmp_path: Path) -> Non
                               cwd=Path(__file__).resolve().parents[2])
     try:
         child = int(parent.stdout.readline())  # type: ignore[union-attr]
-        assert _alive(child)
+        assert alive(child)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
         _wait_gone(child, timeout=10)

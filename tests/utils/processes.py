@@ -10,7 +10,8 @@ from pathlib import Path
 
 from shared.services import ServiceProcess, console_script, free_port, start_service, tiny_server_env
 
-__all__ = ["ServerProcess", "cli", "create_tokens", "free_port", "running_server", "start_server", "tiny_server_env"]
+__all__ = ["ServerProcess", "alive", "children", "cli", "create_tokens", "free_port", "running_server", "start_server",
+           "tiny_server_env"]
 
 
 def cli(name: str) -> str:
@@ -50,3 +51,26 @@ def create_tokens(env: dict[str, str], *names: str) -> dict[str, str]:
                              capture_output=True, text=True, check=True)
         out[name] = json.loads(run.stdout)["token"]
     return out
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (a zombie has exited), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[-1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
