@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", action="store_true",
                         help="the file is a table (CSV with a header, or Parquet: implied by .parquet)")
-    parser.add_argument("--label", help="table: the label column (its values become public)")
+    parser.add_argument("--label", help="table: the label column (categorical; declare its categories)")
     parser.add_argument("--kind", action="append", default=[], metavar="COLUMN=KIND",
                         help="table: override a column's inferred kind (categorical, integer, float); repeatable")
     parser.add_argument("--columns", help="table: keep only these comma-separated columns")
@@ -109,6 +109,11 @@ def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
                         help="table: declare a column's categories public; repeatable")
     parser.add_argument("--bounds", action="append", default=[], metavar="COLUMN=LO:HI",
                         help="table: declare a numeric column's bounds public; repeatable")
+    parser.add_argument("--cuts", action="append", default=[], metavar="COLUMN=C1,C2",
+                        help="table: a numeric column's public cut points (default: equal bins); repeatable")
+    parser.add_argument("--domain", type=Path, metavar="FILE", help=(
+        'table: JSON {"categories": {column: [...]}, "bounds": {column: [lo, hi]}, "cuts": {column: [...]}}; '
+        "the flags above add to it. Every column needs a declared domain"))
 
 
 def _pairs(items: Sequence[str], usage: str, error: type[Exception]) -> dict[str, str]:
@@ -133,18 +138,42 @@ def _add_table_file(ctx: Any, args: argparse.Namespace, path: Path, *, name: str
 
     kinds = _pairs(args.kind, "--kind takes COLUMN=KIND", TableSchemaError)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    categories = {k: [c.strip() for c in v.split(",")]
-                  for k, v in _pairs(args.category, "--category takes COLUMN=A,B,C", TableSchemaError).items()}
-    bounds = {}
+    domain = _domain_file(args.domain) if args.domain else {}
+    categories = {**domain.get("categories", {}), **{
+        k: [c.strip() for c in v.split(",")]
+        for k, v in _pairs(args.category, "--category takes COLUMN=A,B,C", TableSchemaError).items()}}
+    bounds, cuts = dict(domain.get("bounds", {})), dict(domain.get("cuts", {}))
     for column, text in _pairs(args.bounds, "--bounds takes COLUMN=LO:HI", TableSchemaError).items():
         low, _, high = text.partition(":")
         try:
             bounds[column] = [float(low), float(high)]
         except ValueError:
             raise TableSchemaError(f"--bounds takes COLUMN=LO:HI with numbers, got {column}={text}") from None
+    for column, text in _pairs(args.cuts, "--cuts takes COLUMN=C1,C2", TableSchemaError).items():
+        try:
+            cuts[column] = [float(c) for c in text.split(",")]
+        except ValueError:
+            raise TableSchemaError(f"--cuts takes COLUMN=C1,C2 with numbers, got {column}={text}") from None
     return add_table(ctx, path, name=name, task=task, epsilon_budget=epsilon_budget, delta_budget=delta_budget,
                      label=args.label, kinds=kinds, columns=columns, holdout_fraction=holdout,
-                     public_categories=categories, public_bounds=bounds)
+                     public_categories=categories, public_bounds=bounds, public_cuts=cuts)
+
+
+def _domain_file(path: Path) -> dict[str, dict[str, list[Any]]]:
+    """A ``--domain`` file: categories, bounds and cuts by column (each optional)."""
+    import json
+
+    from shared.errors import TableSchemaError
+
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise TableSchemaError(f"--domain {path}: not a readable JSON file ({exc})") from None
+    parts = ("categories", "bounds", "cuts")
+    if not isinstance(document, dict) or set(document) - set(parts) or \
+            not all(isinstance(document.get(k, {}), dict) for k in parts):
+        raise TableSchemaError(f"--domain {path}: a JSON object with (some of) {list(parts)}, each column -> list")
+    return document
 
 
 def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -54,12 +54,13 @@ def add_table(
     ctx: ClientContext, path: Path, *, name: str, task: str, epsilon_budget: float, delta_budget: float | None = None,
     label: str | None = None, kinds: Mapping[str, str] | None = None,
     public_categories: Mapping[str, Sequence[str]] | None = None,
-    public_bounds: Mapping[str, Sequence[float]] | None = None, columns: Sequence[str] | None = None,
+    public_bounds: Mapping[str, Sequence[float]] | None = None,
+    public_cuts: Mapping[str, Sequence[float]] | None = None, columns: Sequence[str] | None = None,
     holdout_fraction: float = 0.1,
 ) -> dict[str, Any]:
     """Validate and store a private table (CSV or Parquet) with its schema and a privacy budget."""
     parsed = read_table(path, label=label, kinds=kinds, public_categories=public_categories,
-                        public_bounds=public_bounds, columns=columns)
+                        public_bounds=public_bounds, public_cuts=public_cuts, columns=columns)
     return add_parsed_table(ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget, delta_budget=delta_budget,
                             holdout_fraction=holdout_fraction)
 

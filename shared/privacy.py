@@ -24,13 +24,15 @@ class Mechanism(StrEnum):
     GAUSSIAN_VOTES = "gaussian-votes"  # training-free generation, Gaussian report-noisy-max per token
     LAPLACE_VOTES = "laplace-votes"  # the same with Laplace noise (pure epsilon)
     GAUSSIAN_STATISTICS = "gaussian-statistics"  # noisy counts and ranges of a table's columns
+    MARGINALS = "marginals"  # AIM or MST (OpenDP): zCDP rho, charged as a Gaussian of noise 1/sqrt(2 rho)
     POST_PROCESSING = "post-processing"
     NONE = "none"
 
     @property
     def composes_by_rdp(self) -> bool:
         """True for Gaussian mechanisms, whose spend is an opacus history the ledger composes by RDP."""
-        return self in (Mechanism.DP_SGD, Mechanism.GAUSSIAN_VOTES, Mechanism.GAUSSIAN_STATISTICS)
+        return self in (Mechanism.DP_SGD, Mechanism.GAUSSIAN_VOTES, Mechanism.GAUSSIAN_STATISTICS,
+                        Mechanism.MARGINALS)
 
 
 def round_record_count(n: int) -> int:

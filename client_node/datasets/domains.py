@@ -4,20 +4,27 @@ table declares these; nothing about the private rows decides them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class TableDomain:
-    """Per feature column: its categories, or its public numeric bounds (the label's values are public)."""
+    """Per column: its categories, or its public numeric bounds and cut points (rounded, skewed columns cut
+    where their documentation's ranges suggest, not at the data's quantiles)."""
 
     categories: dict[str, tuple[str, ...]]
     bounds: dict[str, tuple[float, float]]
+    cuts: dict[str, tuple[float, ...]]
 
-    def as_query(self) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
-        """``public_categories`` and ``public_bounds`` as table intake takes them."""
-        return ({k: list(v) for k, v in self.categories.items()},
-                {k: [float(lo), float(hi)] for k, (lo, hi) in self.bounds.items()})
+    def as_query(self, header: Sequence[str] | None = None) -> dict[str, dict[str, list[Any]]]:
+        """``public_categories``, ``public_bounds`` and ``public_cuts`` as table intake takes them (and as a
+        ``--domain`` file holds them); with ``header``, only its columns."""
+        keep = (lambda name: name in header) if header is not None else (lambda name: True)
+        return {"public_categories": {k: list(v) for k, v in self.categories.items() if keep(k)},
+                "public_bounds": {k: [float(lo), float(hi)] for k, (lo, hi) in self.bounds.items() if keep(k)},
+                "public_cuts": {k: [float(c) for c in v] for k, v in self.cuts.items() if keep(k)}}
 
 
 def _codes(prefix: str, first: int, last: int) -> tuple[str, ...]:
@@ -32,9 +39,12 @@ GERMAN = TableDomain(
                 "savings": _codes("A6", 1, 5), "employed": _codes("A7", 1, 5), "sex": _codes("A9", 1, 5),
                 "debtors": _codes("A10", 1, 3), "property": _codes("A12", 1, 4), "plans": _codes("A14", 1, 3),
                 "housing": _codes("A15", 1, 3), "job": _codes("A17", 1, 4), "phone": _codes("A19", 1, 2),
-                "foreign": _codes("A20", 1, 2)},
+                "foreign": _codes("A20", 1, 2), "credit": ("good", "bad")},
     bounds={"months": (0, 80), "amount": (0, 20000), "rate": (1, 4), "residence": (1, 4), "age": (18, 80),
             "credits": (1, 4), "dependents": (1, 2)},
+    cuts={"months": (6, 12, 18, 24, 36, 48), "amount": (1000, 2000, 3000, 5000, 8000, 12000),
+          "age": (25, 30, 35, 45, 55, 65), "rate": (1, 2, 3), "residence": (1, 2, 3), "credits": (1, 2, 3),
+          "dependents": (1,)},
 )
 
 # UCI Adult, adult.names: each attribute's values as listed there, and "?" for the unknown values it says the
@@ -59,9 +69,15 @@ ADULT = TableDomain(
                            "Ireland", "France", "Dominican-Republic", "Laos", "Ecuador", "Taiwan", "Haiti", "Columbia",
                            "Hungary", "Guatemala", "Nicaragua", "Scotland", "Thailand", "Yugoslavia", "El-Salvador",
                            "Trinadad&Tobago", "Peru", "Hong", "Holand-Netherlands", "?"),
+        "income": ("<=50K", ">50K"),
     },
     bounds={"age": (17, 90), "capital_gain": (0, 100000), "capital_loss": (0, 5000), "hours_per_week": (1, 99),
             "fnlwgt": (0, 1500000), "education_num": (1, 16)},
+    # bins are [lower, c1], (c1, c2], ...: a first cut at the lower bound gives the many zero gains and losses a bin
+    cuts={"age": (25, 30, 35, 40, 45, 50, 55, 60, 65, 70), "capital_gain": (0, 3000, 5000, 7500, 10000, 15000, 30000),
+          "capital_loss": (0, 1500, 1800, 2000, 2500), "hours_per_week": (20, 30, 35, 39, 40, 45, 50, 60, 70),
+          "fnlwgt": (50000, 100000, 150000, 200000, 250000, 300000, 400000, 500000),
+          "education_num": tuple(range(1, 16))},
 )
 
 DOMAINS = {"german": GERMAN, "adult": ADULT}

@@ -93,11 +93,12 @@ class TableStatistics:
 
 
 def numeric_edges(spec: ColumnSpec) -> list[float]:
-    """The public grid of a numeric column: equal bins between its bounds, or signed powers of two."""
+    """The public grid of a numeric column: its cut points or equal bins between its bounds, or else signed
+    powers of two."""
     if spec.lower is not None and spec.upper is not None:
         if not spec.lower < spec.upper:
             raise ValueError(f"column {spec.name}: lower bound must be below upper")
-        return list(np.linspace(spec.lower, spec.upper, spec.bins + 1))
+        return spec.edges()
     return [-p for p in reversed(_POWERS)] + [0.0] + _POWERS
 
 

@@ -1,9 +1,11 @@
-"""Reading a private table (CSV or Parquet): column kinds inferred and overridable, the label column's
-values made public, every bad cell named with its line.
+"""Reading a private table (CSV or Parquet): column kinds inferred and overridable, every column's domain
+declared by its owner, every bad cell named with its line.
 
 A column is integer when every value parses as a whole number, float when every value parses as a
-number, categorical otherwise; the label column is always categorical. Cells are stored in canonical
-form (``shared.tables.rows.canonical_value``).
+number, categorical otherwise; the label column is always categorical. Every categorical column needs its
+public categories and every numeric one its public bounds (optionally cut points): a DP release bins and
+counts over those domains, so nothing about them is read off the private rows, and an undeclared column
+is refused. Cells are stored in canonical form (``shared.tables.rows.canonical_value``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from shared.errors import DatasetValidationError, TableSchemaError
 from shared.tables.rows import Row, canonical_value
-from shared.tables.schema import MAX_COLUMNS, ColumnKind, ColumnSpec, TableSchema
+from shared.tables.schema import MAX_COLUMNS, ColumnKind, ColumnSpec, TableSchema, cuts_fit
 
 MAX_PROBLEMS_REPORTED = 20
 MAX_LABELS = 100
@@ -42,30 +44,36 @@ def table_format_of(path: Path) -> str:
 def read_table(path: Path, *, label: str | None = None, kinds: Mapping[str, str] | None = None,
                public_categories: Mapping[str, Sequence[str]] | None = None,
                public_bounds: Mapping[str, Sequence[float]] | None = None,
+               public_cuts: Mapping[str, Sequence[float]] | None = None,
                columns: Sequence[str] | None = None) -> ParsedTable:
     """Parse a ``.csv`` or ``.parquet`` (any compression pyarrow reads) file; see ``parse_table``."""
     return parse_table(path.read_bytes(), fmt=table_format_of(path), label=label, kinds=kinds,
-                       public_categories=public_categories, public_bounds=public_bounds, columns=columns)
+                       public_categories=public_categories, public_bounds=public_bounds, public_cuts=public_cuts,
+                       columns=columns)
 
 
 def parse_table(
     data: bytes, *, fmt: str, label: str | None = None, kinds: Mapping[str, str] | None = None,
     public_categories: Mapping[str, Sequence[str]] | None = None,
-    public_bounds: Mapping[str, Sequence[float]] | None = None, columns: Sequence[str] | None = None,
+    public_bounds: Mapping[str, Sequence[float]] | None = None,
+    public_cuts: Mapping[str, Sequence[float]] | None = None, columns: Sequence[str] | None = None,
 ) -> ParsedTable:
     """Parse table bytes into canonical rows and their schema.
 
     Args:
         fmt: ``csv`` (with a header line) or ``parquet``.
-        label: the label column (its values become the schema's public categories).
+        label: the label column (categorical; its declared categories are its public values).
         kinds: column -> ``categorical``/``integer``/``float``, overriding inference.
-        public_categories: column -> the categories the owner declares public (values outside are errors).
+        public_categories: categorical column -> the categories the owner declares public (values outside
+            are errors). Every categorical column needs them.
         public_bounds: numeric column -> ``[lower, upper]`` the owner declares public (values outside are
-            errors); DP statistics then bin between them.
+            errors). Every numeric column needs them.
+        public_cuts: numeric column -> cut points strictly inside its bounds (default: equal bins).
         columns: keep only these columns (in this order); default all.
 
     Raises:
-        TableSchemaError: unknown columns in the arguments, a bad label, too many columns.
+        TableSchemaError: unknown columns in the arguments, a bad label, too many columns, a column
+            without a declared domain.
         DatasetValidationError: empty or unreadable data, cells not of their column's kind
             (``detail["problems"]`` lists ``{"line", "column", "problem"}``).
     """
@@ -83,7 +91,7 @@ def parse_table(
     if not cells:
         raise DatasetValidationError("the table has no rows", detail={"problems": [{"line": 0, "problem": "no rows"}]})
     schema = infer_schema(header, cells, label=label, kinds=kinds or {}, public_categories=public_categories or {},
-                          public_bounds=public_bounds or {})
+                          public_bounds=public_bounds or {}, public_cuts=public_cuts or {})
     problems: list[dict[str, object]] = []
     rows: list[Row] = []
     for n, raw in enumerate(cells):
@@ -111,15 +119,20 @@ def parse_table(
 
 def infer_schema(header: Sequence[str], cells: Sequence[Sequence[object]], *, label: str | None,
                  kinds: Mapping[str, str], public_categories: Mapping[str, Sequence[str]],
-                 public_bounds: Mapping[str, Sequence[float]] | None = None) -> TableSchema:
-    """Each column's kind from its values (or the override), the label's values as public categories."""
+                 public_bounds: Mapping[str, Sequence[float]] | None = None,
+                 public_cuts: Mapping[str, Sequence[float]] | None = None) -> TableSchema:
+    """Each column's kind from its values (or the override) and its declared domain.
+
+    Raises:
+        TableSchemaError: as ``parse_table``; ``detail["undeclared"]`` names the columns without a domain.
+    """
     if len(header) > MAX_COLUMNS:
         raise TableSchemaError(f"the table has {len(header)} columns; at most {MAX_COLUMNS} are supported")
     if len(set(header)) != len(header) or any(not str(h).strip() for h in header):
         raise TableSchemaError("column names must be unique and non-empty", detail={"columns": list(header)})
-    public_bounds = public_bounds or {}
+    public_bounds, public_cuts = public_bounds or {}, public_cuts or {}
     for what, names in (("kinds", kinds), ("public_categories", public_categories), ("public_bounds", public_bounds),
-                        ("label", [label] if label else [])):
+                        ("public_cuts", public_cuts), ("label", [label] if label else [])):
         unknown = sorted(set(names) - set(header))
         if unknown:
             raise TableSchemaError(f"{what} names no column(s) {unknown}; the table has {list(header)}",
@@ -136,10 +149,7 @@ def infer_schema(header: Sequence[str], cells: Sequence[Sequence[object]], *, la
             if name in kinds and kind is not ColumnKind.CATEGORICAL:
                 raise TableSchemaError(f"the label column {name!r} must be categorical")
             kind = ColumnKind.CATEGORICAL
-            seen = sorted({str(v).strip() for v in values if str(v).strip()})
-            if categories is None:
-                categories = seen
-            if not 2 <= len(categories) <= MAX_LABELS:
+            if categories is not None and not 2 <= len(categories) <= MAX_LABELS:
                 raise TableSchemaError(f"the label column {name!r} has {len(categories)} values; it needs 2 to {MAX_LABELS}",
                                        detail={"values": categories[:MAX_LABELS]})
         if categories is not None and kind is not ColumnKind.CATEGORICAL:
@@ -150,8 +160,27 @@ def infer_schema(header: Sequence[str], cells: Sequence[Sequence[object]], *, la
             if not kind.numeric or len(bounds) != 2 or not float(bounds[0]) < float(bounds[1]):
                 raise TableSchemaError(f"column {name!r}: public bounds are [lower, upper] of a numeric column")
             lower, upper = float(bounds[0]), float(bounds[1])
-        specs.append(ColumnSpec(name=str(name), kind=kind, categories=categories, lower=lower, upper=upper))
+        cuts = None
+        if name in public_cuts:
+            cuts = [float(c) for c in public_cuts[name]]
+            if lower is None or upper is None or not cuts_fit(cuts, lower, upper):
+                raise TableSchemaError(f"column {name!r}: cut points increase strictly within its public bounds "
+                                       "(the first may equal the lower bound)",
+                                       detail={"column": name, "cuts": cuts, "bounds": [lower, upper]})
+        specs.append(ColumnSpec(name=str(name), kind=kind, categories=categories, lower=lower, upper=upper, cuts=cuts))
+    _refuse_undeclared(specs)
     return TableSchema(columns=specs, label=label)
+
+
+def _refuse_undeclared(specs: Sequence[ColumnSpec]) -> None:
+    categories = [s.name for s in specs if not s.declared and not s.kind.numeric]
+    bounds = [s.name for s in specs if not s.declared and s.kind.numeric]
+    if categories or bounds:
+        needs = ([f"categories for {categories} (--category COLUMN=A,B,C; public_categories)"] if categories else []) + \
+                ([f"bounds for {bounds} (--bounds COLUMN=LO:HI; public_bounds)"] if bounds else [])
+        raise TableSchemaError(
+            "declare every column's public domain (nothing about it is read off the private rows): " + "; ".join(needs),
+            detail={"undeclared": {"categories": categories, "bounds": bounds}})
 
 
 def _inferred_kind(values: Sequence[object]) -> ColumnKind:

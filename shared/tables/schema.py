@@ -21,6 +21,12 @@ class ColumnKind(StrEnum):
         return self is not ColumnKind.CATEGORICAL
 
 
+def cuts_fit(cuts: list[float], lower: float, upper: float) -> bool:
+    """``lower <= c1 < c2 < ... < ck < upper``."""
+    points = [*cuts, upper]
+    return (not cuts or lower <= cuts[0]) and all(a < b for a, b in zip(points, points[1:]))
+
+
 class ColumnSpec(BaseModel):
     """A column and what is public about it (its categories or its bounds), if anything."""
 
@@ -31,7 +37,37 @@ class ColumnSpec(BaseModel):
     categories: list[str] | None = Field(None, description="public domain of a categorical column")
     lower: float | None = None
     upper: float | None = None
-    bins: int = Field(32, ge=1, le=10_000, description="equal bins between public bounds")
+    bins: int = Field(32, ge=1, le=10_000, description="equal bins between public bounds (without cut points)")
+    cuts: list[float] | None = Field(None, max_length=1000, description=(
+        "public cut points of a numeric column, increasing strictly within its bounds (the first may equal the "
+        "lower bound, for a bin of that value alone): its bins are [lower, c1], (c1, c2], ..., (ck, upper]. Skewed "
+        "columns need them (equal width puts almost every capital gain in one bin)."))
+
+    @model_validator(mode="after")
+    def _cuts_inside_bounds(self) -> ColumnSpec:
+        if self.cuts is None:
+            return self
+        if not self.kind.numeric or self.lower is None or self.upper is None:
+            raise ValueError(f"column {self.name!r}: cut points need a numeric column with public bounds")
+        if not cuts_fit(self.cuts, self.lower, self.upper):
+            raise ValueError(f"column {self.name!r}: cut points must increase strictly within the bounds "
+                             f"[{self.lower}, {self.upper}] (the first may equal the lower bound)")
+        return self
+
+    @property
+    def declared(self) -> bool:
+        """Whether the owner declared this column's domain: its categories, or its numeric bounds."""
+        return self.categories is not None if self.kind is ColumnKind.CATEGORICAL else \
+            self.lower is not None and self.upper is not None
+
+    def edges(self) -> list[float]:
+        """The public bin edges of a numeric column with bounds: its cut points, else ``bins`` equal bins."""
+        if self.lower is None or self.upper is None:
+            raise ValueError(f"column {self.name!r} has no public bounds")
+        if self.cuts is not None:
+            return [self.lower, *self.cuts, self.upper]
+        step = (self.upper - self.lower) / self.bins
+        return [self.lower + i * step for i in range(self.bins)] + [self.upper]
 
 
 class TableSchema(BaseModel):
@@ -63,6 +99,11 @@ class TableSchema(BaseModel):
     def features(self) -> list[ColumnSpec]:
         """Every column but the label."""
         return [c for c in self.columns if c.name != self.label]
+
+    @property
+    def undeclared(self) -> list[str]:
+        """Columns whose domain the owner has not declared (a DP release would have to read it off the rows)."""
+        return [c.name for c in self.columns if not c.declared]
 
     @property
     def labels(self) -> list[str]:

@@ -57,18 +57,23 @@ def test_tables_are_added_with_their_schema(tmp_path) -> None:
 
     path = tmp_path / "staff.csv"
     path.write_text("age,role,pay\n" + "".join(f"{20 + i},{'ab'[i % 2]},{'hl'[i % 3 == 0]}\n" for i in range(12)))
-    out = _run(["datasets", "add", str(path), "--table", "--label", "pay", "--kind", "age=float", "--name", "s",
-                "--task", "staff"], tmp_path)
+    domain = tmp_path / "domain.json"
+    domain.write_text(json.dumps({"categories": {"role": ["a", "b"], "pay": ["h", "l"]}, "bounds": {"age": [18, 70]}}))
+    out = _run(["datasets", "add", str(path), "--table", "--label", "pay", "--kind", "age=float", "--domain", str(domain),
+                "--name", "s", "--task", "staff"], tmp_path)
     assert "12 rows" in out.stdout and "age (float)" in out.stdout and "label pay" in out.stdout
     parquet = tmp_path / "staff.parquet"
     pq.write_table(pa.table({"age": [1, 2, 3], "pay": ["h", "l", "h"]}), parquet)
-    info = json.loads(_run(["datasets", "add", str(parquet), "--label", "pay", "--name", "p", "--task", "t", "--json"],
-                           tmp_path).stdout)
-    assert info["kind"] == "table" and info["schema"]["columns"][0] == {"name": "age", "kind": "integer"}
-    info = json.loads(_run(["datasets", "add", str(path), "--table", "--label", "pay", "--bounds", "age=18:70",
+    info = json.loads(_run(["datasets", "add", str(parquet), "--label", "pay", "--bounds", "age=0:9", "--cuts", "age=3,6",
+                            "--category", "pay=h,l", "--name", "p", "--task", "t", "--json"], tmp_path).stdout)
+    assert info["kind"] == "table" and info["schema"]["columns"][0]["cuts"] == [3.0, 6.0]
+    info = json.loads(_run(["datasets", "add", str(path), "--table", "--label", "pay", "--domain", str(domain),
                             "--category", "role=a,b,c", "--name", "b", "--task", "staff", "--json"], tmp_path).stdout)
     columns = {c["name"]: c for c in info["schema"]["columns"]}
     assert (columns["age"]["lower"], columns["age"]["upper"]) == (18.0, 70.0) and columns["role"]["categories"] == ["a", "b", "c"]
+    out = _run(["datasets", "add", str(path), "--table", "--label", "pay", "--name", "s", "--task", "t"], tmp_path,
+               check=False)
+    assert out.returncode == 2 and "table_schema_invalid" in out.stderr and "declare every column" in out.stderr
     out = _run(["datasets", "add", str(path), "--table", "--bounds", "age=x:1", "--name", "s", "--task", "t"], tmp_path,
                check=False)
     assert out.returncode == 2 and "LO:HI" in out.stderr

@@ -43,7 +43,9 @@ def test_a_dp_table_run_through_both_services(tmp_path) -> None:
             with running_service("client-node", client_env, log=tmp_path / "client.log") as client, \
                     httpx.Client(base_url=client.url, headers={"Authorization": f"Bearer {operator}"}, timeout=60) as api:
                 r = api.post("/v1/datasets", content=_table(), params={
-                    "name": "staff", "task": "hospital staff", "epsilon_budget": 8, "kind": "table", "label": "pay"})
+                    "name": "staff", "task": "hospital staff", "epsilon_budget": 8, "kind": "table", "label": "pay",
+                    "public_categories": json.dumps({"role": ["nurse", "clerk", "driver"], "pay": ["low", "high"]}),
+                    "public_bounds": json.dumps({"age": [18, 70], "hours": [0, 60]})})
                 assert r.status_code == 201, r.text
                 dataset_id = r.json()["dataset_id"]
                 r = api.post("/v1/runs", json={
@@ -81,7 +83,8 @@ def test_a_dp_table_run_through_both_services(tmp_path) -> None:
         cell_json = json.dumps({"age": age, "role": role, "hours": hours, "pay": pay}, separators=(",", ":")).encode()
         assert cell_json not in sent and line.encode() not in sent
     adapters = [decode_adapter(chunk) for chunk in _bodies(sent, "application/octet-stream")]
-    assert len(adapters) == 1 and adapters[0].metadata.template.table.column("role").categories is None
+    assert len(adapters) == 1 and adapters[0].metadata.template.table.column("role").categories == [
+        "nurse", "clerk", "driver"]  # declared public; nothing about the rows
 
 
 def _bodies(stream: bytes, content_type: str) -> list[bytes]:

@@ -39,23 +39,30 @@ async def create_dataset(
     format: Annotated[Literal["jsonl", "csv", "parquet"] | None, Query(description="default: jsonl, tables csv")] = None,
     holdout_fraction: Annotated[float, Query(gt=0, lt=1)] = 0.1,
     kind: Annotated[Literal["text", "table"], Query(description="table: a CSV/Parquet table with a schema")] = "text",
-    label: Annotated[str | None, Query(description="table: the label column (its values become public)")] = None,
+    label: Annotated[str | None, Query(description="table: the label column (categorical, declared)")] = None,
     kinds: Annotated[str | None, Query(description='table: JSON {"column": "categorical|integer|float"}')] = None,
-    public_categories: Annotated[str | None, Query(description='table: JSON {"column": ["value", ...]}')] = None,
-    public_bounds: Annotated[str | None, Query(description='table: JSON {"column": [lower, upper]}')] = None,
+    public_categories: Annotated[str | None, Query(description=(
+        'table: JSON {"column": ["value", ...]}, required for every categorical column'))] = None,
+    public_bounds: Annotated[str | None, Query(description=(
+        'table: JSON {"column": [lower, upper]}, required for every numeric column'))] = None,
+    public_cuts: Annotated[str | None, Query(description=(
+        'table: JSON {"column": [cut, ...]}, a numeric column\'s bins (default: equal width)'))] = None,
 ) -> dict[str, Any]:
-    """Validate and store a dataset (JSONL or CSV records, or a CSV/Parquet table) with its privacy budget."""
+    """Validate and store a dataset (JSONL or CSV records, or a CSV/Parquet table) with its privacy budget.
+
+    A table declares every column's public domain (categories, or numeric bounds): a column without one is
+    a 422 `table_schema_invalid` naming it, since nothing about a domain is read off the private rows."""
     data = await read_limited_body(request, MAX_DATASET_BYTES)
     if kind == "table":
         format = format or "csv"
         if format == "jsonl":
             raise TableSchemaError("a table is uploaded as format 'csv' or 'parquet'")
         overrides, declared = _json_query("kinds", kinds), _json_query("public_categories", public_categories)
-        bounds = _json_query("public_bounds", public_bounds)
+        bounds, cuts = _json_query("public_bounds", public_bounds), _json_query("public_cuts", public_cuts)
 
         def add_table() -> dict[str, Any]:
             parsed = parse_table(data, fmt=format, label=label, kinds=overrides, public_categories=declared,
-                                 public_bounds=bounds)
+                                 public_bounds=bounds, public_cuts=cuts)
             return add_parsed_table(state.ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget,
                                     delta_budget=delta_budget, holdout_fraction=holdout_fraction)
 

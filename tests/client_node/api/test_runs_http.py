@@ -216,18 +216,27 @@ def _table_csv(n: int = 40) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+TABLE_DOMAIN = {"public_categories": json.dumps({"unit": [f"unit-qz{i}x" for i in range(4)], "outcome": ["leave", "stay"]}),
+                "public_bounds": json.dumps({"age": [18, 99], "score": [0, 5]}), "public_cuts": json.dumps({"age": [40, 60]})}
+
+
 def test_tables_are_uploaded_with_a_schema_and_bad_ones_refused(nodes) -> None:
     client, _, _ = nodes
     params = {"name": "wards", "task": "hospital wards", "epsilon_budget": 10, "kind": "table", "format": "csv"}
+    r = httpx.post(f"{client}/v1/datasets", content=_table_csv(), headers=_op(), params={**params, "label": "outcome"})
+    assert r.status_code == 422 and r.json()["error"]["detail"]["undeclared"] == {  # nothing read off the rows
+        "categories": ["unit", "outcome"], "bounds": ["age", "score"]}
+    params = {**params, **TABLE_DOMAIN}
     r = httpx.post(f"{client}/v1/datasets", content=_table_csv(), headers=_op(), params={**params, "label": "outcome"})
     assert r.status_code == 201, r.text
     info = r.json()
     assert info["kind"] == "table" and info["records"] == 40 and info["schema"]["label"] == "outcome"
     assert [c["kind"] for c in info["schema"]["columns"]] == ["integer", "categorical", "float", "categorical"]
-    assert "categories" not in info["schema"]["columns"][1]  # private values stay out of the schema
+    assert info["schema"]["columns"][0]["cuts"] == [40, 60]
     for extra, status, code in (({"label": "nope"}, 422, "table_schema_invalid"),
+                                ({"public_cuts": '{"age": [70, 60]}'}, 422, "table_schema_invalid"),
                                 ({"kinds": "{not json"}, 422, "table_schema_invalid"),
-                                ({"kinds": '{"unit": "integer"}'}, 422, "dataset_invalid"),
+                                ({"public_bounds": '{"age": [40, 99], "score": [0, 5]}'}, 422, "dataset_invalid"),
                                 ({"format": "jsonl"}, 422, "table_schema_invalid")):
         r = httpx.post(f"{client}/v1/datasets", content=_table_csv(), headers=_op(), params={**params, **extra})
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), (extra, r.text)
@@ -247,7 +256,7 @@ def test_a_table_run_sends_only_the_adapter_and_the_job(nodes) -> None:
     client, server_url, _ = nodes
     r = httpx.post(f"{client}/v1/datasets", content=_table_csv(48), headers=_op(),
                    params={"name": "wards2", "task": "hospital wards", "epsilon_budget": 10, "kind": "table",
-                           "label": "outcome"})
+                           "label": "outcome", **TABLE_DOMAIN})
     assert r.status_code == 201, r.text
     dataset_id = r.json()["dataset_id"]
     host, port = server_url.removeprefix("http://").split(":")
@@ -258,14 +267,18 @@ def test_a_table_run_sends_only_the_adapter_and_the_job(nodes) -> None:
         run = _wait(client, run_id)
         sent = proxy.sent
     assert run["state"] == "succeeded" or "was a valid, new row" in run["error"]["message"], run.get("error")
-    assert b"unit-qz" not in sent  # no private categorical value, hence no row
+    for line in _table_csv(48).decode().splitlines()[1:]:  # no private row, as CSV or as the model's JSON
+        age, unit, score, outcome = line.split(",")
+        row = {"age": age, "unit": unit, "score": f"{float(score):.6g}", "outcome": outcome}
+        assert line.encode() not in sent and json.dumps(row, separators=(",", ":")).encode() not in sent
     kinds = []
     for _, _, content_type, payload in _http_requests(sent):
         if content_type == "application/octet-stream":
             adapter = decode_adapter(payload)
             schema = adapter.metadata.template.table
             assert schema is not None and schema.names == ["age", "unit", "score", "outcome"]
-            assert schema.column("unit").categories is None and schema.labels == ["leave", "stay"]
+            assert schema.column("unit").categories == [f"unit-qz{i}x" for i in range(4)]  # declared: public
+            assert schema.labels == ["leave", "stay"]
             assert adapter.metadata.certificate.epsilon <= 4.0 + 1e-6
             kinds.append("adapter")
         elif payload:

@@ -41,16 +41,24 @@ def test_a_package_the_index_lacks_is_a_clear_error(tmp_path) -> None:
 
 
 def test_german_credit_and_adult_tables() -> None:
+    from client_node.datasets.domains import ADULT, GERMAN
     from client_node.datasets.public import adult_csv, german_credit_csv
     from client_node.tables.intake import parse_table
 
-    german = parse_table(german_credit_csv(wheels_dir()), fmt="csv", label="credit")
-    assert len(german.rows) == 1000 and len(german.schema.columns) == 21 and german.schema.labels == ["bad", "good"]
+    data = german_credit_csv(wheels_dir())
+    german = parse_table(data, fmt="csv", label="credit", **GERMAN.as_query(_header(data)))
+    assert len(german.rows) == 1000 and len(german.schema.columns) == 21 and german.schema.labels == ["good", "bad"]
     assert sum(r["credit"] == "bad" for r in german.rows) == 300
     assert german.schema.column("amount").kind.value == "integer" and german.rows[0]["checking"] == "A11"
-    adult = parse_table(adult_csv(wheels_dir()), fmt="csv", label="income")
+    assert german.schema.column("months").edges() == [0, 6, 12, 18, 24, 36, 48, 80]
+    data = adult_csv(wheels_dir())
+    adult = parse_table(data, fmt="csv", label="income", **ADULT.as_query(_header(data)))
     assert len(adult.rows) == 32561 and "fnlwgt" not in adult.schema.names and len(adult.schema.columns) == 13
     assert adult.schema.labels == ["<=50K", ">50K"] and adult.schema.column("age").kind.value == "integer"
+
+
+def _header(data: bytes) -> list[str]:
+    return data.split(b"\n", 1)[0].decode().split(",")
 
 
 @pytest.mark.parametrize("name", ["german", "adult"])
@@ -64,10 +72,8 @@ def test_the_documented_domains_cover_every_value_in_the_files(name: str) -> Non
     domain = DOMAINS[name]
     data = (german_credit_csv if name == "german" else adult_csv)(wheels_dir())
     label = "credit" if name == "german" else "income"
-    categories, bounds = domain.as_query()
-    header = data.split(b"\n", 1)[0].decode().split(",")
-    table = parse_table(data, fmt="csv", label=label, public_categories=categories,
-                        public_bounds={k: v for k, v in bounds.items() if k in header})
+    table = parse_table(data, fmt="csv", label=label, **domain.as_query(_header(data)))
+    assert not table.schema.undeclared
     features = {c.name for c in table.schema.features}
     assert features <= set(domain.categories) | set(domain.bounds)
     for row in table.rows:
