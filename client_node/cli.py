@@ -56,9 +56,12 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--server", help="server node URL (default PRIVSYNTH_CLIENT_SERVER_URL); token from "
                      "PRIVSYNTH_CLIENT_SERVER_TOKEN")
     run.add_argument("--epsilon", type=float, default=8.0)
-    run.add_argument("--generator", choices=["dp-lora", "votes"], default="dp-lora",
+    run.add_argument("--generator", choices=["dp-lora", "votes", "marginals"], default="dp-lora",
                      help="dp-lora: DP-SGD LoRA, the server samples; votes: training-free DP generation on this "
-                          "client by noisy next-token votes, the DP samples go to the server")
+                          "client by noisy next-token votes, the DP samples go to the server; marginals (tables): "
+                          "AIM or MST over the declared domains, on this client alone (no server)")
+    run.add_argument("--algorithm", choices=["mst", "aim"], default="mst", help="marginals: the algorithm")
+    run.add_argument("--rows", type=int, default=None, help="marginals: rows to synthesize (default: the noisy count)")
     run.add_argument("--vote-noise", choices=["gaussian", "laplace"], default="gaussian")
     run.add_argument("--vote-groups", type=int, default=64, help="disjoint groups of records that vote")
     run.add_argument("--labels", nargs="+", default=None, help="the task's public labels (split records and samples)")
@@ -384,6 +387,7 @@ def _run(args: argparse.Namespace) -> int:
     from client_node.runs.service import submit_run
     from client_node.runs.store import get_run, run_queue, to_public
     from client_node.state import ClientState
+    from client_node.tables.marginals import MarginalAlgorithm, MarginalSettings
     from client_node.tables.settings import TableSettings
     from client_node.voting.plan import VoteNoise
     from shared.protocol import SamplingParams
@@ -407,6 +411,7 @@ def _run(args: argparse.Namespace) -> int:
         rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
         sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),
         labels=args.labels, max_length=args.max_length, table=TableSettings(neighbours=args.neighbours),
+        marginals=MarginalSettings(algorithm=MarginalAlgorithm(args.algorithm), rows=args.rows),
         votes=VoteSettings(noise=VoteNoise(args.vote_noise), groups=args.vote_groups,
                            max_new_tokens=min(args.max_new_tokens, 1024)),
         device=args.device, precision=args.precision)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from client_node.core.context import ClientContext
 from client_node.datasets.store import StoredDataset
 from client_node.evaluation.leakage import membership_auc, sample_leakage
@@ -27,6 +29,7 @@ from client_node.evaluation.tabular.report import table_report
 from client_node.remote.server_api import ServerApi
 from client_node.runs.schemas import Generator, RunCreateRequest, RunStage, RunState
 from client_node.runs.store import get_run, run_queue
+from client_node.tables.marginals import run_marginals
 from client_node.tables.training import run_table_training
 from client_node.training.private_run import run_private_training
 from client_node.voting.run import VoteConfig, run_vote_generation
@@ -39,7 +42,7 @@ from shared.errors import PipelineError, StageInterruptedError, TrainingConfigEr
 from shared.lora import LoraSpec
 from shared.models.loading import load_for, signature_of
 from shared.models.resolve import resolve_model
-from shared.privacy import DPCertificate
+from shared.privacy import DPCertificate, Mechanism
 from shared.protocol import (
     JobCreateRequest,
     JobPublic,
@@ -51,8 +54,9 @@ from shared.protocol import (
     TaskSpec,
 )
 from shared.storage import ArtifactStore
-from shared.tables import parse_row_json
+from shared.tables import parse_row_json, row_json
 from shared.training import PrivateLoraTrainer, TrainConfig
+from shared.training.config import default_delta
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,9 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
     row = get_run(ctx.client.ledger.engine, run_id)
     request = RunCreateRequest.model_validate(row.request)
     stages = Stages(control, row.checkpoints, row.timings)
+    if request.generator is Generator.MARGINALS:
+        run_marginal_run(ctx, request, run_id, stages, control)
+        return
     store = ctx.artifacts
     # 1. The DP step, the only one that reads private records: DP training, or training-free DP generation.
     #    At most once: an interrupted one fails the run, charged what the ledger recorded before each step.
@@ -122,6 +129,49 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
         return "report"
 
     stages.run(RunStage.EVALUATING.value, evaluate, loads_models=True)
+
+
+def run_marginal_run(ctx: RunContext, request: RunCreateRequest, run_id: str, stages: Stages, control: Control) -> None:
+    """A table synthesized from DP marginals, all on the client: release and sample (once), then evaluate."""
+    try:
+        stages.run(RunStage.GENERATING.value, lambda: _marginal_rows(ctx, request, run_id, control), once=True,
+                   interrupted="the client stopped during the marginal release; the ledger charged it in full. "
+                               "Start a new run (its spend is checked against what is left).")
+    except StageInterruptedError:
+        ctx.client.ledger.close_interrupted(run_id)
+        raise
+
+    def evaluate() -> str:
+        row = get_run(ctx.client.ledger.engine, run_id)
+        dataset = ctx.client.datasets.get(request.dataset_id)
+        assert dataset.schema is not None and row.samples_sha256 is not None
+        rows = [r for r in (parse_row_json(SyntheticSample.model_validate_json(line).text)
+                            for line in ctx.artifacts.get(row.samples_sha256).splitlines() if line) if r is not None]
+        report = table_report(base=resolve_model(ctx.client.settings.base_model), schema=dataset.schema,
+                              train=dataset.train_rows, holdout=dataset.holdout_rows, synthetic=rows, generators={})
+        training = row.training or {}
+        report["privacy"] = {"epsilon": row.epsilon, "delta": training.get("release", {}).get("delta"),
+                             "mechanism": Mechanism.MARGINALS.value, "accountant": "rdp", **report["privacy"]}
+        report["samples"] = {"rows": len(rows)}
+        report["training"] = training
+        control.write(report=_finite(report))
+        return "report"
+
+    stages.run(RunStage.EVALUATING.value, evaluate)
+
+
+def _marginal_rows(ctx: RunContext, request: RunCreateRequest, run_id: str, control: Control) -> str:
+    dataset = ctx.client.datasets.get(request.dataset_id)
+    assert dataset.schema is not None
+    rows = dataset.train_rows
+    run = run_marginals(dataset_id=dataset.dataset_id, rows=rows, schema=dataset.schema, ledger=ctx.client.ledger,
+                        epsilon=request.epsilon, delta=default_delta(len(rows)), settings=request.marginals,
+                        rng=np.random.default_rng(), run_id=run_id)
+    names = dataset.schema.names
+    lines = "".join(SyntheticSample(text=row_json(r, names)).model_dump_json() + "\n" for r in run.rows)
+    sha = ctx.artifacts.put(lines.encode())
+    control.write(samples_sha256=sha, epsilon=run.release.epsilon, training=_finite(run.as_dict()))
+    return sha
 
 
 def _dp_adapter(ctx: RunContext, request: RunCreateRequest, run_id: str, control: Control) -> str:

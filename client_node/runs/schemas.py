@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from client_node.tables.marginals import MarginalSettings
 from client_node.tables.settings import TableSettings
 from client_node.voting.plan import VoteNoise
 from shared.compute.precision import Precision
@@ -31,6 +32,7 @@ class RunStage(StrEnum):
 class Generator(StrEnum):
     DP_LORA = "dp-lora"  # DP-SGD LoRA training; the server samples from the adapter
     VOTES = "votes"  # training-free: noisy next-token votes of record groups on the client; samples go to the server
+    MARGINALS = "marginals"  # tables: AIM or MST over the declared domains, all on the client; no server, no model
 
 
 class VoteSettings(BaseModel):
@@ -58,6 +60,8 @@ class RunCreateRequest(BaseModel):
     generator: Generator = Generator.DP_LORA
     votes: VoteSettings = Field(default_factory=VoteSettings, description="settings of generator 'votes'")
     table: TableSettings = Field(default_factory=TableSettings, description="table datasets: HARMONIC examples")
+    marginals: MarginalSettings = Field(default_factory=MarginalSettings,
+                                        description="settings of generator 'marginals' (tables)")
     epsilon: float = Field(8.0, gt=0, description="target epsilon of the DP training or generation (must fit the budget)")
     epochs: int = Field(2, ge=1, le=100)
     batch_size: int = Field(16, ge=1, le=4096)

@@ -5,6 +5,7 @@ nothing learned from private rows beyond what the owner accepts as public."""
 from __future__ import annotations
 
 from enum import StrEnum
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,8 +24,7 @@ class ColumnKind(StrEnum):
 
 def cuts_fit(cuts: list[float], lower: float, upper: float) -> bool:
     """``lower <= c1 < c2 < ... < ck < upper``."""
-    points = [*cuts, upper]
-    return (not cuts or lower <= cuts[0]) and all(a < b for a, b in zip(points, points[1:]))
+    return (not cuts or lower <= cuts[0]) and all(a < b for a, b in pairwise([*cuts, upper]))
 
 
 class ColumnSpec(BaseModel):

@@ -61,5 +61,10 @@ class TrainConfig(BaseModel):
         return math.isfinite(self.epsilon)
 
     def delta_for(self, n_records: int) -> float:
-        """The run's delta: the configured one, else 1/(10 N)."""
-        return self.delta if self.delta is not None else 1.0 / (10 * max(1, n_records))
+        """The run's delta: the configured one, else ``default_delta``."""
+        return self.delta if self.delta is not None else default_delta(n_records)
+
+
+def default_delta(n_records: int) -> float:
+    """1/(10 N): well below 1/N, so a mechanism that publishes one record outright is not (epsilon, delta)-DP."""
+    return 1.0 / (10 * max(1, n_records))
