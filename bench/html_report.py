@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,29 +179,41 @@ def write_html(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _by_epsilon(rows: Sequence[dict[str, Any]], epsilons: Sequence[Any],
+                metric: Callable[[dict[str, Any]], float | None], route: str) -> list[float | None]:
+    by_eps = {r["epsilon"]: r for r in rows if r["route"] == route}
+    return [metric(by_eps[e]) if e in by_eps else None for e in epsilons]
+
+
 def render_tabular_html(result: dict[str, Any], columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    """The tabular benchmark as HTML: the table, then per dataset TSTR MCC, DCR and DLT against epsilon."""
+    """The tabular benchmark as HTML: the table, then per dataset each route's gradient-boosting AUC and DCR
+    against epsilon, train-on-real as the reference line."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in columns) + "</tr>" for r in rows)
     figures = []
     for dataset in dict.fromkeys(r["dataset"] for r in result["rows"]):
-        order = sorted((r for r in result["rows"] if r["dataset"] == dataset),
-                       key=lambda r: math.inf if r["epsilon"] == "inf" else float(r["epsilon"]))
-        x_labels = [str(r["epsilon"]) for r in order]
-        tstr = {name: [r["kept"]["tstr"].get("synthetic", {}).get(name, {}).get("mcc") for r in order]
-                for name in ("logistic_regression", "random_forest", "gradient_boosting")}
-        real = order[0]["kept"]["tstr"].get("real", {}).get("random_forest", {}).get("mcc") if order else None
-        figures.append(f"<div><h3>{html.escape(dataset)}: TSTR MCC</h3>" + line_chart(
-            x_labels, tstr, {"train on real (random forest)": real} if real is not None else {},
-            x_label="epsilon", y_label="MCC on real test rows") + "</div>")
-        dcr = {"synthetic p05": [r["kept"]["dcr"].get("synthetic", {}).get("p05") for r in order],
-               "synthetic mean": [r["kept"]["dcr"].get("synthetic", {}).get("mean") for r in order],
-               "held-out p05": [r["kept"]["dcr"].get("holdout", {}).get("p05") for r in order]}
-        figures.append(f"<div><h3>{html.escape(dataset)}: distance to closest training row</h3>"
-                       + line_chart(x_labels, dcr, {}, x_label="epsilon", y_label="DCR (encoded rows)") + "</div>")
-        dlt = {"DLT perplexity gap": [r["dlt"].get("gap") for r in order], "MIA AUC": [r["dlt"].get("mia_auc") for r in order]}
-        figures.append(f"<div><h3>{html.escape(dataset)}: DLT and MIA</h3>"
-                       + line_chart(x_labels, dlt, {"AUC chance (0.5)": 0.5}, x_label="epsilon", y_label="value") + "</div>")
+        mine = [r for r in result["rows"] if r["dataset"] == dataset]
+        epsilons = sorted({r["epsilon"] for r in mine if r["route"] != "real"},
+                          key=lambda e: math.inf if e == "inf" else float(e))
+        x_labels = [str(e) for e in epsilons]
+        routes = list(dict.fromkeys(r["route"] for r in mine if r["route"] != "real"))
+
+        def auc(row: dict[str, Any]) -> float | None:
+            return row["kept"]["tstr"].get("synthetic", {}).get("gradient_boosting", {}).get("auc")
+
+        def dcr(row: dict[str, Any]) -> float | None:
+            return row["kept"]["dcr"].get("synthetic", {}).get("p05")
+
+        real = next((auc(r) for r in mine if r["route"] == "real"), None)
+        figures.append(f"<div><h3>{html.escape(dataset)}: TSTR AUC (gradient boosting)</h3>" + line_chart(
+            x_labels, {route: _by_epsilon(mine, epsilons, auc, route) for route in routes},
+            {"train on real": real} if real is not None else {}, x_label="epsilon",
+            y_label="AUC on real test rows") + "</div>")
+        held_out = next((r["kept"]["dcr"].get("holdout", {}).get("p05") for r in mine if r["route"] == "real"), None)
+        figures.append(f"<div><h3>{html.escape(dataset)}: distance to closest training row (5th percentile)</h3>"
+                       + line_chart(x_labels, {route: _by_epsilon(mine, epsilons, dcr, route) for route in routes},
+                                    {"test rows": held_out} if held_out is not None else {}, x_label="epsilon",
+                                    y_label="DCR p05 (encoded rows)") + "</div>")
     settings = html.escape(", ".join(f"{k}={v}" for k, v in result["settings"].items()))
     machine = html.escape(", ".join(f"{k}={v}" for k, v in result["machine"].items()))
     published = html.escape(str(result.get("published", {})))
@@ -210,12 +222,12 @@ def render_tabular_html(result: dict[str, Any], columns: Sequence[str], rows: Se
 <style>body{{font-family:sans-serif;margin:2em;max-width:1150px}} table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 7px;text-align:right}} td:first-child,th:first-child{{text-align:left}}
 .figs{{display:flex;flex-wrap:wrap;gap:24px}} .small{{color:#555;font-size:12px}}</style></head><body>
-<h1>Tabular benchmark: DP table synthesis (HARMONIC on the client/server pipeline)</h1>
-<p>Each row: the client's DP table training on {result['settings']['n_train']} private rows, the server's row
-generation from the DP adapter and the expert's plausibility grading; metrics on the kept rows. TSTR: classifiers
-fit on the synthetic rows, tested on real rows never used in training. Total time {result.get('seconds')} s.</p>
+<h1>Tabular benchmark: DP table synthesis by route at the same epsilon</h1>
+<p>Each row: one route's synthetic rows at one total epsilon (real: the training rows themselves). TSTR: classifiers
+fit on the synthetic rows, tested on real rows never used in training; standard errors by bootstrap over the test
+rows. Total time {result.get('seconds')} s.</p>
 <table><tr>{head}</tr>{body}</table>
-<p class="small">Published reference (HARMONIC, not rerun here): {published}</p>
+<p class="small">Published reference (not rerun here): {published}</p>
 <div class="figs">{''.join(figures)}</div>
 <p class="small">settings: {settings}</p><p class="small">machine: {machine}</p>
 </body></html>

@@ -1,17 +1,19 @@
-"""Tabular benchmark: HARMONIC-style DP synthesis of UCI German credit and Adult at several epsilons.
+"""Tabular benchmark: DP synthesis of UCI German credit and Adult by every route at the same total epsilon.
 
-Private data: a sample of each table's rows (the client's training split and a held-out split it keeps);
-a disjoint set of real rows tests the classifiers. Each row of the result runs the project's own code:
-the client's DP table training (reference pool from noisy per-label histograms, k-nearest example
-prompts, DP-LoRA, all under a ledger), the server's row generation from the DP adapter (bootstrap, then
-rows shown from the model's own output, validity rules) and the expert's plausibility grading; only the
-HTTP hops are left out. Metrics: TSTR with logistic regression, random forest and gradient boosting
-(MCC, accuracy, macro F1) beside train-on-real, DCR (5th percentile and mean, synthetic->train against
-holdout->train), exact copies of training rows, DLT (perplexity gap held-out vs training rows under
-the DP adapter) with its MIA AUC, per-column fidelity (total variation, Kolmogorov-Smirnov).
+Routes: ``mst`` and ``aim`` (OpenDP's marginal algorithms over the documented domains, the client's
+``marginals`` generator), ``harmonic`` (the client's DP table training: reference pool from noisy per-label
+histograms, k-nearest example prompts, DP-LoRA; the server's row generation and the expert's grading, only
+the HTTP hops left out) and ``real`` (the training rows themselves: the ceiling). Splits: German credit 800
+training rows and 200 test rows; Adult the whole adult.data (32,561) against adult.test (16,281); HARMONIC
+on a subsample (``harmonic_train``) because DP-LoRA on 2 cores takes hours for thousands of rows.
+Domains come from the datasets' documentation (``client_node.datasets.domains``), never from the rows.
+Metrics: TSTR with logistic regression, random forest and gradient boosting (ROC AUC, positive-class F1,
+accuracy, macro-F1, MCC, bootstrap standard errors over the test rows), DCR and copies against the test
+rows as the held-out set, per-column fidelity; for HARMONIC also DLT.
 
 Run:  python -m bench.tabular [--quick] [--settings JSON]   (or: privsynth-bench tabular ...)
-Writes bench/results/tabular.json (or tabular_quick.json).
+Writes bench/results/tabular.json and .html (or tabular_quick.*); saved after each row, and a rerun with the
+same name skips the rows already measured (resumable).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of
@@ -37,37 +40,43 @@ from client_node.evaluation.tabular.leakage import dlt_report
 from client_node.evaluation.tabular.tstr import tstr_report
 from client_node.ledger import PrivacyLedger, make_engine
 from client_node.runs.runner import label_shares
-from client_node.tables.intake import parse_table
+from client_node.tables.intake import ParsedTable, parse_table
+from client_node.tables.marginals import MarginalAlgorithm, MarginalSettings, run_marginals
 from client_node.tables.settings import TableSettings
 from client_node.tables.training import run_table_training
-from server_node.inference import LocalTextModel
-from server_node.pipeline.grade import TABLE_CRITERIA, grade_samples
-from server_node.pipeline.table_generate import generate_table_rows
-from shared.adapters import decode_adapter
-from shared.adapters.peft_io import load_lora
-from shared.lora import LoraSpec
-from shared.models.loading import load_causal_lm
-from shared.models.resolve import resolve_model
-from shared.protocol import SamplingParams, TableJobSettings
 from shared.tables import row_json
+from shared.tables.rows import Row
 from shared.training import TrainConfig
+from shared.training.config import default_delta
 
 INF = float("inf")
-# HARMONIC (Wang et al., 2024), reported for reference: DCR of its synthetic rows and its LLE/MLE range
+# Published figures, for direction (their preprocessing and classifiers differ from ours): HARMONIC's DCR and
+# its LLE/MLE range; on Adult at eps 1 (DP-2Stage, TMLR 2025) accuracy / positive-class F1 / AUC
 PUBLISHED = {"german": {"dcr": 8.08}, "adult": {"dcr": 2.47}, "lle_mle_range": [0.64, 0.80],
-             "source": "HARMONIC: Harnessing LLMs for Tabular Data Synthesis and Privacy Protection (NeurIPS 2024)"}
-TABLES = {"german": ("credit", "German bank credit applicants, coded as in the UCI file", german_credit_csv),
-          "adult": ("income", "US census adults and whether they earn over 50K a year", adult_csv)}
+             "adult_eps1": {"aim": [80.3, 59.6, 86.8], "mst": [72.8, 39.6, 76.8], "dp_ctgan": [75.7, 42.2, 78.0],
+                            "gpt2_dp_sgd": [65.2, 27.8, 58.5], "real": [84.0, 69.9, 91.7]},
+             "source": "HARMONIC (NeurIPS 2024); DP-2Stage (TMLR 2025) table of AIM, MST, DP-CTGAN, GPT-2 DP-SGD"}
+TABLES = {"german": ("credit", "German bank credit applicants, coded as in the UCI file"),
+          "adult": ("income", "US census adults and whether they earn over 50K a year")}
+ROUTES = ("real", "mst", "aim", "harmonic")
 
 
 class TabularSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     datasets: tuple[str, ...] = ("german", "adult")
-    epsilons: tuple[float, ...] = (4.0, 8.0, INF)
-    n_train: int = 128
+    epsilons: tuple[float, ...] = (1.0, 4.0, 8.0)
+    routes: tuple[str, ...] = ("real", "mst", "aim")
+    n_train: dict[str, int | None] = {"german": 800, "adult": None}  # None: every row of the training file
+    n_test: dict[str, int | None] = {"german": 200, "adult": None}  # adult: adult.test
+    bootstrap: int = 200
+    # marginals
+    aim_rounds: int | None = None
+    aim_max_size: float = 20.0
+    oneway_split: float | None = None
+    # HARMONIC (DP-LoRA on the client, rows from the server's generation)
+    harmonic_train: dict[str, int] = {"german": 800, "adult": 1000}
     n_holdout: int = 64
-    n_test: dict[str, int] = {"german": 300, "adult": 1000}
     neighbours: int = 5
     epochs: int = 1
     batch_size: int = 16
@@ -76,10 +85,10 @@ class TabularSettings(BaseModel):
     lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # all linear layers train about 2x slower here
     max_length: dict[str, int] = {"german": 1200, "adult": 850}
     n_rows: int = 64
-    bootstrap: int = 16
+    harmonic_bootstrap: int = 16
     max_attempts_factor: float = 2.5
-    temperature: float = 1.0  # the adapter's own distribution, untruncated (top_p 1, no top-k): rows should
-    top_p: float = 1.0  # follow the distribution it learned, not its modes
+    temperature: float = 1.0  # the adapter's own distribution, untruncated (top_p 1, no top-k)
+    top_p: float = 1.0
     max_new_tokens: dict[str, int] = {"german": 170, "adult": 130}
     generation_batch: int = 16
     min_grade: float = 0.5
@@ -89,39 +98,96 @@ class TabularSettings(BaseModel):
 
     @classmethod
     def quick(cls) -> TabularSettings:
-        return cls(datasets=("german",), epsilons=(8.0,), n_train=40, n_holdout=20, n_test={"german": 60},
-                   neighbours=2, n_rows=8, bootstrap=4, max_length={"german": 768}, generation_batch=8)
+        return cls(datasets=("german",), epsilons=(8.0,), routes=("real", "mst", "harmonic"),
+                   n_train={"german": 800}, n_test={"german": 200}, harmonic_train={"german": 40}, n_holdout=20,
+                   neighbours=2, n_rows=8, harmonic_bootstrap=4, max_length={"german": 768}, generation_batch=8,
+                   bootstrap=50)
 
 
-def documented_domain(name: str, data: bytes) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
-    """The table's public domains as the UCI documentation gives them (german.doc, adult.names; rounded public
-    bounds), declared so the reference pool's release needs no threshold and numbers stay in public ranges.
-    Nothing here is read from the rows (``client_node.datasets.domains``; a test checks the files fit)."""
+def documented_table(name: str, wheels_dir: Path, *, test: bool = False) -> ParsedTable:
+    """The table parsed under its documented domains (german.doc, adult.names; rounded public bounds and cut
+    points, ``client_node.datasets.domains``): nothing about a domain is read from the rows."""
+    label, _ = TABLES[name]
+    data = adult_csv(wheels_dir, test=test) if name == "adult" else german_credit_csv(wheels_dir)
     header = data.split(b"\n", 1)[0].decode().split(",")
-    categories, bounds = DOMAINS[name].as_query()
-    return ({k: v for k, v in categories.items() if k in header}, {k: v for k, v in bounds.items() if k in header})
+    return parse_table(data, fmt="csv", label=label, **DOMAINS[name].as_query(header))
 
 
-def split(rows: list[dict[str, str]], settings: TabularSettings, name: str) -> tuple[list, list]:
-    """The private sample (train + holdout, in the store's order) and the disjoint test rows."""
-    order = list(range(len(rows)))
-    random.Random(settings.seed).shuffle(order)
-    private = [rows[i] for i in order[: settings.n_train + settings.n_holdout]]
-    test = [rows[i] for i in order[settings.n_train + settings.n_holdout:][: settings.n_test[name]]]
-    return private, test
+def split(name: str, settings: TabularSettings, wheels_dir: Path) -> tuple[ParsedTable, list[Row], list[Row]]:
+    """The training rows and the disjoint test rows: German shuffled once (seeded) and cut; Adult's own files."""
+    parsed = documented_table(name, wheels_dir)
+    if name == "adult":
+        train, test = parsed.rows, documented_table(name, wheels_dir, test=True).rows
+    else:
+        order = list(range(len(parsed.rows)))
+        random.Random(settings.seed).shuffle(order)
+        n = settings.n_train.get(name) or len(order) - (settings.n_test.get(name) or 0)
+        train, test = [parsed.rows[i] for i in order[:n]], [parsed.rows[i] for i in order[n:]]
+    n_train, n_test = settings.n_train.get(name), settings.n_test.get(name)
+    return parsed, train[:n_train] if n_train else train, test[:n_test] if n_test else test
 
 
-def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir: Path, work: Path,
+def utility(train: list[Row], synthetic: list[Row], test: list[Row], parsed: ParsedTable,
+            settings: TabularSettings) -> dict[str, Any]:
+    """TSTR (no train-on-real: the ``real`` route is that row), DCR against the test rows, fidelity."""
+    return {"rows": len(synthetic),
+            "tstr": tstr_report(train, synthetic, test, parsed.schema, seed=settings.seed,
+                                bootstrap=settings.bootstrap, real=False),
+            "dcr": dcr_report(synthetic, train, test[: len(train)], parsed.schema),
+            "fidelity": fidelity_report(train, synthetic, parsed.schema)}
+
+
+def run_row(name: str, route: str, epsilon: float, settings: TabularSettings, *, wheels_dir: Path, work: Path,
             log: Callable[[str], None]) -> dict[str, Any]:
+    parsed, train, test = split(name, settings, wheels_dir)
+    row: dict[str, Any] = {"dataset": name, "route": route, "epsilon": "inf" if epsilon == INF else epsilon,
+                           "n_train": len(train), "n_test": len(test)}
+    started = time.perf_counter()
+    if route == "real":
+        row["kept"] = utility(train, train, test, parsed, settings)
+    elif route in ("mst", "aim"):
+        row.update(marginal_row(train, test, parsed, route, epsilon, settings))
+    elif route == "harmonic":
+        row.update(harmonic_row(name, parsed, train, test, epsilon, settings, work=work, log=log))
+    else:
+        raise ValueError(f"unknown route {route!r}; choose from {ROUTES}")
+    row["seconds"] = round(time.perf_counter() - started, 1)
+    return row
+
+
+def marginal_row(train: list[Row], test: list[Row], parsed: ParsedTable, route: str, epsilon: float,
+                 settings: TabularSettings) -> dict[str, Any]:
+    ledger = PrivacyLedger(make_engine("sqlite://"))
+    ledger.set_budget("bench", epsilon=epsilon, delta=default_delta(len(train)))
+    marginal = MarginalSettings(algorithm=MarginalAlgorithm(route), aim_rounds=settings.aim_rounds,
+                                aim_max_size=settings.aim_max_size, oneway_split=settings.oneway_split)
+    run = run_marginals(dataset_id="bench", rows=train, schema=parsed.schema, ledger=ledger, epsilon=epsilon,
+                        delta=default_delta(len(train)), settings=marginal, rng=np.random.default_rng(settings.seed))
+    return {"release": run.release.as_dict(), "ledger": ledger.status("bench").as_dict(),
+            "label_rows": run.release.label_rows(), "kept": utility(train, run.rows, test, parsed, settings),
+            "sample_rows": [row_json(r, parsed.schema.names) for r in run.rows[:3]]}
+
+
+def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Row], epsilon: float,
+                 settings: TabularSettings, *, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """The client's DP table training and the server's generation and grading on a subsample of the
+    training rows (``harmonic_train``, of which ``n_holdout`` are held out for DLT)."""
+    from server_node.inference import LocalTextModel
+    from server_node.pipeline.grade import TABLE_CRITERIA, grade_samples
+    from server_node.pipeline.table_generate import generate_table_rows
+    from shared.adapters import decode_adapter
+    from shared.adapters.peft_io import load_lora
+    from shared.lora import LoraSpec
+    from shared.models.loading import load_causal_lm
+    from shared.models.resolve import resolve_model
+    from shared.protocol import SamplingParams, TableJobSettings
+
     s = settings
-    label, task, source = TABLES[name]
-    data = source(wheels_dir)
-    categories, bounds = documented_domain(name, data)
-    parsed = parse_table(data, fmt="csv", label=label, public_categories=categories, public_bounds=bounds)
-    private, test = split(parsed.rows, s, name)
+    _, task = TABLES[name]
+    private = train[: s.harmonic_train[name] + s.n_holdout]
     store = DatasetStore(work / f"{name}-{epsilon}")
     dataset = store.add_table(private, parsed.schema, name=name, task=task,
-                              holdout_fraction=s.n_holdout / (s.n_train + s.n_holdout), seed=s.seed)
+                              holdout_fraction=s.n_holdout / len(private), seed=s.seed)
     ledger = PrivacyLedger(make_engine("sqlite://"))
     ledger.set_budget(dataset.dataset_id, epsilon=epsilon, delta=1e-5)
     timings: dict[str, float] = {}
@@ -145,7 +211,8 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
     generated = generate_table_rows(
         model=model, tokenizer=base.tokenizer, template=adapter.metadata.template, n_rows=s.n_rows,
         sampling=SamplingParams(temperature=s.temperature, top_p=s.top_p, top_k=0, max_new_tokens=s.max_new_tokens[name]),
-        settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.bootstrap, max_attempts_factor=s.max_attempts_factor,
+        settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.harmonic_bootstrap,
+                                  max_attempts_factor=s.max_attempts_factor,
                                   label_shares=label_shares(run.as_dict()) if s.label_shares else None),
         batch_size=s.generation_batch, seed=s.seed)
     timings["generate"] = round(time.perf_counter() - start, 1)
@@ -169,46 +236,46 @@ def run_row(name: str, epsilon: float, settings: TabularSettings, *, wheels_dir:
         grades = [g.score for g in graded]
         kept = [r for r, g in zip(rows, graded, strict=True) if g.score >= s.min_grade] or rows
         del expert
-    train, holdout, schema = dataset.train_rows, dataset.holdout_rows, parsed.schema
-
-    def metrics(synthetic: list[dict[str, str]]) -> dict[str, Any]:
-        return {"rows": len(synthetic), "tstr": tstr_report(train, synthetic, test, schema, seed=s.seed),
-                "dcr": dcr_report(synthetic, train, holdout, schema), "fidelity": fidelity_report(train, synthetic, schema)}
-
     cert = run.result.certificate
-    return {"dataset": name, "epsilon": "inf" if epsilon == INF else epsilon,
-            "certificate": {"epsilon": cert.epsilon if cert.is_private else "inf", "delta": cert.delta,
+    return {"certificate": {"epsilon": cert.epsilon if cert.is_private else "inf", "delta": cert.delta,
                             "noise_multiplier": cert.noise_multiplier, "steps": cert.steps},
             "ledger": ledger.status(dataset.dataset_id).as_dict(), "training": run.as_dict(),
             "generation": {**generated.counts(), "bootstrap": generated.bootstrap, "reasons": dict(generated.reasons)},
             "grades": {"mean": sum(grades) / len(grades) if grades else None, "kept": len(kept)},
-            "dlt": dlt, "generated": metrics(rows), "kept": metrics(kept), "timings": timings,
-            "sample_rows": [row_json(r, schema.names) for r in kept[:5]]}
+            "dlt": dlt, "generated": utility(dataset.train_rows, rows, test, parsed, s),
+            "kept": utility(dataset.train_rows, kept, test, parsed, s), "timings": timings,
+            "sample_rows": [row_json(r, parsed.schema.names) for r in kept[:5]]}
 
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One line per row: gradient boosting's AUC (with its standard error) and F1, the other classifiers' AUC,
+    the share of train-on-real's AUC, DCR and copies."""
+    real = {r["dataset"]: r for r in result["rows"] if r["route"] == "real"}
     out = []
     for row in result["rows"]:
         kept = row["kept"]
         tstr = kept["tstr"].get("synthetic", {})
-        real = kept["tstr"].get("real", {})
+        gb = tstr.get("gradient_boosting", {})
+        ceiling = real.get(row["dataset"], {}).get("kept", {}).get("tstr", {}).get("synthetic", {})
+        ceiling_auc = ceiling.get("gradient_boosting", {}).get("auc")
         dcr = kept["dcr"]
-        out.append({"dataset": row["dataset"], "eps": row["epsilon"], "rows": kept["rows"],
-                    "valid/attempts": f"{row['generation']['generated']}/{row['generation']['attempts']}",
-                    **{f"{k[:2]} mcc": tstr.get(k, {}).get("mcc") for k in ("logistic_regression", "random_forest",
-                                                                         "gradient_boosting")},
-                    "real rf mcc": real.get("random_forest", {}).get("mcc"),
-                    "rf acc": tstr.get("random_forest", {}).get("accuracy"),
-                    "dcr p05 syn/hold": f"{dcr.get('synthetic', {}).get('p05', float('nan')):.2f}/"
+        out.append({"dataset": row["dataset"], "route": row["route"],
+                    "eps": "-" if row["route"] == "real" else row["epsilon"], "train": row.get("n_train"),
+                    "rows": kept["rows"], "gb auc": gb.get("auc"), "± se": gb.get("se", {}).get("auc"),
+                    "gb f1": gb.get("f1"), "gb acc": gb.get("accuracy"),
+                    "lr auc": tstr.get("logistic_regression", {}).get("auc"),
+                    "rf auc": tstr.get("random_forest", {}).get("auc"),
+                    "x real": round(gb["auc"] / ceiling_auc, 3) if gb.get("auc") and ceiling_auc else None,
+                    "dcr p05 syn/test": f"{dcr.get('synthetic', {}).get('p05', float('nan')):.2f}/"
                                         f"{dcr.get('holdout', {}).get('p05', float('nan')):.2f}",
-                    "copies": dcr.get("copies", {}).get("share"), "dlt gap": row["dlt"].get("gap"),
-                    "mia": row["dlt"].get("mia_auc"), "tv": kept["fidelity"].get("mean_tv"),
-                    "ks": kept["fidelity"].get("mean_ks")})
+                    "copies": dcr.get("copies", {}).get("share"), "tv": kept["fidelity"].get("mean_tv"),
+                    "s": row.get("seconds")})
     return out
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = settings_parser(__doc__, benchmark="tabular", quick="a CI-sized run (German only, eps 8, 40 rows)")
+    parser = settings_parser(__doc__, benchmark="tabular",
+                             quick="a small run (German, eps 8: real, MST, HARMONIC on 40 rows)")
     args = parser.parse_args(argv)
     name = args.name or ("tabular_quick" if args.quick else "tabular")
     if args.render_only:
@@ -219,21 +286,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     report(run_tabular(settings, name=name, wheels_dir=wheels_dir_of(args), save_each=True), name)
 
 
+def _key(dataset: str, route: str, epsilon: float | str) -> tuple[str, str, str]:
+    return dataset, route, "-" if route == "real" else str(float(epsilon))
+
+
 def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_each: bool = False,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every (dataset, epsilon) row; with ``save_each`` the results are saved after each row (a stopped run
-    keeps what it measured)."""
+    """Every (dataset, route, epsilon) row; with ``save_each`` the results are saved after each row and rows
+    already saved under ``name`` with the same settings are kept, not rerun (a stopped run resumes)."""
+    previous = RESULTS / f"{name}.json"
+    rows: list[dict[str, Any]] = []
+    if save_each and previous.exists():
+        old = json.loads(previous.read_text())
+        if old.get("settings") == settings.model_dump(mode="json"):
+            rows = old["rows"]
     result: dict[str, Any] = {"benchmark": name, "machine": machine(), "settings": settings.model_dump(mode="json"),
-                              "published": PUBLISHED, "rows": []}
+                              "published": PUBLISHED, "rows": rows}
+    done = {_key(r["dataset"], r["route"], r["epsilon"]) for r in rows}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for dataset in settings.datasets:
-            for epsilon in settings.epsilons:
-                log(f"{dataset} eps={epsilon}")
-                result["rows"].append(run_row(dataset, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp), log=log))
-                result["seconds"] = round(time.perf_counter() - started, 1)
-                if save_each:
-                    save(name, result)
+            for route in settings.routes:
+                for epsilon in settings.epsilons if route != "real" else (INF,):
+                    if _key(dataset, route, epsilon) in done:
+                        continue
+                    log(f"{dataset} {route} eps={epsilon}")
+                    row = run_row(dataset, route, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp), log=log)
+                    rows.append(row)
+                    log(f"  {table_rows({'rows': [row]})[0] if route == 'real' else table_rows(result)[-1]}")
+                    result["seconds"] = round(sum(r.get("seconds", 0) for r in rows), 1)
+                    if save_each:
+                        save(name, result)
+    result["wall_seconds_this_call"] = round(time.perf_counter() - started, 1)
     return result
 
 
