@@ -9,7 +9,9 @@ columns' histograms, so the joint L2 sensitivity is sqrt(c) (add/remove neighbou
   ``threshold_delta / c`` per column; that delta adds to the Gaussian one, Wilkins et al. 2024);
 - numeric: noisy counts on a public grid (the column's public bounds cut in equal bins, or else a
   signed powers-of-two grid), and the range spans the outermost bins whose noisy count clears
-  ``3 sigma``: post-processing of the released counts.
+  a threshold that an empty bin clears with probability at most 1/1000 across the whole grid (``EMPTY_BIN_
+  CLEARS``; 3 sigma alone let one of the hundred power-of-two bins through about one release in eight):
+  post-processing of the released counts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from shared.tables.schema import ColumnKind, ColumnSpec
 from shared.training.accounting import epsilon_of_history
 
 OTHER = "<other>"
+EMPTY_BIN_CLEARS = 1e-3  # chance that any empty bin of a numeric grid clears the range threshold
 _POWERS = [2.0**k for k in range(-10, 41)]
 
 
@@ -42,7 +45,7 @@ class ColumnStatistics:
     counts: dict[str, float] = field(default_factory=dict)  # categorical: noisy count per released value
     lower: float | None = None  # numeric: noisy range
     upper: float | None = None
-    bins: tuple[tuple[float, float, float], ...] = ()  # numeric: (lower, upper, noisy count) of bins above 3 sigma
+    bins: tuple[tuple[float, float, float], ...] = ()  # numeric: (lower, upper, noisy count) of bins above the threshold
     # (the one likeliest bin when none is)
     total: float = 0.0  # the column's noisy counts summed: an estimate of the rows (post-processing)
 
@@ -121,7 +124,7 @@ def calibrate(schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
 
 def release_table_statistics(
     rows: Sequence[Mapping[str, Any]], schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
-    rng: np.random.Generator, threshold_delta_share: float = 0.5,
+    threshold_delta_share: float = 0.5,
 ) -> TableStatistics:
     """Release every column's noisy counts with one (epsilon, delta) Gaussian mechanism.
 
@@ -139,13 +142,13 @@ def release_table_statistics(
             if spec.categories:
                 domain = [*spec.categories, OTHER]
                 seen = Counter(str(v) if str(v) in spec.categories else OTHER for v in values)
-                noisy = mechanism.randomise(np.array([seen[k] for k in domain], dtype=float), rng)
+                noisy = mechanism.randomise(np.array([seen[k] for k in domain], dtype=float))
                 counts = {k: float(n) for k, n in zip(domain, noisy, strict=True) if k != OTHER}
                 total = float(noisy.sum())
             else:
                 seen = Counter(str(v) for v in values)
                 keys = sorted(seen)
-                noisy = mechanism.randomise(np.array([seen[k] for k in keys], dtype=float), rng)
+                noisy = mechanism.randomise(np.array([seen[k] for k in keys], dtype=float))
                 counts = {k: float(n) for k, n in zip(keys, noisy, strict=True) if n > threshold}
                 total = sum(counts.values())  # values below the threshold stay unreleased, even summed
             columns[spec.name] = ColumnStatistics(spec.name, spec.kind, counts=counts, total=total)
@@ -157,14 +160,14 @@ def release_table_statistics(
                 hist[_bin(float(v), edges)] += 1
             except (TypeError, ValueError):
                 continue  # a missing or non-numeric cell adds nothing
-        noisy = mechanism.randomise(hist, rng)
-        above = np.flatnonzero(noisy > 3.0 * sigma)
+        noisy = mechanism.randomise(hist)
+        above = np.flatnonzero(noisy > sigma * NormalDist().inv_cdf(1.0 - EMPTY_BIN_CLEARS / len(hist)))
         lower = upper = None
         if len(above):
             lower, upper = float(edges[above[0]]), float(edges[above[-1] + 1])
             if spec.kind is ColumnKind.INTEGER:
                 lower, upper = float(math.floor(lower)), float(math.ceil(upper))
-        # the bins above 3 sigma; none clearing it, the public bounds (or else the likeliest bin) alone
+        # the bins above the threshold; none clearing it, the public bounds (or else the likeliest bin) alone
         if len(above):
             bins = tuple((float(edges[i]), float(edges[i + 1]), float(noisy[i])) for i in above)
         elif spec.lower is not None and spec.upper is not None:
@@ -180,7 +183,7 @@ def release_table_statistics(
 
 def run_table_statistics(
     *, dataset_id: str, rows: Sequence[Mapping[str, Any]], schema: Sequence[ColumnSpec], ledger: PrivacyLedger,
-    epsilon: float, delta: float, run_id: str | None = None, rng: np.random.Generator | None = None,
+    epsilon: float, delta: float, run_id: str | None = None,
 ) -> TableStatistics:
     """Release the statistics under the dataset's budget (refused, with nothing released, if it does not fit).
 
@@ -188,25 +191,23 @@ def run_table_statistics(
     a threshold adds its delta, the release's exact (epsilon, delta) by basic composition.
     """
     return run_stratified_statistics(dataset_id=dataset_id, strata={"": rows}, schema=schema, ledger=ledger,
-                                     epsilon=epsilon, delta=delta, run_id=run_id, rng=rng)[""]
+                                     epsilon=epsilon, delta=delta, run_id=run_id)[""]
 
 
 def run_stratified_statistics(
     *, dataset_id: str, strata: Mapping[str, Sequence[Mapping[str, Any]]], schema: Sequence[ColumnSpec],
     ledger: PrivacyLedger, epsilon: float, delta: float, run_id: str | None = None,
-    rng: np.random.Generator | None = None,
 ) -> dict[str, TableStatistics]:
     """One release per stratum, charged once: the strata split the rows by a public function of each row
     (e.g. its label), so a row changes one stratum's release and the releases compose in parallel."""
     run_id = run_id or uuid.uuid4().hex
-    rng = rng or np.random.default_rng()
     mechanism, threshold_delta = calibrate(schema, epsilon=epsilon, delta=delta)
     history = None if threshold_delta else mechanism.history(1)
     planned = mechanism.epsilon_at(delta - threshold_delta) if history is None else epsilon_of_history(history, delta=delta)
     ledger.open_run(dataset_id, run_id=run_id, planned_epsilon=planned, delta=delta, planned_history=history,
                     accountant=Accountant.RDP.value, mechanism=Mechanism.GAUSSIAN_STATISTICS.value)
     try:
-        released = {key: release_table_statistics(rows, schema, epsilon=epsilon, delta=delta, rng=rng)
+        released = {key: release_table_statistics(rows, schema, epsilon=epsilon, delta=delta)
                     for key, rows in strata.items()}
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")

@@ -53,7 +53,7 @@ def build_reference_pool(
     label = schema.label
     strata = {key: [r for r in rows if r[label] == key] for key in schema.labels} if label else {"": rows}
     stats = run_stratified_statistics(dataset_id=dataset_id, strata=strata, schema=schema.features, ledger=ledger,
-                                      epsilon=epsilon, delta=delta, run_id=run_id, rng=rng)
+                                      epsilon=epsilon, delta=delta, run_id=run_id)
     estimates = {k: max(s.rows_estimate, 1.0) for k, s in stats.items()}
     scale = min(factor, max_rows / sum(estimates.values()))
     sizes = {k: max(1, round(n * scale)) for k, n in estimates.items()}

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from shared.mechanisms import VoteAggregator, VoteKind
 from shared.mechanisms.noisy_max import vote_histogram
 from shared.models.generation import left_padded, model_device
@@ -57,7 +55,7 @@ class VotingPrompts:
         self.eos_ids = sorted(set(eos if isinstance(eos, list) else [eos]))
 
     def decode(
-        self, *, start: str, aggregator: VoteAggregator, rng: np.random.Generator, max_new_tokens: int,
+        self, *, start: str, aggregator: VoteAggregator, max_new_tokens: int,
         candidates: int = 8, vote: VoteKind = VoteKind.HARD, before_token: Callable[[], None] = lambda: None,
     ) -> VotedText:
         """Continue every prompt with the public text ``start``, then up to ``max_new_tokens`` voted tokens.
@@ -94,7 +92,7 @@ class VotingPrompts:
                     before_token()
                 except BudgetSpent:
                     break
-                token = ids[aggregator.choose(vote_histogram(logits[:-1, ids].cpu().numpy(), vote), rng)]
+                token = ids[aggregator.choose(vote_histogram(logits[:-1, ids].cpu().numpy(), vote))]
                 new.append(token)
                 if token in self.eos_ids or len(new) >= max_new_tokens:
                     finished = token in self.eos_ids

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
@@ -115,7 +114,6 @@ def _generate(
     plan: VotePlan, config: VoteConfig, ledger: PrivacyLedger, run_id: str,
     on_sample: Callable[[int, int], None] | None,
 ) -> tuple[list[dict[str, Any]], dict[str | None, int], dict[str, int]]:
-    rng = np.random.default_rng(config.seed)
     aggregator = plan.aggregator()
     spent: dict[str | None, int] = {s: 0 for s in strata}
     counts = {"attempts": 0, "generated": 0, "malformed": 0, "cut_by_budget": 0}
@@ -149,7 +147,7 @@ def _generate(
                                                  for g in groups.by_stratum[stratum]],
                 public_prompt=render_prompt(tokenizer, public_messages, start=""))
         counts["attempts"] += 1
-        out = prompts[stratum].decode(start=start, aggregator=aggregator, rng=rng, max_new_tokens=config.max_new_tokens,
+        out = prompts[stratum].decode(start=start, aggregator=aggregator, max_new_tokens=config.max_new_tokens,
                                       candidates=config.candidates, vote=config.vote, before_token=charge(stratum))
         if not out.finished and out.tokens < config.max_new_tokens:
             counts["cut_by_budget"] += 1

@@ -5,6 +5,8 @@
   ``alpha * sensitivity^2 / (2 sigma^2)``; it enters the ledger as an opacus history entry with sample
   rate 1, so it composes with DP-SGD runs in one RDP accountant.
 - ``VoteAggregator``: report-noisy-max over a vote histogram in which one record moves at most one vote.
+
+The noise comes from OpenDP's exact samplers with a cryptographic RNG (``sampling``): no seed reproduces it.
 """
 
 from shared.mechanisms.gaussian import GaussianMechanism, gaussian_delta, gaussian_epsilon, gaussian_sigma

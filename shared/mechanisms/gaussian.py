@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.mechanisms.sampling import gaussian_noised
+
 _BISECTION_STEPS = 200
 
 
@@ -106,10 +108,9 @@ class GaussianMechanism:
         """sigma / sensitivity: what opacus calls the noise multiplier."""
         return self.sigma / self.sensitivity
 
-    def randomise(self, values: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
-        """``values`` plus independent N(0, sigma^2) noise on every coordinate."""
-        values = np.asarray(values, dtype=np.float64)
-        return values + rng.normal(0.0, self.sigma, size=values.shape)
+    def randomise(self, values: np.ndarray | float) -> np.ndarray:
+        """``values`` plus independent N(0, sigma^2) noise on every coordinate (OpenDP's exact sampler)."""
+        return gaussian_noised(values, self.sigma)
 
     def delta_at(self, epsilon: float) -> float:
         """Exact delta of one release at ``epsilon``."""

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.mechanisms.sampling import laplace_noised
+
 
 @dataclass(frozen=True)
 class LaplaceMechanism:
@@ -31,10 +33,9 @@ class LaplaceMechanism:
     def delta(self) -> float:
         return 0.0
 
-    def randomise(self, values: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
-        """``values`` plus independent Laplace noise on every coordinate."""
-        values = np.asarray(values, dtype=np.float64)
-        return values + rng.laplace(0.0, self.scale, size=values.shape)
+    def randomise(self, values: np.ndarray | float) -> np.ndarray:
+        """``values`` plus independent Laplace noise on every coordinate (OpenDP's exact sampler)."""
+        return laplace_noised(values, self.scale)
 
     def composed_epsilon(self, times: int) -> float:
         """Pure epsilon of ``times`` releases (basic composition, exact for pure DP's worst case)."""

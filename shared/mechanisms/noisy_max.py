@@ -83,6 +83,6 @@ class VoteAggregator:
         """Laplace queries' pure epsilon (basic composition); ``None`` for Gaussian."""
         return self.mechanism.composed_epsilon(queries) if isinstance(self.mechanism, LaplaceMechanism) else None
 
-    def choose(self, votes: np.ndarray, rng: np.random.Generator) -> int:
+    def choose(self, votes: np.ndarray) -> int:
         """The index of the largest noisy count."""
-        return int(np.argmax(self.mechanism.randomise(votes, rng)))
+        return int(np.argmax(self.mechanism.randomise(votes)))

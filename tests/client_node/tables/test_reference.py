@@ -36,7 +36,8 @@ def test_pool_rows_follow_the_schema_and_each_label_marginals(ledger) -> None:
     yes = [r for r in pool.rows if r["y"] == "yes"]
     no = [r for r in pool.rows if r["y"] == "no"]
     assert 1.5 < len(yes) / len(no) < 2.5  # the noisy counts keep the 2:1 label balance
-    assert {r["job"] for r in pool.rows} == {"nurse", "clerk"} and "c" not in {r["unit"] for r in yes}
+    assert {r["job"] for r in pool.rows} == {"nurse", "clerk"}
+    assert np.mean([r["unit"] == "c" for r in yes]) < 0.05  # no row has it: only noise gives it weight
     assert np.mean([int(r["age"]) for r in no]) > np.mean([int(r["age"]) for r in yes])  # per-label marginals
     [spend] = ledger.runs("t")
     assert spend["mechanism"] == "gaussian-statistics" and spend["status"] == "finished"

@@ -99,7 +99,7 @@ class _RecordingAggregator:
     def __init__(self) -> None:
         self.votes: list[np.ndarray] = []
 
-    def choose(self, votes: np.ndarray, rng: np.random.Generator) -> int:
+    def choose(self, votes: np.ndarray) -> int:
         self.votes.append(votes.copy())
         return 0
 
@@ -118,7 +118,7 @@ def test_one_record_moves_at_most_one_vote_at_every_token(model_and_tokenizer) -
             render_prompt(tokenizer, group_messages(template, g), start="") for g in groups.by_stratum[None]],
             public_prompt=render_prompt(tokenizer, template.messages(), start=""))
         recorder = _RecordingAggregator()
-        prompts.decode(start=template.assistant_prefix(), aggregator=recorder, rng=np.random.default_rng(0),  # type: ignore[arg-type]
+        prompts.decode(start=template.assistant_prefix(), aggregator=recorder,  # type: ignore[arg-type]
                        max_new_tokens=8, candidates=6)
         histories.append(recorder.votes)
     assert len(histories[0]) == len(histories[1]) > 0

@@ -75,5 +75,7 @@ def test_composition_of_t_releases_is_one_release_with_sigma_over_sqrt_t() -> No
 
 
 def test_noise_has_standard_deviation_sigma() -> None:
-    noise = GaussianMechanism(sigma=2.5).randomise(np.zeros(200_000), np.random.default_rng(1))
-    assert np.std(noise) == pytest.approx(2.5, rel=0.01)
+    noise = GaussianMechanism(sigma=2.5).randomise(np.zeros(200_000))
+    assert np.std(noise) == pytest.approx(2.5, rel=0.01) and abs(np.mean(noise)) < 0.02  # 4 standard errors
+    again = GaussianMechanism(sigma=2.5).randomise(np.zeros(1000))
+    assert not np.array_equal(again, GaussianMechanism(sigma=2.5).randomise(np.zeros(1000)))  # never seeded
