@@ -84,7 +84,8 @@ class MarginalRelease:
         if label is None:
             return None
         counts = np.asarray(self.table.project([label])).ravel()
-        return {value: round(float(counts[i]), 1) for i, value in enumerate(self.schema.labels)}
+        keys = self.table.keys[label].to_list()
+        return {value: round(float(counts[keys.index(value)]), 1) for value in self.schema.labels}
 
     def as_dict(self) -> dict[str, object]:
         return {"algorithm": self.algorithm.value, "rho": self.rho, "epsilon": self.epsilon, "delta": self.delta,
@@ -193,9 +194,9 @@ def _mst_selection_headroom() -> Iterator[None]:
 def synthesize_rows(release: MarginalRelease, n: int, *, rng: np.random.Generator) -> list[Row]:
     """``n`` rows sampled from the fitted model (post-processing), every cell within its declared domain.
 
-    Private-PGM samples bin indices; a categorical index past the declared categories is OpenDP's null key
-    (values outside the keys, none here, but noise can give it mass): it is redrawn from the column's
-    modelled shares among the declared values. A numeric index becomes a number drawn uniformly within its
+    Private-PGM samples key indices; OpenDP adds a null key to each categorical column (for values outside
+    the keys: none here, but noise gives it mass), whose rows are redrawn from the column's modelled shares
+    among the declared values. A numeric index becomes a number drawn uniformly within its
     bin between the public bounds (OpenDP's own mapping puts the outer bins' values at one point beyond the
     cuts)."""
     model = release.table.model
@@ -203,22 +204,25 @@ def synthesize_rows(release: MarginalRelease, n: int, *, rng: np.random.Generato
     out: dict[str, list[str]] = {}
     for spec in release.schema.columns:
         column = np.asarray(indices[spec.name].to_numpy(), dtype=int)
-        if spec.kind is ColumnKind.CATEGORICAL:
-            out[spec.name] = _categories_of(column, list(spec.categories or []), release, spec.name, rng)
+        if spec.kind is ColumnKind.CATEGORICAL:  # OpenDP's key order, its null key among them
+            out[spec.name] = _categories_of(column, release.table.keys[spec.name].to_list(), release, spec.name, rng)
         else:
             out[spec.name] = _numbers_of(column, spec, release.cuts[spec.name], rng)
     names = release.schema.names
     return [{name: out[name][i] for name in names} for i in range(len(indices))]
 
 
-def _categories_of(index: np.ndarray, categories: list[str], release: MarginalRelease, name: str,
+def _categories_of(index: np.ndarray, keys: list[str | None], release: MarginalRelease, name: str,
                    rng: np.random.Generator) -> list[str]:
-    outside = index >= len(categories)
+    """Key indices as values; the null key's rows redrawn among the declared keys by their modelled shares."""
+    declared = np.array([k is not None for k in keys])
+    outside = ~declared[index]
     if outside.any():
-        shares = np.clip(np.asarray(release.table.project([name])).ravel()[: len(categories)], 0, None) + 1e-12
+        shares = np.where(declared, np.clip(np.asarray(release.table.project([name])).ravel(), 0, None), 0.0)
+        shares = shares + declared * 1e-12
         index = index.copy()
-        index[outside] = rng.choice(len(categories), size=int(outside.sum()), p=shares / shares.sum())
-    return [categories[i] for i in index]
+        index[outside] = rng.choice(len(keys), size=int(outside.sum()), p=shares / shares.sum())
+    return [str(keys[i]) for i in index]
 
 
 def _numbers_of(index: np.ndarray, spec: ColumnSpec, cuts: list[float], rng: np.random.Generator) -> list[str]:

@@ -112,6 +112,6 @@ def test_null_keys_are_redrawn_from_the_declared_categories() -> None:
             def project(_: list[str]) -> np.ndarray:
                 return np.array([0.0, 10.0, 0.0, 5.0])  # the last is OpenDP's null key
 
-    values = _categories_of(np.array([0, 3, 3, 3]), ["icu", "ward", "clinic"], Release(), "unit",  # type: ignore[arg-type]
-                            np.random.default_rng(0))
-    assert values == ["icu", "ward", "ward", "ward"]
+    values = _categories_of(np.array([0, 3, 3, 3, 2]), ["icu", "ward", "clinic", None], Release(),  # type: ignore[arg-type]
+                            "unit", np.random.default_rng(0))
+    assert values == ["icu", "ward", "ward", "ward", "clinic"]
