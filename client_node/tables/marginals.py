@@ -15,7 +15,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,6 +64,7 @@ class MarginalRelease:
     delta: float
     algorithm: MarginalAlgorithm
     seconds: float
+    run_id: str = ""  # the ledger run that charged it
 
     @property
     def noise_multiplier(self) -> float:
@@ -124,7 +125,7 @@ def released_cuts(spec: ColumnSpec) -> list[float]:
 
 
 def release_marginals(rows: Sequence[Row], schema: TableSchema, *, rho: float, epsilon: float, delta: float,
-                      settings: MarginalSettings) -> MarginalRelease:
+                      settings: MarginalSettings, run_id: str = "") -> MarginalRelease:
     """Fit AIM or MST to ``rows`` at zCDP ``rho`` (no ledger: ``run_marginals`` charges it)."""
     if schema.undeclared:
         raise TableSchemaError(f"a marginal release needs every column's declared domain; missing for {schema.undeclared}",
@@ -155,7 +156,8 @@ def release_marginals(rows: Sequence[Row], schema: TableSchema, *, rho: float, e
     started = time.perf_counter()
     with _mst_selection_headroom():
         table = context.query(rho=rho).contingency_table(keys=keys, cuts=opendp_cuts, algorithm=algorithm).release()
-    return MarginalRelease(table, schema, cuts, rho, epsilon, delta, settings.algorithm, time.perf_counter() - started)
+    return MarginalRelease(table, schema, cuts, rho, epsilon, delta, settings.algorithm, time.perf_counter() - started,
+                           run_id)
 
 
 def _algorithm(settings: MarginalSettings) -> Any:
@@ -252,10 +254,21 @@ class MarginalRun:
 def run_marginals(
     *, dataset_id: str, rows: Sequence[Row], schema: TableSchema, ledger: PrivacyLedger, epsilon: float, delta: float,
     settings: MarginalSettings, rng: np.random.Generator, run_id: str | None = None,
-    on_release: Callable[[MarginalRelease], None] | None = None,
 ) -> MarginalRun:
-    """Release the marginals under the dataset's budget (refused, nothing released, if ``epsilon`` at ``delta``
-    does not fit), then synthesize rows.
+    """Release the marginals under the dataset's budget (``release_charged``), then synthesize ``settings.rows``
+    rows (default: the release's noisy count)."""
+    release = release_charged(dataset_id=dataset_id, rows=rows, schema=schema, ledger=ledger, epsilon=epsilon,
+                              delta=delta, settings=settings, run_id=run_id)
+    n = settings.rows or max(1, round(release.rows_estimate))
+    return MarginalRun(synthesize_rows(release, n, rng=rng), release, release.run_id)
+
+
+def release_charged(
+    *, dataset_id: str, rows: Sequence[Row], schema: TableSchema, ledger: PrivacyLedger, epsilon: float, delta: float,
+    settings: MarginalSettings, run_id: str | None = None,
+) -> MarginalRelease:
+    """Release the marginals under the dataset's budget: refused, nothing released, if ``epsilon`` at ``delta``
+    does not fit; charged in full before the rows are read.
 
     Raises:
         PrivacyBudgetExceededError: the release does not fit what is left.
@@ -269,12 +282,10 @@ def run_marginals(
                     accountant=Accountant.RDP.value, mechanism=Mechanism.MARGINALS.value)
     ledger.charge(run_id, history)  # before the data is read: a crash or a kill leaves the run charged in full
     try:
-        release = release_marginals(rows, schema, rho=rho, epsilon=planned, delta=delta, settings=settings)
+        release = release_marginals(rows, schema, rho=rho, epsilon=planned, delta=delta, settings=settings,
+                                    run_id=run_id)
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
     ledger.finish(run_id, history=history, epsilon=planned)
-    if on_release is not None:
-        on_release(release)
-    n = settings.rows or max(1, round(release.rows_estimate))
-    return MarginalRun(synthesize_rows(release, n, rng=rng), release, run_id)
+    return release

@@ -1,11 +1,13 @@
-"""The DP reference pool: rows sampled from noisy per-label column histograms, the example rows a DP
-table run shows beside each private row.
+"""The DP reference pool: DP-synthesized rows, the example rows a DP table run shows beside each private row.
 
 With the neighbours drawn from this pool, every training example holds exactly one private row (its
-target), so DP-SGD's per-example guarantee is a per-row guarantee; the pool itself costs one Gaussian
-release of the columns' histograms (split by label, which composes in parallel), charged to the ledger
-before training. Columns are sampled independently within a label: the pool knows each label's
-marginals, nothing of the joint, which is what the private targets teach.
+target), so DP-SGD's per-example guarantee is a per-row guarantee; the pool itself costs one release,
+charged to the ledger before training. Two releases make pools:
+- ``histograms``: one Gaussian release of the columns' histograms, split by label (which composes in
+  parallel); columns are sampled independently within a label, so the pool knows each label's marginals
+  and nothing of the joint;
+- ``marginals``: AIM or MST (``client_node.tables.marginals``), whose graphical model keeps the 2-way
+  structure it measured, so the examples already look like the table.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from client_node.ledger.ledger import PrivacyLedger
 from client_node.statistics.table import TableStatistics, run_stratified_statistics
+from client_node.tables.marginals import MarginalSettings, release_charged, synthesize_rows
 from shared.tables.rows import Row, canonical_value
 from shared.tables.schema import ColumnKind, ColumnSpec, TableSchema
 
@@ -27,20 +30,15 @@ UNKNOWN = "unknown"  # a categorical column whose every value stayed below the r
 @dataclass(frozen=True)
 class ReferencePool:
     rows: list[Row]
-    statistics: dict[str, TableStatistics]  # by label value ("" without a label column)
+    rows_estimate: dict[str, float]  # rows per label as the release estimates them ("" without a label column)
     epsilon: float
     delta: float
     run_id: str
-
-    @property
-    def rows_estimate(self) -> dict[str, float]:
-        """Rows per stratum as the release estimates them (noisy, post-processing)."""
-        return {k: round(s.rows_estimate, 1) for k, s in self.statistics.items()}
+    release: dict[str, object]  # which release made it, and its noise
 
     def as_dict(self) -> dict[str, object]:
         return {"rows": len(self.rows), "epsilon": self.epsilon, "delta": self.delta, "ledger_run": self.run_id,
-                "rows_estimate": self.rows_estimate,
-                "noise_multiplier": next(iter(self.statistics.values())).noise_multiplier if self.statistics else None}
+                "rows_estimate": self.rows_estimate, **self.release}
 
 
 def build_reference_pool(
@@ -58,8 +56,24 @@ def build_reference_pool(
     scale = min(factor, max_rows / sum(estimates.values()))
     sizes = {k: max(1, round(n * scale)) for k, n in estimates.items()}
     sampled = sample_reference_rows(stats, schema, sizes=sizes, rng=rng)
-    certified = next(iter(stats.values())).epsilon
-    return ReferencePool(sampled, stats, certified, delta, run_id)
+    first = next(iter(stats.values()))
+    return ReferencePool(sampled, {k: round(s.rows_estimate, 1) for k, s in stats.items()}, first.epsilon, delta,
+                         run_id, {"source": "histograms", "noise_multiplier": first.noise_multiplier})
+
+
+def build_marginal_pool(
+    *, dataset_id: str, rows: list[Row], schema: TableSchema, ledger: PrivacyLedger, epsilon: float, delta: float,
+    settings: MarginalSettings, factor: float = 10.0, max_rows: int = 20_000, rng: np.random.Generator,
+    run_id: str | None = None,
+) -> ReferencePool:
+    """Release AIM or MST under the ledger and sample about ``factor`` reference rows per (noisily counted)
+    private row, at most ``max_rows``; the label shares come from the same release."""
+    release = release_charged(dataset_id=dataset_id, rows=rows, schema=schema, ledger=ledger, epsilon=epsilon,
+                              delta=delta, settings=settings, run_id=run_id or uuid.uuid4().hex)
+    n = max(1, min(max_rows, round(factor * max(release.rows_estimate, 1.0))))
+    estimates = release.label_rows() or {"": round(release.rows_estimate, 1)}
+    return ReferencePool(synthesize_rows(release, n, rng=rng), estimates, release.epsilon, delta, release.run_id,
+                         {"source": "marginals", **release.as_dict()})
 
 
 def sample_reference_rows(stats: Mapping[str, TableStatistics], schema: TableSchema, *, sizes: Mapping[str, int],

@@ -6,10 +6,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from client_node.tables.marginals import MarginalSettings
+
 
 class NeighbourSource(StrEnum):
     AUTO = "auto"  # the DP reference pool under DP, the private rows without
     REFERENCE = "reference"  # rows sampled from noisy per-label histograms: one private row per example
+    MARGINALS = "marginals"  # rows synthesized by AIM or MST: one private row per example, the joint kept
     PRIVATE = "private"  # the other private rows (HARMONIC as published): non-private runs only
 
 
@@ -23,4 +26,6 @@ class TableSettings(BaseModel):
         "share of examples without neighbours: the server's bootstrap writes its first rows from that bare prompt"))
     reference_share: float = Field(0.1, gt=0, lt=1, description="share of epsilon and delta the reference pool takes")
     reference_factor: float = Field(10.0, gt=0, le=1000, description="reference rows per private row")
+    marginals: MarginalSettings = Field(default_factory=MarginalSettings,
+                                        description="neighbour_source 'marginals': the release that makes the pool")
     seed: int = 0

@@ -1,7 +1,7 @@
 """A DP table run on the client: the reference pool (under DP), HARMONIC examples, DP-LoRA training.
 
-The run's (epsilon, delta) is split: ``reference_share`` of both buys the reference pool's statistics,
-the rest the DP-SGD steps; the adapter's certificate states their sum (basic composition), since the
+The run's (epsilon, delta) is split: ``reference_share`` of both buys the reference pool's release (noisy
+histograms, or AIM/MST marginals), the rest the DP-SGD steps; the adapter's certificate states their sum (basic composition), since the
 adapter depends on both. Both spends go through the ledger, checked together before either starts.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from client_node.datasets.store import StoredDataset
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger, Spend
-from client_node.tables.reference import ReferencePool, build_reference_pool
+from client_node.tables.reference import ReferencePool, build_marginal_pool, build_reference_pool
 from client_node.tables.settings import NeighbourSource, TableSettings
 from client_node.training.export import export_adapter
 from client_node.training.private_run import train_charged
@@ -87,17 +87,19 @@ def run_table_training(
     train_config = config
     _check_length(tokenizer, GenerationTemplate.for_table(dataset.task, schema), rows, schema, settings,
                   max_length=config.max_length)
-    if source is NeighbourSource.REFERENCE and not config.private:
+    pooled = source in (NeighbourSource.REFERENCE, NeighbourSource.MARGINALS)
+    if pooled and not config.private:
         raise TrainingConfigError("the reference pool is what makes table examples DP; a non-private run (epsilon "
                                   "inf) shows the private neighbours (neighbour_source 'private' or 'auto')")
-    if source is NeighbourSource.REFERENCE and settings.neighbours > 0:
+    if pooled and settings.neighbours > 0:
         share = settings.reference_share
         ledger.check_plan(dataset.dataset_id, [Spend(config.epsilon, delta, None)])
         train_config = config.model_copy(update={"epsilon": config.epsilon * (1 - share), "delta": delta * (1 - share)})
-        pool = build_reference_pool(
-            dataset_id=dataset.dataset_id, rows=rows, schema=schema, ledger=ledger, epsilon=config.epsilon * share,
-            delta=delta * share, factor=settings.reference_factor, rng=np.random.default_rng(settings.seed),
-            run_id=f"{run_id}.reference")
+        common = {"dataset_id": dataset.dataset_id, "rows": rows, "schema": schema, "ledger": ledger,
+                  "epsilon": config.epsilon * share, "delta": delta * share, "factor": settings.reference_factor,
+                  "rng": np.random.default_rng(settings.seed), "run_id": f"{run_id}.reference"}
+        pool = build_marginal_pool(settings=settings.marginals, **common) if source is NeighbourSource.MARGINALS \
+            else build_reference_pool(**common)
     examples = table_examples(rows, pool.rows if pool else rows, schema, k=settings.neighbours, rng=rng,
                               pool_is_targets=pool is None, same_label=pool is not None,
                               label_consistency=settings.label_consistency and pool is None,

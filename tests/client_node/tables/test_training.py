@@ -82,3 +82,23 @@ def test_refusals_come_before_any_spend(setup) -> None:
         _train(setup, max_length=40)
     assert caught.value.detail["truncated"] > 0
     assert ledger.runs(dataset.dataset_id) == []
+
+
+def test_a_marginal_pool_replaces_the_histograms_in_the_same_split(tmp_path) -> None:
+    """neighbour_source 'marginals': MST makes the examples' rows and the label shares, charged as marginals
+    beside DP-SGD; the certificate still sums both."""
+    schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer", lower=0, upper=9),
+                                  ColumnSpec(name="b", kind="categorical", categories=["u", "v"]), SCHEMA.columns[2]],
+                         label="y")
+    dataset = DatasetStore(tmp_path / "ds").add_table(_rows(), schema, name="t", task="tiny rows")
+    ledger = PrivacyLedger(make_engine(f"sqlite:///{tmp_path}/c.db"))
+    ledger.set_budget(dataset.dataset_id, epsilon=10.0, delta=1e-2)
+    model = make_tiny_llama(seed=2)
+    run = _train((dataset, ledger, model, make_tiny_tokenizer()), neighbour_source="marginals")
+    spends = {r["mechanism"]: r for r in ledger.runs(dataset.dataset_id)}
+    assert set(spends) == {"marginals", "dp-sgd"} and spends["marginals"]["run_id"] == f"{run.run_id}.reference"
+    assert run.reference is not None and run.reference.as_dict()["source"] == "marginals"
+    assert spends["marginals"]["epsilon"] == pytest.approx(0.4, abs=1e-6)
+    assert run.result.certificate.epsilon == pytest.approx(spends["dp-sgd"]["epsilon"] + run.reference.epsilon)
+    assert set(run.label_rows) == {"n", "p"} and len(run.reference.rows) > 100
+    assert all(r["b"] in {"u", "v"} and 0 <= int(r["a"]) <= 9 for r in run.reference.rows)
