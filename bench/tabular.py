@@ -42,7 +42,7 @@ from client_node.ledger import PrivacyLedger, make_engine
 from client_node.runs.runner import label_shares
 from client_node.tables.intake import ParsedTable, parse_table
 from client_node.tables.marginals import MarginalAlgorithm, MarginalSettings, run_marginals
-from client_node.tables.settings import TableSettings
+from client_node.tables.settings import NeighbourSource, TableSettings
 from client_node.tables.training import run_table_training
 from shared.tables import row_json
 from shared.tables.rows import Row
@@ -58,7 +58,7 @@ PUBLISHED = {"german": {"dcr": 8.08}, "adult": {"dcr": 2.47}, "lle_mle_range": [
              "source": "HARMONIC (NeurIPS 2024); DP-2Stage (TMLR 2025) table of AIM, MST, DP-CTGAN, GPT-2 DP-SGD"}
 TABLES = {"german": ("credit", "German bank credit applicants, coded as in the UCI file"),
           "adult": ("income", "US census adults and whether they earn over 50K a year")}
-ROUTES = ("real", "mst", "aim", "harmonic")
+ROUTES = ("real", "mst", "aim", "harmonic", "harmonic-marginals")
 
 
 class TabularSettings(BaseModel):
@@ -76,6 +76,7 @@ class TabularSettings(BaseModel):
     oneway_split: float | None = None
     # HARMONIC (DP-LoRA on the client, rows from the server's generation)
     harmonic_train: dict[str, int] = {"german": 800, "adult": 1000}
+    harmonic_reference: str = "mst"  # route harmonic-marginals: the algorithm whose rows make the reference pool
     n_holdout: int = 64
     neighbours: int = 5
     epochs: int = 1
@@ -147,8 +148,9 @@ def run_row(name: str, route: str, epsilon: float, settings: TabularSettings, *,
         row["kept"] = utility(train, train, test, parsed, settings)
     elif route in ("mst", "aim"):
         row.update(marginal_row(train, test, parsed, route, epsilon, settings))
-    elif route == "harmonic":
-        row.update(harmonic_row(name, parsed, train, test, epsilon, settings, work=work, log=log))
+    elif route in ("harmonic", "harmonic-marginals"):
+        source = NeighbourSource.MARGINALS if route == "harmonic-marginals" else NeighbourSource.AUTO
+        row.update(harmonic_row(name, parsed, train, test, epsilon, settings, source=source, work=work, log=log))
     else:
         raise ValueError(f"unknown route {route!r}; choose from {ROUTES}")
     row["seconds"] = round(time.perf_counter() - started, 1)
@@ -159,19 +161,26 @@ def marginal_row(train: list[Row], test: list[Row], parsed: ParsedTable, route: 
                  settings: TabularSettings) -> dict[str, Any]:
     ledger = PrivacyLedger(make_engine("sqlite://"))
     ledger.set_budget("bench", epsilon=epsilon, delta=default_delta(len(train)))
-    marginal = MarginalSettings(algorithm=MarginalAlgorithm(route), aim_rounds=settings.aim_rounds,
-                                aim_max_size=settings.aim_max_size, oneway_split=settings.oneway_split)
     run = run_marginals(dataset_id="bench", rows=train, schema=parsed.schema, ledger=ledger, epsilon=epsilon,
-                        delta=default_delta(len(train)), settings=marginal, rng=np.random.default_rng(settings.seed))
+                        delta=default_delta(len(train)), settings=_marginal_settings(route, settings),
+                        rng=np.random.default_rng(settings.seed))
     return {"release": run.release.as_dict(), "ledger": ledger.status("bench").as_dict(),
             "label_rows": run.release.label_rows(), "kept": utility(train, run.rows, test, parsed, settings),
             "sample_rows": [row_json(r, parsed.schema.names) for r in run.rows[:3]]}
 
 
+def _marginal_settings(algorithm: str, settings: TabularSettings) -> MarginalSettings:
+    return MarginalSettings(algorithm=MarginalAlgorithm(algorithm), aim_rounds=settings.aim_rounds,
+                            aim_max_size=settings.aim_max_size, oneway_split=settings.oneway_split)
+
+
 def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Row], epsilon: float,
-                 settings: TabularSettings, *, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+                 settings: TabularSettings, *, source: NeighbourSource, work: Path,
+                 log: Callable[[str], None]) -> dict[str, Any]:
     """The client's DP table training and the server's generation and grading on a subsample of the
-    training rows (``harmonic_train``, of which ``n_holdout`` are held out for DLT)."""
+    training rows (``harmonic_train``, of which ``n_holdout`` are held out for DLT). ``reference_copies``:
+    the share of written rows equal to a reference-pool row, one the model was shown in training (with a
+    marginal pool, a high share would make the route AIM or MST passed through)."""
     from server_node.inference import LocalTextModel
     from server_node.pipeline.grade import TABLE_CRITERIA, grade_samples
     from server_node.pipeline.table_generate import generate_table_rows
@@ -197,8 +206,9 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
                          lora=LoraSpec(r=s.lora_rank, alpha=2.0 * s.lora_rank, target_modules=s.lora_targets))
     start = time.perf_counter()
     run = run_table_training(dataset=dataset, ledger=ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
-                             settings=TableSettings(neighbours=s.neighbours, seed=s.seed), base=loaded.signature(),
-                             progress=False)
+                             settings=TableSettings(neighbours=s.neighbours, seed=s.seed, neighbour_source=source,
+                                                    marginals=_marginal_settings(s.harmonic_reference, s)),
+                             base=loaded.signature(), progress=False)
     timings["train"] = round(time.perf_counter() - start, 1)
     log(f"  trained in {timings['train']} s: {run.as_dict()}; certificate eps {run.result.certificate.epsilon:.3f}")
     del loaded
@@ -237,7 +247,11 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
         kept = [r for r, g in zip(rows, graded, strict=True) if g.score >= s.min_grade] or rows
         del expert
     cert = run.result.certificate
-    return {"certificate": {"epsilon": cert.epsilon if cert.is_private else "inf", "delta": cert.delta,
+    shown = {row_json(r, parsed.schema.names) for r in (run.reference.rows if run.reference else [])}
+    copies = {what: sum(row_json(r, parsed.schema.names) in shown for r in rows_) / max(1, len(rows_))
+              for what, rows_ in (("generated", rows), ("kept", kept))}
+    return {"reference_copies": copies,
+            "certificate": {"epsilon": cert.epsilon if cert.is_private else "inf", "delta": cert.delta,
                             "noise_multiplier": cert.noise_multiplier, "steps": cert.steps},
             "ledger": ledger.status(dataset.dataset_id).as_dict(), "training": run.as_dict(),
             "generation": {**generated.counts(), "bootstrap": generated.bootstrap, "reasons": dict(generated.reasons)},
@@ -268,7 +282,8 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "x real": round(gb["auc"] / ceiling_auc, 3) if gb.get("auc") and ceiling_auc else None,
                     "dcr p05 syn/test": f"{dcr.get('synthetic', {}).get('p05', float('nan')):.2f}/"
                                         f"{dcr.get('holdout', {}).get('p05', float('nan')):.2f}",
-                    "copies": dcr.get("copies", {}).get("share"), "tv": kept["fidelity"].get("mean_tv"),
+                    "copies": dcr.get("copies", {}).get("share"),
+                    "ref copies": row.get("reference_copies", {}).get("kept"), "tv": kept["fidelity"].get("mean_tv"),
                     "s": row.get("seconds")})
     return out
 
