@@ -71,7 +71,7 @@ class TabularSettings(BaseModel):
     n_test: dict[str, int | None] = {"german": 200, "adult": None}  # adult: adult.test
     bootstrap: int = 200
     # marginals
-    aim_rounds: int | None = None
+    aim_rounds: int | None = 24
     aim_max_size: float = 20.0
     oneway_split: float | None = None
     # HARMONIC (DP-LoRA on the client, rows from the server's generation)
