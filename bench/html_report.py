@@ -181,8 +181,12 @@ def write_html(result: dict[str, Any], path: Path) -> Path:
 
 def _by_epsilon(rows: Sequence[dict[str, Any]], epsilons: Sequence[Any],
                 metric: Callable[[dict[str, Any]], float | None], route: str) -> list[float | None]:
-    by_eps = {r["epsilon"]: r for r in rows if r["route"] == route}
-    return [metric(by_eps[e]) if e in by_eps else None for e in epsilons]
+    """The metric at each epsilon, averaged over the route's repeats there."""
+    out: list[float | None] = []
+    for e in epsilons:
+        values = [v for v in (metric(r) for r in rows if r["route"] == route and r["epsilon"] == e) if v is not None]
+        out.append(sum(values) / len(values) if values else None)
+    return out
 
 
 def render_tabular_html(result: dict[str, Any], columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:

@@ -70,6 +70,9 @@ class TabularSettings(BaseModel):
     n_train: dict[str, int | None] = {"german": 800, "adult": None}  # None: every row of the training file
     n_test: dict[str, int | None] = {"german": 200, "adult": None}  # adult: adult.test
     bootstrap: int = 200
+    # runs per (dataset, route, epsilon): the DP noise (OpenDP's, unseedable) moves AUC by more than the test
+    # rows' bootstrap error at German's size, so its spread is measured over repeats
+    repeats: dict[str, int] = {"german": 3, "adult": 1}
     # marginals
     aim_rounds: int | None = 24
     aim_max_size: float = 20.0
@@ -139,10 +142,10 @@ def utility(train: list[Row], synthetic: list[Row], test: list[Row], parsed: Par
 
 
 def run_row(name: str, route: str, epsilon: float, settings: TabularSettings, *, wheels_dir: Path, work: Path,
-            log: Callable[[str], None]) -> dict[str, Any]:
+            log: Callable[[str], None], repeat: int = 0) -> dict[str, Any]:
     parsed, train, test = split(name, settings, wheels_dir)
     row: dict[str, Any] = {"dataset": name, "route": route, "epsilon": "inf" if epsilon == INF else epsilon,
-                           "n_train": len(train), "n_test": len(test)}
+                           "repeat": repeat, "n_train": len(train), "n_test": len(test)}
     started = time.perf_counter()
     if route == "real":
         row["kept"] = utility(train, train, test, parsed, settings)
@@ -262,30 +265,45 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
 
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One line per row: gradient boosting's AUC (with its standard error) and F1, the other classifiers' AUC,
-    the share of train-on-real's AUC, DCR and copies."""
-    real = {r["dataset"]: r for r in result["rows"] if r["route"] == "real"}
-    out = []
+    """One line per (dataset, route, epsilon), repeats averaged: gradient boosting's AUC (mean over repeats,
+    their standard deviation, the test rows' bootstrap error) and F1, the other classifiers' AUC, the share
+    of train-on-real's AUC, DCR and copies."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for row in result["rows"]:
-        kept = row["kept"]
-        tstr = kept["tstr"].get("synthetic", {})
-        gb = tstr.get("gradient_boosting", {})
-        ceiling = real.get(row["dataset"], {}).get("kept", {}).get("tstr", {}).get("synthetic", {})
-        ceiling_auc = ceiling.get("gradient_boosting", {}).get("auc")
-        dcr = kept["dcr"]
-        out.append({"dataset": row["dataset"], "route": row["route"],
-                    "eps": "-" if row["route"] == "real" else row["epsilon"], "train": row.get("n_train"),
-                    "rows": kept["rows"], "gb auc": gb.get("auc"), "± se": gb.get("se", {}).get("auc"),
-                    "gb f1": gb.get("f1"), "gb acc": gb.get("accuracy"),
-                    "lr auc": tstr.get("logistic_regression", {}).get("auc"),
-                    "rf auc": tstr.get("random_forest", {}).get("auc"),
-                    "x real": round(gb["auc"] / ceiling_auc, 3) if gb.get("auc") and ceiling_auc else None,
-                    "dcr p05 syn/test": f"{dcr.get('synthetic', {}).get('p05', float('nan')):.2f}/"
-                                        f"{dcr.get('holdout', {}).get('p05', float('nan')):.2f}",
-                    "copies": dcr.get("copies", {}).get("share"),
-                    "ref copies": row.get("reference_copies", {}).get("kept"), "tv": kept["fidelity"].get("mean_tv"),
-                    "s": row.get("seconds")})
+        groups.setdefault((row["dataset"], row["route"], str(row["epsilon"])), []).append(row)
+    ceiling = {key[0]: _mean(rows, "gradient_boosting", "auc") for key, rows in groups.items() if key[1] == "real"}
+    out = []
+    for (dataset, route, _), rows in groups.items():
+        auc = _mean(rows, "gradient_boosting", "auc")
+        aucs = [_tstr(r, "gradient_boosting", "auc") for r in rows]
+        dcr = [r["kept"]["dcr"] for r in rows]
+        out.append({"dataset": dataset, "route": route, "eps": "-" if route == "real" else rows[0]["epsilon"],
+                    "runs": len(rows), "train": rows[0].get("n_train"), "rows": round(_avg([r["kept"]["rows"] for r in rows])),
+                    "gb auc": auc, "sd runs": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None,
+                    "se test": _avg([r["kept"]["tstr"]["synthetic"]["gradient_boosting"]["se"]["auc"] for r in rows]),
+                    "gb f1": _mean(rows, "gradient_boosting", "f1"), "gb acc": _mean(rows, "gradient_boosting", "accuracy"),
+                    "lr auc": _mean(rows, "logistic_regression", "auc"), "rf auc": _mean(rows, "random_forest", "auc"),
+                    "x real": round(auc / ceiling[dataset], 3) if auc and ceiling.get(dataset) else None,
+                    "dcr p05 syn/test": f"{_avg([d.get('synthetic', {}).get('p05') for d in dcr]):.2f}/"
+                                        f"{_avg([d.get('holdout', {}).get('p05') for d in dcr]):.2f}",
+                    "copies": _avg([d.get("copies", {}).get("share") for d in dcr]),
+                    "ref copies": _avg([r.get("reference_copies", {}).get("kept") for r in rows]),
+                    "tv": _avg([r["kept"]["fidelity"].get("mean_tv") for r in rows]),
+                    "s": _avg([r.get("seconds") for r in rows])})
     return out
+
+
+def _tstr(row: dict[str, Any], classifier: str, metric: str) -> float | None:
+    return row["kept"]["tstr"].get("synthetic", {}).get(classifier, {}).get(metric)
+
+
+def _mean(rows: list[dict[str, Any]], classifier: str, metric: str) -> float | None:
+    return _avg([_tstr(r, classifier, metric) for r in rows])
+
+
+def _avg(values: Sequence[float | None]) -> float:
+    numbers = [float(v) for v in values if v is not None]
+    return float(np.mean(numbers)) if numbers else float("nan")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -301,8 +319,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     report(run_tabular(settings, name=name, wheels_dir=wheels_dir_of(args), save_each=True), name)
 
 
-def _key(dataset: str, route: str, epsilon: float | str) -> tuple[str, str, str]:
-    return dataset, route, "-" if route == "real" else str(float(epsilon))
+def _key(dataset: str, route: str, epsilon: float | str, repeat: int) -> tuple[str, str, str, int]:
+    return dataset, route, "-" if route == "real" else str(float(epsilon)), repeat
 
 
 def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_each: bool = False,
@@ -317,21 +335,26 @@ def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_
             rows = old["rows"]
     result: dict[str, Any] = {"benchmark": name, "machine": machine(), "settings": settings.model_dump(mode="json"),
                               "published": PUBLISHED, "rows": rows}
-    done = {_key(r["dataset"], r["route"], r["epsilon"]) for r in rows}
+    done = {_key(r["dataset"], r["route"], r["epsilon"], r.get("repeat", 0)) for r in rows}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for dataset in settings.datasets:
             for route in settings.routes:
-                for epsilon in settings.epsilons if route != "real" else (INF,):
-                    if _key(dataset, route, epsilon) in done:
-                        continue
-                    log(f"{dataset} {route} eps={epsilon}")
-                    row = run_row(dataset, route, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp), log=log)
-                    rows.append(row)
-                    log(f"  {table_rows({'rows': [row]})[0] if route == 'real' else table_rows(result)[-1]}")
-                    result["seconds"] = round(sum(r.get("seconds", 0) for r in rows), 1)
-                    if save_each:
-                        save(name, result)
+                deterministic = route == "real"
+                for epsilon in (INF,) if deterministic else settings.epsilons:
+                    for repeat in range(1 if deterministic else settings.repeats.get(dataset, 1)):
+                        if _key(dataset, route, epsilon, repeat) in done:
+                            continue
+                        log(f"{dataset} {route} eps={epsilon} run {repeat + 1}")
+                        row = run_row(dataset, route, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp), log=log,
+                                      repeat=repeat)
+                        rows.append(row)
+                        line = table_rows({"rows": [row]})[0]
+                        log(f"  AUC {line['gb auc']:.3f} (test se {line['se test']:.3f}), {line['rows']} rows, "
+                            f"{line['s']:.0f} s")
+                        result["seconds"] = round(sum(r.get("seconds", 0) for r in rows), 1)
+                        if save_each:
+                            save(name, result)
     result["wall_seconds_this_call"] = round(time.perf_counter() - started, 1)
     return result
 
