@@ -52,6 +52,9 @@ class MarginalSettings(BaseModel):
         "AIM: most rounds (None: OpenDP's 16 per column, which fits a model each round; on German credit at eps 8 "
         "those 336 rounds had not finished in 15 minutes on 2 cores)"))
     aim_max_size: float = Field(20.0, gt=0, le=10_000, description="AIM: the model's largest size, MB")
+    label_weight: float = Field(1.0, ge=1, le=1000, description=(
+        "AIM: weight of the workload's marginals that hold the label (the analyses that matter are public: a "
+        "classifier of the label needs its joint with each feature)"))
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def release_marginals(rows: Sequence[Row], schema: TableSchema, *, rho: float, e
             series.append(pl.Series(spec.name, [float(v) for v in values], dtype=pl.Float64))
     opendp_cuts = {name: [int(c) for c in points] if schema.column(name).kind is ColumnKind.INTEGER else points
                    for name, points in cuts.items()}
-    algorithm = _algorithm(settings)
+    algorithm = _algorithm(settings, schema)
     context = dp.Context.compositor(data=pl.DataFrame(series).lazy(), privacy_unit=dp.unit_of(contributions=1),
                                     privacy_loss=dp.loss_of(rho=rho))
     started = time.perf_counter()
@@ -162,13 +165,21 @@ def release_marginals(rows: Sequence[Row], schema: TableSchema, *, rho: float, e
                            run_id)
 
 
-def _algorithm(settings: MarginalSettings) -> Any:
+def _algorithm(settings: MarginalSettings, schema: TableSchema) -> Any:
+    import itertools
+
     import opendp.prelude as dp
 
     common: dict[str, Any] = {"oneway_split": settings.oneway_split} if settings.oneway_split else {}
     if settings.algorithm is MarginalAlgorithm.MST:
         return dp.mbi.MST(**common)
-    return dp.mbi.AIM(queries=settings.aim_degree, rounds=settings.aim_rounds, max_size=settings.aim_max_size, **common)
+    queries: Any = settings.aim_degree
+    if settings.label_weight != 1 and schema.label is not None:
+        label = schema.label
+        queries = [dp.mbi.Count(by=clique, weight=settings.label_weight if label in clique else 1.0)
+                   for degree in range(1, settings.aim_degree + 1)
+                   for clique in itertools.combinations(schema.names, degree)]
+    return dp.mbi.AIM(queries=queries, rounds=settings.aim_rounds, max_size=settings.aim_max_size, **common)
 
 
 _PATCH_LOCK = threading.Lock()
@@ -198,13 +209,18 @@ def _mst_selection_headroom() -> Iterator[None]:
 def synthesize_rows(release: MarginalRelease, n: int, *, rng: np.random.Generator) -> list[Row]:
     """``n`` rows sampled from the fitted model (post-processing), every cell within its declared domain.
 
-    Private-PGM samples key indices; OpenDP adds a null key to each categorical column (for values outside
+    Rows are drawn i.i.d. from the model (Private-PGM's ``method="sample"``). Its default, randomized rounding
+    ("round", which OpenDP's ``synthesize()`` uses), assigns each column's values within a parent group in row
+    order, so columns sampled from different parents become correlated through the row order: on German credit
+    at rho 50, where the model's own (history, credit) marginal matched the data's, the rounded rows turned
+    "critical account" from 81% good to 38% good, and gradient boosting trained on MST's rows scored AUC 0.51
+    (0.75 with i.i.d. rows; 0.78 on the real rows). Private-PGM samples key indices; OpenDP adds a null key to each categorical column (for values outside
     the keys: none here, but noise gives it mass), whose rows are redrawn from the column's modelled shares
     among the declared values. A numeric index becomes a number drawn uniformly within its
     bin between the public bounds (OpenDP's own mapping puts the outer bins' values at one point beyond the
     cuts)."""
     model = release.table.model
-    indices = model.synthetic_data(int(n)).df
+    indices = model.synthetic_data(int(n), method="sample").df
     out: dict[str, list[str]] = {}
     for spec in release.schema.columns:
         column = np.asarray(indices[spec.name].to_numpy(), dtype=int)

@@ -71,6 +71,14 @@ def test_mst_release_is_charged_once_and_its_rows_keep_the_joint_structure(ledge
     clinic = [r for r in run.rows if r["unit"] == "clinic"]
     assert np.mean([r["y"] == "yes" for r in icu]) > 0.75 > 0.25 > np.mean([r["y"] == "yes" for r in clinic])
     assert np.mean([int(r["age"]) <= 45 for r in clinic]) > 0.8 > 0.2 > np.mean([int(r["age"]) <= 45 for r in icu])
+
+    def yes_share_by_age(table: list[dict[str, str]]) -> tuple[float, float]:  # linked through the unit alone
+        young = [r["y"] == "yes" for r in table if int(r["age"]) <= 45]
+        old = [r["y"] == "yes" for r in table if int(r["age"]) > 45]
+        return float(np.mean(young)), float(np.mean(old))
+
+    # i.i.d. rows keep associations that pass through the tree (randomized rounding broke them)
+    assert np.allclose(yes_share_by_age(run.rows), yes_share_by_age(rows), atol=0.08)
     shares = run.release.label_rows()
     assert shares is not None and set(shares) == {"no", "yes"}
     assert abs(sum(shares.values()) - len(rows)) < 0.05 * len(rows)
@@ -115,3 +123,22 @@ def test_null_keys_are_redrawn_from_the_declared_categories() -> None:
     values = _categories_of(np.array([0, 3, 3, 3, 2]), ["icu", "ward", "clinic", None], Release(),  # type: ignore[arg-type]
                             "unit", np.random.default_rng(0))
     assert values == ["icu", "ward", "ward", "ward", "clinic"]
+
+
+def test_rows_keep_conditional_independence(ledger) -> None:
+    """Two columns that depend only on a third must stay independent given it. Private-PGM's default rounding
+    (OpenDP's ``synthesize()``) assigns each child's values within a parent group in row order, which makes
+    the children comonotone within the group (correlation about 1 here); i.i.d. rows keep it near 0."""
+    rng = np.random.default_rng(0)
+    schema = TableSchema(columns=[ColumnSpec(name=n, kind="categorical", categories=["0", "1", "2", "3"])
+                                  for n in ("p", "a", "b")])
+    rows = []
+    for _ in range(3000):
+        p = int(rng.integers(4))
+        rows.append({"p": str(p), "a": str((p + int(rng.integers(2))) % 4), "b": str((p + int(rng.integers(2))) % 4)})
+    run = run_marginals(dataset_id="t", rows=rows, schema=schema, ledger=ledger, epsilon=8.0, delta=1e-5,
+                        settings=MarginalSettings(algorithm=MarginalAlgorithm.MST), rng=np.random.default_rng(1))
+    for p in "0123":
+        group = [(int(r["a"]), int(r["b"])) for r in run.rows if r["p"] == p]
+        a, b = np.array(group).T
+        assert abs(np.corrcoef(a, b)[0, 1]) < 0.2, (p, np.corrcoef(a, b)[0, 1])
