@@ -319,22 +319,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     report(run_tabular(settings, name=name, wheels_dir=wheels_dir_of(args), save_each=True), name)
 
 
+WHICH_ROWS = ("datasets", "epsilons", "routes", "repeats")
+
+
+def _how(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings that decide how a row is measured (not which rows there are)."""
+    return {k: v for k, v in settings.items() if k not in WHICH_ROWS}
+
+
 def _key(dataset: str, route: str, epsilon: float | str, repeat: int) -> tuple[str, str, str, int]:
     return dataset, route, "-" if route == "real" else str(float(epsilon)), repeat
 
 
 def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_each: bool = False,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every (dataset, route, epsilon) row; with ``save_each`` the results are saved after each row and rows
-    already saved under ``name`` with the same settings are kept, not rerun (a stopped run resumes)."""
+    """Every (dataset, route, epsilon, repeat) row; with ``save_each`` the results are saved after each row and
+    rows already saved under ``name`` are kept, not rerun, when they were measured the same way (every setting
+    but which rows to run equal): a stopped run resumes, and a rerun with other repeats, routes, epsilons or
+    datasets adds to it (``settings`` in the JSON is the last call's; each row names its own)."""
     previous = RESULTS / f"{name}.json"
     rows: list[dict[str, Any]] = []
     if save_each and previous.exists():
         old = json.loads(previous.read_text())
-        if old.get("settings") == settings.model_dump(mode="json"):
+        if _how(old.get("settings", {})) == _how(settings.model_dump(mode="json")):
             rows = old["rows"]
     result: dict[str, Any] = {"benchmark": name, "machine": machine(), "settings": settings.model_dump(mode="json"),
                               "published": PUBLISHED, "rows": rows}
+
     done = {_key(r["dataset"], r["route"], r["epsilon"], r.get("repeat", 0)) for r in rows}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
