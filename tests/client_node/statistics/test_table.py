@@ -59,7 +59,7 @@ def test_a_value_only_one_row_has_clears_the_threshold_with_probability_at_most_
     assert 1 - NormalDist(1.0, stats.sigma).cdf(threshold) == pytest.approx(stats.threshold_delta / len(SCHEMA))
     released = sum("Reykjavik" in release_table_statistics(rows, SCHEMA, epsilon=1.0, delta=1e-3).columns["city"].counts
                    for _ in range(300))
-    assert released == 0  # probability 1.25e-4 per release
+    assert released <= 2  # probability 1.25e-4 per release: 3 or more of 300 has probability about 1e-5
 
 
 def test_the_grid_is_public() -> None:
