@@ -284,7 +284,8 @@ def test_a_table_run_sends_only_the_adapter_and_the_job(nodes) -> None:
         elif payload:
             job = json.loads(payload)
             assert set(job) <= JOB_FIELDS and job["table"]["neighbours"] == 2 and job["task"]["labels"] is None
-            assert set(job["table"]["label_shares"]) == {"leave", "stay"}  # from the DP reference pool's release
+            shares = job["table"]["label_shares"]  # from the DP reference pool's release; none when its noisy
+            assert shares is None or set(shares) == {"leave", "stay"}  # estimates (eps 0.4, 48 rows) are all <= 0
             kinds.append("job")
     assert kinds == ["adapter", "job"]
     spends = httpx.get(f"{client}/v1/datasets/{dataset_id}", headers=_op()).json()["runs"]
