@@ -85,15 +85,8 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
     #    At most once: an interrupted one fails the run, charged what the ledger recorded before each step.
     dp_stage = RunStage.GENERATING if request.generator is Generator.VOTES else RunStage.TRAINING
     make = _dp_samples if dp_stage is RunStage.GENERATING else _dp_adapter
-    try:
-        dp_sha = stages.run(dp_stage.value, lambda: make(ctx, request, run_id, control), once=True, loads_models=True,
-                            total=request.n_samples if dp_stage is RunStage.GENERATING else 0,
-                            interrupted=f"the client stopped during the DP step ({dp_stage.value}); the ledger "
-                                        "charged what it spent. Start a new run (its spend is checked against what "
-                                        "is left).")
-    except StageInterruptedError:
-        ctx.client.ledger.close_interrupted(run_id)
-        raise
+    dp_sha = _dp_step(ctx, stages, run_id, dp_stage, lambda: make(ctx, request, run_id, control), loads_models=True,
+                      total=request.n_samples if dp_stage is RunStage.GENERATING else 0)
     dp, sample_set, document = None, None, None
     if dp_stage is RunStage.GENERATING:
         document = json.loads(store.get(dp_sha))
@@ -133,13 +126,7 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
 
 def run_marginal_run(ctx: RunContext, request: RunCreateRequest, run_id: str, stages: Stages, control: Control) -> None:
     """A table synthesized from DP marginals, all on the client: release and sample (once), then evaluate."""
-    try:
-        stages.run(RunStage.GENERATING.value, lambda: _marginal_rows(ctx, request, run_id, control), once=True,
-                   interrupted="the client stopped during the marginal release; the ledger charged it in full. "
-                               "Start a new run (its spend is checked against what is left).")
-    except StageInterruptedError:
-        ctx.client.ledger.close_interrupted(run_id)
-        raise
+    _dp_step(ctx, stages, run_id, RunStage.GENERATING, lambda: _marginal_rows(ctx, request, run_id, control))
 
     def evaluate() -> str:
         row = get_run(ctx.client.ledger.engine, run_id)
@@ -158,6 +145,19 @@ def run_marginal_run(ctx: RunContext, request: RunCreateRequest, run_id: str, st
         return "report"
 
     stages.run(RunStage.EVALUATING.value, evaluate)
+
+
+def _dp_step(ctx: RunContext, stages: Stages, run_id: str, stage: RunStage, work: Callable[[], str], *,
+             loads_models: bool = False, total: int = 0) -> str:
+    """The run's DP step, at most once: one interrupted before it finished fails the run, and its ledger runs
+    close charged with what they recorded before each step."""
+    try:
+        return stages.run(stage.value, work, once=True, loads_models=loads_models, total=total,
+                          interrupted=f"the client stopped during the DP step ({stage.value}); the ledger charged "
+                                      "what it spent. Start a new run (its spend is checked against what is left).")
+    except StageInterruptedError:
+        ctx.client.ledger.close_interrupted(run_id)
+        raise
 
 
 def _marginal_rows(ctx: RunContext, request: RunCreateRequest, run_id: str, control: Control) -> str:

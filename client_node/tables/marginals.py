@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from client_node.ledger.ledger import PrivacyLedger
 from shared.errors import TableSchemaError
+from shared.mechanisms import GaussianMechanism
 from shared.privacy import Accountant, Mechanism
 from shared.tables.rows import Row, canonical_value
 from shared.tables.schema import ColumnKind, ColumnSpec, TableSchema
-from shared.training.accounting import epsilon_of_history
+from shared.training.accounting import epsilon_of_history, noise_for_target
 
 
 class MarginalAlgorithm(StrEnum):
@@ -46,11 +48,11 @@ class MarginalSettings(BaseModel):
     rows: int | None = Field(None, ge=1, le=10_000_000, description="rows to synthesize (default: the noisy count)")
     oneway_split: float | None = Field(None, gt=0, lt=1, description="share of rho for the one-way marginals "
                                                                      "(OpenDP's default: half)")
-    aim_degree: int = Field(2, ge=1, le=3, description="AIM: the workload's largest marginal (3-way did not fit "
-                                                       "45 minutes on Adult)")
+    aim_degree: int = Field(2, ge=1, le=3, description="AIM: the workload's largest marginal (OpenDP's 3-way "
+                                                       "default did not fit in 45 minutes on Adult, issue 21)")
     aim_rounds: int | None = Field(24, ge=1, le=10_000, description=(
-        "AIM: most rounds (None: OpenDP's 16 per column, which fits a model each round; on German credit at eps 8 "
-        "those 336 rounds had not finished in 15 minutes on 2 cores)"))
+        "AIM: most rounds (None: OpenDP's 16 per column, each fitting a model; on German credit at eps 8, 2-way, "
+        "those 336 rounds had not finished in 15 minutes on 2 AVX512_BF16 cores beside the unit suite)"))
     aim_max_size: float = Field(20.0, gt=0, le=10_000, description="AIM: the model's largest size, MB")
     label_weight: float = Field(1.0, ge=1, le=1000, description=(
         "AIM: weight of the workload's marginals that hold the label (the analyses that matter are public: a "
@@ -75,11 +77,7 @@ class MarginalRelease:
     def noise_multiplier(self) -> float:
         return noise_multiplier_of(self.rho)
 
-    @property
-    def history(self) -> list[tuple[float, float, int]]:
-        return [(self.noise_multiplier, 1.0, 1)]
-
-    @property
+    @cached_property
     def rows_estimate(self) -> float:
         """The model's total: the release's estimate of how many rows it saw (post-processing)."""
         return float(self.table.project([self.schema.columns[0].name]).sum())
@@ -105,17 +103,17 @@ def noise_multiplier_of(rho: float) -> float:
 
 
 def rho_for(epsilon: float, delta: float) -> float:
-    """The largest rho the ledger's RDP accountant charges at most ``epsilon`` for at ``delta``."""
+    """The largest rho (to 1e-6 in epsilon) the ledger's RDP accountant charges at most ``epsilon`` for at
+    ``delta``: one Gaussian step at sample rate 1, calibrated as DP-SGD's noise is."""
     if not (math.isfinite(epsilon) and epsilon > 0 and 0 < delta < 1):
         raise ValueError(f"a marginal release needs a finite epsilon > 0 and 0 < delta < 1, got ({epsilon}, {delta})")
-    low, high = 0.0, epsilon  # rho <= epsilon always (zCDP's epsilon is rho + 2 sqrt(rho log(1/delta)))
-    for _ in range(60):
-        mid = (low + high) / 2
-        if epsilon_of_history([(noise_multiplier_of(mid), 1.0, 1)], delta=delta) <= epsilon:
-            low = mid
-        else:
-            high = mid
-    return low
+    noise = noise_for_target(epsilon=epsilon, delta=delta, sample_rate=1.0, steps=1, tolerance=1e-6)
+    return 1.0 / (2.0 * noise**2)
+
+
+def charged_history(rho: float) -> list[tuple[float, float, int]]:
+    """The release as the ledger records it: one Gaussian of noise multiplier 1/sqrt(2 rho), sample rate 1."""
+    return GaussianMechanism.from_noise_multiplier(noise_multiplier_of(rho)).history(1)
 
 
 def released_cuts(spec: ColumnSpec) -> list[float]:
@@ -131,7 +129,7 @@ def released_cuts(spec: ColumnSpec) -> list[float]:
 
 def release_marginals(rows: Sequence[Row], schema: TableSchema, *, rho: float, epsilon: float, delta: float,
                       settings: MarginalSettings, run_id: str = "") -> MarginalRelease:
-    """Fit AIM or MST to ``rows`` at zCDP ``rho`` (no ledger: ``run_marginals`` charges it)."""
+    """Fit AIM or MST to ``rows`` at zCDP ``rho`` (no ledger: ``release_charged`` charges it)."""
     if schema.undeclared:
         raise TableSchemaError(f"a marginal release needs every column's declared domain; missing for {schema.undeclared}",
                                detail={"undeclared": schema.undeclared})
@@ -211,14 +209,15 @@ def synthesize_rows(release: MarginalRelease, n: int, *, rng: np.random.Generato
 
     Rows are drawn i.i.d. from the model (Private-PGM's ``method="sample"``). Its default, randomized rounding
     ("round", which OpenDP's ``synthesize()`` uses), assigns each column's values within a parent group in row
-    order, so columns sampled from different parents become correlated through the row order: on German credit
+    order, so columns sampled from the same parent become correlated through the row order: on German credit
     at rho 50, where the model's own (history, credit) marginal matched the data's, the rounded rows turned
     "critical account" from 81% good to 38% good, and gradient boosting trained on MST's rows scored AUC 0.51
-    (0.75 with i.i.d. rows; 0.78 on the real rows). Private-PGM samples key indices; OpenDP adds a null key to each categorical column (for values outside
+    (0.75 with i.i.d. rows; 0.78 on the real rows).
+
+    Private-PGM samples key indices. OpenDP adds a null key to each categorical column (for values outside
     the keys: none here, but noise gives it mass), whose rows are redrawn from the column's modelled shares
-    among the declared values. A numeric index becomes a number drawn uniformly within its
-    bin between the public bounds (OpenDP's own mapping puts the outer bins' values at one point beyond the
-    cuts)."""
+    among the declared values. A numeric index becomes a number drawn uniformly within its bin between the
+    public bounds (OpenDP's own mapping puts the outer bins' values one past the cuts)."""
     model = release.table.model
     indices = model.synthetic_data(int(n), method="sample").df
     out: dict[str, list[str]] = {}
@@ -262,10 +261,9 @@ def _numbers_of(index: np.ndarray, spec: ColumnSpec, cuts: list[float], rng: np.
 class MarginalRun:
     rows: list[Row]
     release: MarginalRelease
-    run_id: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"rows": len(self.rows), "release": self.release.as_dict(), "ledger_run": self.run_id,
+        return {"rows": len(self.rows), "release": self.release.as_dict(), "ledger_run": self.release.run_id,
                 "label_rows": self.release.label_rows()}
 
 
@@ -278,7 +276,7 @@ def run_marginals(
     release = release_charged(dataset_id=dataset_id, rows=rows, schema=schema, ledger=ledger, epsilon=epsilon,
                               delta=delta, settings=settings, run_id=run_id)
     n = settings.rows or max(1, round(release.rows_estimate))
-    return MarginalRun(synthesize_rows(release, n, rng=rng), release, release.run_id)
+    return MarginalRun(synthesize_rows(release, n, rng=rng), release)
 
 
 def release_charged(
@@ -294,7 +292,7 @@ def release_charged(
     """
     run_id = run_id or uuid.uuid4().hex
     rho = rho_for(epsilon, delta)
-    history = [(noise_multiplier_of(rho), 1.0, 1)]
+    history = charged_history(rho)
     planned = epsilon_of_history(history, delta=delta)
     ledger.open_run(dataset_id, run_id=run_id, planned_epsilon=planned, delta=delta, planned_history=history,
                     accountant=Accountant.RDP.value, mechanism=Mechanism.MARGINALS.value)

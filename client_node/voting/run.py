@@ -25,6 +25,7 @@ from shared.mechanisms import VoteKind
 from shared.privacy import DPCertificate, round_record_count
 from shared.prompts import GenerationTemplate, parse_record, record_format_of
 from shared.records import Record
+from shared.training.config import default_delta
 
 
 class VoteConfig(BaseModel):
@@ -88,7 +89,7 @@ def run_vote_generation(
     groups = partition_records(records, groups=config.groups, shots=config.shots, salt=secrets.token_bytes(32),
                                strata=config.labels, stratum_of=label_stratum(config.labels) if config.labels else None)
     per_stratum = math.ceil(config.n_samples / len(strata))
-    delta = config.delta if config.delta is not None else 1.0 / (10 * max(1, len(records)))
+    delta = config.delta if config.delta is not None else default_delta(len(records))
     plan = plan_votes(epsilon=config.epsilon, delta=delta, noise=config.noise, samples_per_stratum=per_stratum,
                       max_new_tokens=config.max_new_tokens, noise_multiplier=config.noise_multiplier)
     if not any(groups.by_stratum.values()):

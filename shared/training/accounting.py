@@ -48,15 +48,18 @@ def create_accountant(name: Accountant | str) -> IAccountant:
 
 
 def noise_for_target(
-    *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: Accountant | str = Accountant.RDP
+    *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: Accountant | str = Accountant.RDP,
+    tolerance: float = 0.01,
 ) -> float:
-    """The smallest noise multiplier (to opacus' tolerance) for which ``steps`` steps spend <= epsilon."""
+    """The smallest noise multiplier (to within ``tolerance`` of epsilon, opacus' default 0.01) for which
+    ``steps`` steps spend <= epsilon."""
     from opacus.accountants.utils import get_noise_multiplier
 
     if not (math.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"target epsilon must be finite and > 0, got {epsilon}")
     return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
-                                      steps=steps, accountant=_REGISTRY[Accountant(accountant)]))
+                                      steps=steps, accountant=_REGISTRY[Accountant(accountant)],
+                                      epsilon_tolerance=tolerance))
 
 
 def epsilon_of_history(history: Sequence[HistoryEntry], *, delta: float, accountant: Accountant | str = Accountant.RDP) -> float:
