@@ -76,6 +76,8 @@ class TabularSettings(BaseModel):
     # marginals
     aim_rounds: int | None = 24
     aim_max_size: float = 20.0
+    # AIM's workload weight on marginals that hold the declared label (1: OpenDP's uniform workload)
+    label_weight: float = 1.0
     oneway_split: float | None = None
     # HARMONIC (DP-LoRA on the client, rows from the server's generation)
     harmonic_train: dict[str, int] = {"german": 800, "adult": 1000}
@@ -174,7 +176,8 @@ def marginal_row(train: list[Row], test: list[Row], parsed: ParsedTable, route: 
 
 def _marginal_settings(algorithm: str, settings: TabularSettings) -> MarginalSettings:
     return MarginalSettings(algorithm=MarginalAlgorithm(algorithm), aim_rounds=settings.aim_rounds,
-                            aim_max_size=settings.aim_max_size, oneway_split=settings.oneway_split)
+                            aim_max_size=settings.aim_max_size, oneway_split=settings.oneway_split,
+                            label_weight=settings.label_weight)
 
 
 def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Row], epsilon: float,
@@ -320,11 +323,21 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 WHICH_ROWS = ("datasets", "epsilons", "routes", "repeats")
+MARGINAL_ONLY = ("aim_rounds", "aim_max_size", "label_weight", "oneway_split")
+HARMONIC_ONLY = tuple(k for k in TabularSettings.model_fields if k not in (*WHICH_ROWS, *MARGINAL_ONLY)
+                      and k not in ("n_train", "n_test", "bootstrap", "seed"))
 
 
-def _how(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings that decide how a row is measured (not which rows there are)."""
-    return {k: v for k, v in settings.items() if k not in WHICH_ROWS}
+def _how(settings: dict[str, Any], route: str) -> dict[str, Any]:
+    """The settings that decide how a row of ``route`` is measured (not which rows there are, nor another
+    route's knobs); settings saved before a knob existed read as its default."""
+    full = TabularSettings.model_validate(settings).model_dump(mode="json")
+    skip = set(WHICH_ROWS)
+    if route in ("real", "mst", "aim"):
+        skip |= set(HARMONIC_ONLY)
+    if route in ("real", "harmonic"):
+        skip |= set(MARGINAL_ONLY)
+    return {k: v for k, v in full.items() if k not in skip}
 
 
 def _key(dataset: str, route: str, epsilon: float | str, repeat: int) -> tuple[str, str, str, int]:
@@ -334,15 +347,21 @@ def _key(dataset: str, route: str, epsilon: float | str, repeat: int) -> tuple[s
 def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_each: bool = False,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every (dataset, route, epsilon, repeat) row; with ``save_each`` the results are saved after each row and
-    rows already saved under ``name`` are kept, not rerun, when they were measured the same way (every setting
-    but which rows to run equal): a stopped run resumes, and a rerun with other repeats, routes, epsilons or
-    datasets adds to it (``settings`` in the JSON is the last call's; each row names its own)."""
+    rows already saved under ``name`` are kept, not rerun, when they were measured the same way (each row names
+    the settings that decide its route, ``_how``): a stopped run resumes, and a rerun with other repeats,
+    routes, epsilons, datasets or another route's knobs adds to it (``settings`` in the JSON is the last call's).
+    Rows measured another way are dropped from the file."""
     previous = RESULTS / f"{name}.json"
     rows: list[dict[str, Any]] = []
+    current = settings.model_dump(mode="json")
     if save_each and previous.exists():
         old = json.loads(previous.read_text())
-        if _how(old.get("settings", {})) == _how(settings.model_dump(mode="json")):
-            rows = old["rows"]
+        for r in old["rows"]:  # rows saved before rows named their own settings were all measured the file's way
+            r.setdefault("settings", _how(old.get("settings", {}), r["route"]))
+        rows = [r for r in old["rows"] if r["settings"] == _how(current, r["route"])]
+        if len(rows) < len(old["rows"]):
+            log(f"dropping {len(old['rows']) - len(rows)} rows of {previous} measured with other settings "
+                "(give another --name to keep them)")
     result: dict[str, Any] = {"benchmark": name, "machine": machine(), "settings": settings.model_dump(mode="json"),
                               "published": PUBLISHED, "rows": rows}
 
@@ -359,7 +378,7 @@ def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_
                         log(f"{dataset} {route} eps={epsilon} run {repeat + 1}")
                         row = run_row(dataset, route, epsilon, settings, wheels_dir=wheels_dir, work=Path(tmp), log=log,
                                       repeat=repeat)
-                        rows.append(row)
+                        rows.append({**row, "settings": _how(current, route)})
                         line = table_rows({"rows": [row]})[0]
                         log(f"  AUC {line['gb auc']:.3f} (test se {line['se test']:.3f}), {line['rows']} rows, "
                             f"{line['s']:.0f} s")

@@ -49,17 +49,40 @@ def create_accountant(name: Accountant | str) -> IAccountant:
 
 def noise_for_target(
     *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: Accountant | str = Accountant.RDP,
-    tolerance: float = 0.01,
+    tolerance: float = 0.01, prior: Sequence[HistoryEntry] = (),
 ) -> float:
     """The smallest noise multiplier (to within ``tolerance`` of epsilon, opacus' default 0.01) for which
-    ``steps`` steps spend <= epsilon."""
+    ``steps`` steps spend <= epsilon; after ``prior`` (releases of the same run already in its history,
+    e.g. a Gaussian count release) the steps and the prior together, composed by the accountant.
+
+    Raises:
+        ValueError: epsilon is not finite and positive, or the prior alone spends it.
+    """
     from opacus.accountants.utils import get_noise_multiplier
 
     if not (math.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"target epsilon must be finite and > 0, got {epsilon}")
-    return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
-                                      steps=steps, accountant=_REGISTRY[Accountant(accountant)],
-                                      epsilon_tolerance=tolerance))
+    name = Accountant(accountant)
+    if not prior:
+        return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
+                                          steps=steps, accountant=_REGISTRY[name], epsilon_tolerance=tolerance))
+    before = epsilon_of_history(prior, delta=delta, accountant=name)
+    if before >= epsilon - tolerance:
+        raise ValueError(f"the run's earlier releases spend eps {before:.3f} of its target {epsilon}; "
+                         "nothing is left for training")
+
+    def spent(sigma: float) -> float:
+        return epsilon_of_history([*prior, (sigma, sample_rate, steps)], delta=delta, accountant=name)
+
+    low, high = 0.0, 10.0
+    while spent(high) > epsilon:  # as opacus' search: double until under, then halve the gap
+        low, high = high, 2 * high
+        if high > 2**20:
+            raise ValueError(f"no noise multiplier meets eps {epsilon} after the prior releases")
+    while epsilon - spent(high) > tolerance and high - low > 1e-9:
+        middle = (low + high) / 2
+        low, high = (low, middle) if spent(middle) < epsilon else (middle, high)
+    return high
 
 
 def epsilon_of_history(history: Sequence[HistoryEntry], *, delta: float, accountant: Accountant | str = Accountant.RDP) -> float:
@@ -67,6 +90,10 @@ def epsilon_of_history(history: Sequence[HistoryEntry], *, delta: float, account
     entries = [tuple(entry) for entry in history if int(entry[2]) > 0]
     if not entries:
         return 0.0
+    if Accountant(accountant) is Accountant.GDP:  # opacus' Gaussian accountant reads only the last entry
+        if len({(s, q) for s, q, _ in entries}) > 1:
+            raise ValueError("the gdp accountant cannot compose steps of different noise or sample rate; use rdp or prv")
+        entries = [(*entries[0][:2], sum(int(n) for *_, n in entries))]
     acc = create_accountant(accountant)
     acc.history = [(float(s), float(q), int(n)) for s, q, n in entries]
     return float(acc.get_epsilon(delta=delta))

@@ -60,3 +60,30 @@ def test_composition_is_tighter_than_sum_and_empty_is_zero() -> None:
     assert epsilon_of_history([], delta=1e-5) == 0.0
     with pytest.raises(ValueError):
         noise_for_target(epsilon=math.inf, delta=1e-5, sample_rate=0.1, steps=10)
+
+
+@pytest.mark.parametrize("accountant", ["rdp", "prv"])
+def test_noise_after_a_prior_release_meets_the_target_together(accountant: str) -> None:
+    """A Gaussian count release (sample rate 1, one step) first, then DP-SGD calibrated to what is left:
+    composed, the two spend the target; DP-SGD needs more noise than alone, less than with a summed split."""
+    prior = [(8.0, 1.0, 1)]
+    alone = noise_for_target(epsilon=4.0, delta=1e-5, sample_rate=0.05, steps=200, accountant=accountant)
+    after = noise_for_target(epsilon=4.0, delta=1e-5, sample_rate=0.05, steps=200, accountant=accountant, prior=prior)
+    together = epsilon_of_history([*prior, (after, 0.05, 200)], delta=1e-5, accountant=accountant)
+    assert 3.99 - 0.01 <= together <= 4.0
+    prior_eps = epsilon_of_history(prior, delta=1e-5, accountant=accountant)
+    summed = noise_for_target(epsilon=4.0 - prior_eps, delta=1e-5, sample_rate=0.05, steps=200, accountant=accountant)
+    assert alone < after < summed
+
+
+def test_a_prior_that_spends_the_target_leaves_nothing_to_calibrate() -> None:
+    with pytest.raises(ValueError, match="nothing is left"):
+        noise_for_target(epsilon=1.0, delta=1e-5, sample_rate=0.05, steps=10, prior=[(0.5, 1.0, 1)])
+
+
+def test_gdp_refuses_a_history_it_cannot_compose() -> None:
+    """opacus' Gaussian accountant reads only the last entry; it must not under-report a composed history."""
+    split = epsilon_of_history([(1.0, 0.1, 10), (1.0, 0.1, 5)], delta=1e-5, accountant="gdp")
+    assert split == epsilon_of_history([(1.0, 0.1, 15)], delta=1e-5, accountant="gdp")
+    with pytest.raises(ValueError, match="cannot compose"):
+        epsilon_of_history([(4.0, 1.0, 1), (1.0, 0.1, 10)], delta=1e-5, accountant="gdp")
