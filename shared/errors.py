@@ -259,6 +259,13 @@ class CertificatePolicyError(SynthError, ValueError):
     http_status = 422
 
 
+class CertificateInconsistentError(CertificatePolicyError):
+    """The certificate's own accountant history composes to more epsilon than it states."""
+
+    code = "certificate_inconsistent"
+    http_status = 422
+
+
 class AdapterNotFoundError(SynthError, LookupError):
     """No adapter with this id belongs to the caller."""
 

@@ -67,6 +67,12 @@ class DPCertificate(BaseModel):
     inherited_from: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the DP adapter this guarantee comes from"
     )
+    history: list[tuple[float, float, int]] | None = Field(
+        None, max_length=64, description="the accountant history behind epsilon, (noise multiplier, sample rate, "
+        "steps) entries, the run's earlier releases first: a receiver recomputes epsilon from it")
+    releases: list[Mechanism] = Field(
+        default_factory=list, max_length=8,
+        description="the run's releases composed into epsilon before the mechanism's own (e.g. noisy condition counts)")
 
     @model_validator(mode="after")
     def _consistent(self) -> DPCertificate:
@@ -81,6 +87,10 @@ class DPCertificate(BaseModel):
             raise ValueError("DP-SGD with a finite epsilon needs noise_multiplier > 0")
         if self.mechanism is Mechanism.POST_PROCESSING and self.inherited_from is None:
             raise ValueError("a post-processing certificate must name the adapter it inherits from")
+        if self.releases and not (private and self.history and len(self.history) > len(self.releases)):
+            raise ValueError("composed releases need the private history they and the mechanism's steps make up")
+        if self.history and any(s < 0 or not 0 < q <= 1 or n < 0 for s, q, n in self.history):
+            raise ValueError("history entries are (noise multiplier >= 0, sample rate in (0, 1], steps >= 0)")
         return self
 
     @property

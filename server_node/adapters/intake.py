@@ -14,10 +14,11 @@ from server_node.models import StoredAdapter
 from server_node.tenancy import get_owned
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.metadata import AdapterMetadata
-from shared.errors import AdapterNotFoundError, CertificatePolicyError
+from shared.errors import AdapterNotFoundError, CertificateInconsistentError, CertificatePolicyError
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import DPCertificate
 from shared.storage import ArtifactStore
+from shared.training.accounting import epsilon_of_history
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,16 @@ def check_certificate(certificate: DPCertificate, policy: IntakePolicy, *, what:
 
     Raises:
         CertificatePolicyError: non-private when the server wants DP, or epsilon above its limit.
+        CertificateInconsistentError: its accountant history composes to more than the epsilon it states.
     """
     epsilon = certificate.epsilon
+    if certificate.is_private and certificate.history:
+        composed = epsilon_of_history(certificate.history, delta=certificate.delta, accountant=certificate.accountant)
+        if composed > epsilon * (1 + 1e-6) + 1e-9:
+            raise CertificateInconsistentError(
+                f"the {what}'s certificate states epsilon {epsilon:.3f}, but its own history composes to "
+                f"{composed:.3f} at its delta", detail={"epsilon": epsilon, "composed": composed,
+                                                        "releases": [r.value for r in certificate.releases]})
     if math.isinf(epsilon) and not policy.allow_non_private:
         raise CertificatePolicyError(
             f"the {what} was made without DP (epsilon = inf); this server accepts only DP {what}s",

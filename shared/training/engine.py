@@ -52,10 +52,13 @@ class TrainPlan:
     delta: float
     epsilon: float
     private: bool
+    # the run's releases before training (e.g. noisy condition counts: noise, sample rate 1, one step); the
+    # training noise is calibrated so that they and the steps together spend ``epsilon``
+    prior: tuple[HistoryEntry, ...] = ()
 
     def history(self) -> list[HistoryEntry]:
-        """The accountant history the whole run will produce."""
-        return [(self.noise_multiplier, self.sample_rate, self.steps)] if self.private else []
+        """The accountant history the whole run will produce, its prior releases first."""
+        return [*self.prior, (self.noise_multiplier, self.sample_rate, self.steps)] if self.private else []
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,13 @@ class PrivateLoraTrainer:
         self._delta = 0.0
         self.compute: Compute | None = None  # the run's own choice, made in train()
 
-    def plan(self, n_records: int) -> TrainPlan:
-        """Sampling rate, steps and the noise that meets the target epsilon, for ``n_records`` records."""
+    def plan(self, n_records: int, *, prior: Sequence[HistoryEntry] = ()) -> TrainPlan:
+        """Sampling rate, steps and the noise that meets the target epsilon, for ``n_records`` records,
+        after the run's ``prior`` releases (composed with the steps by the run's accountant).
+
+        Raises:
+            TrainingConfigError: no records, a batch larger than them, or a prior that spends the target.
+        """
         cfg = self.config
         if n_records < 1:
             raise TrainingConfigError("no training records")
@@ -134,9 +142,13 @@ class PrivateLoraTrainer:
         delta = cfg.delta_for(n_records)
         if not cfg.private:
             return TrainPlan(n_records, sample_rate, steps, 0.0, 0.0, math.inf, private=False)
-        noise = noise_for_target(epsilon=cfg.epsilon, delta=delta, sample_rate=sample_rate, steps=steps,
-                                 accountant=cfg.accountant)
-        return TrainPlan(n_records, sample_rate, steps, noise, delta, cfg.epsilon, private=True)
+        prior = tuple((float(s), float(q), int(n)) for s, q, n in prior)
+        try:
+            noise = noise_for_target(epsilon=cfg.epsilon, delta=delta, sample_rate=sample_rate, steps=steps,
+                                     accountant=cfg.accountant, prior=prior)
+        except ValueError as exc:
+            raise TrainingConfigError(str(exc), detail={"epsilon": cfg.epsilon, "prior": [list(p) for p in prior]}) from None
+        return TrainPlan(n_records, sample_rate, steps, noise, delta, cfg.epsilon, private=True, prior=prior)
 
     def epsilon_spent(self) -> float:
         """Epsilon spent so far by the current run, from its own accountant (0 before; inf without DP)."""
@@ -256,6 +268,7 @@ class PrivateLoraTrainer:
             max_grad_norm=self.config.max_grad_norm, poisson_sampling=True, grad_sample_mode="hooks",
         )
         self._accountant = engine.accountant
+        self._accountant.history = list(plan.prior)  # composed with every step, in the certificate too
         self._delta = plan.delta
         return trained, optimizer, loader
 
@@ -279,5 +292,5 @@ class PrivateLoraTrainer:
             epsilon=self.epsilon_spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier,
             max_grad_norm=self.config.max_grad_norm, sample_rate=plan.sample_rate, steps=steps,
             accountant=self.config.accountant, training_records=round_record_count(plan.n_records),
-            mechanism=Mechanism.DP_SGD,
+            mechanism=Mechanism.DP_SGD, history=[(float(s), float(q), int(n)) for s, q, n in self._accountant.history],
         )

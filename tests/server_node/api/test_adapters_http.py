@@ -38,6 +38,9 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+COMPOSED = [(6.0, 1.0, 1), (0.9, 0.05, 120)]  # a count release, then make_certificate's DP-SGD steps
+
+
 def _adapter(**cert: object) -> bytes:
     tensors, metadata, _ = make_tiny_adapter()
     if cert:
@@ -71,10 +74,13 @@ def test_upload_and_read_back(server) -> None:
         (lambda: pickle.dumps({"a": 1}), 415, "adapter_not_safetensors"),
         (lambda: _adapter()[:-10], 400, "adapter_truncated"),
         (lambda: _adapter(epsilon=50.0), 422, "certificate_above_policy"),
+        # noisy condition counts and DP-SGD compose to eps 5.50 at delta 1e-5: stating 5.0 is a false claim
+        (lambda: _adapter(epsilon=5.0, history=COMPOSED, releases=["gaussian-statistics"]), 422,
+         "certificate_inconsistent"),
         (lambda: b"", 400, "adapter_truncated"),
         (lambda: b"\0" * 300_000, 413, "adapter_too_large"),
     ],
-    ids=["pickle", "truncated", "epsilon-above-policy", "empty", "too-large"],
+    ids=["pickle", "truncated", "epsilon-above-policy", "composed-understated", "empty", "too-large"],
 )
 def test_bad_adapters_are_refused_and_nothing_is_stored(server, make, status, code) -> None:
     url, tokens, root = server
@@ -83,6 +89,15 @@ def test_bad_adapters_are_refused_and_nothing_is_stored(server, make, status, co
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code
     assert _artifacts(root) == before
+
+
+def test_a_composed_certificate_that_states_its_composition_is_accepted(server) -> None:
+    url, tokens, _ = server
+    data = _adapter(epsilon=5.5, history=COMPOSED, releases=["gaussian-statistics"])
+    r = httpx.post(f"{url}/v1/adapters", content=data, headers=_auth(tokens["hospital-a"]))
+    assert r.status_code == 201, r.text
+    assert r.json()["certificate"]["releases"] == ["gaussian-statistics"]
+    assert [tuple(e) for e in r.json()["certificate"]["history"]] == COMPOSED
 
 
 def test_adapter_for_another_base_model_is_refused(server) -> None:

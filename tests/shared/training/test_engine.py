@@ -37,6 +37,27 @@ def test_certificate_epsilon_is_the_accountants() -> None:
     assert all(torch.isfinite(t).all() for t in result.tensors.values()) and len(result.tensors) == 8
 
 
+def test_a_prior_release_composes_into_the_plan_the_steps_and_the_certificate() -> None:
+    """A Gaussian count release (noise 6, sample rate 1, one step) taken before training: DP-SGD's noise is
+    calibrated so both together spend the target, the ledger's view (before_step) and the certificate's
+    history carry the release first, and the certificate's epsilon is their composition."""
+    prior = [(6.0, 1.0, 1)]
+    config = tiny_config(epsilon=4.0, epochs=2)
+    alone = PrivateLoraTrainer(config=config, progress=False).plan(40)
+    seen: list[list[tuple[float, float, int]]] = []
+    trainer = PrivateLoraTrainer(config=config, progress=False, before_step=seen.append)
+    plan = trainer.plan(40, prior=prior)
+    assert plan.noise_multiplier > alone.noise_multiplier and plan.history()[0] == prior[0]
+    result = trainer.train(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), records=tiny_records(),
+                           template=TEMPLATE, plan=plan)
+    cert = result.certificate
+    assert seen[0][0] == prior[0] and sum(n for _, _, n in seen[-1]) == plan.steps + 1
+    assert cert.history == result.history == [prior[0], (plan.noise_multiplier, plan.sample_rate, plan.steps)]
+    assert cert.epsilon == pytest.approx(epsilon_of_history(cert.history, delta=cert.delta)) and 3.9 <= cert.epsilon <= 4.0
+    with pytest.raises(TrainingConfigError, match="nothing is left"):
+        trainer.plan(40, prior=[(0.3, 1.0, 1)])
+
+
 def test_before_step_sees_each_step_before_it_is_taken() -> None:
     seen: list[int] = []
     trainer, result = _train(tiny_config(), before_step=lambda h: seen.append(sum(n for _, _, n in h)))
