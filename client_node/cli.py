@@ -191,6 +191,9 @@ def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
     add.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                      help="CSV: take FIELD (instruction, input, response, text) from COLUMN; repeatable")
     add.add_argument("--holdout", type=float, default=0.1, help="fraction kept aside for evaluation")
+    add.add_argument("--condition", action="append", default=[], metavar="NAME=V1,V2",
+                     help="records: declare a condition's public values (e.g. label=negative,positive); every "
+                          "record then carries one (JSONL 'label' or 'conditions', CSV a column); repeatable")
     _add_table_arguments(add)
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=_datasets_add)
@@ -246,14 +249,18 @@ def _datasets_add(args: argparse.Namespace) -> int:
                  f"{info['budget']['epsilon_budget']}, delta {info['budget']['delta_budget']:.2e}")
         return 0
     column_map = _pairs(args.map, "--map takes FIELD=COLUMN", DatasetValidationError)
+    conditions = {name: [v.strip() for v in values.split(",")] for name, values in
+                  _pairs(args.condition, "--condition takes NAME=V1,V2", DatasetValidationError).items()}
     info = add_dataset(_context(), args.file, name=args.name, task=args.task, epsilon_budget=args.epsilon_budget,
-                       delta_budget=args.delta_budget, column_map=column_map, holdout_fraction=args.holdout)
+                       delta_budget=args.delta_budget, column_map=column_map, holdout_fraction=args.holdout,
+                       conditions=conditions or None)
     if args.json:
         emit_json(info)
     else:
+        declared = "".join(f"; condition {k} in {v}" for k, v in info.get("conditions", {}).items())
         emit(f"dataset {info['dataset_id']}: {info['records']} records ({info['train']} train, {info['holdout']} held out), "
-             f"{info['duplicates_dropped']} duplicates dropped; budget epsilon {info['budget']['epsilon_budget']}, "
-             f"delta {info['budget']['delta_budget']:.2e}")
+             f"{info['duplicates_dropped']} duplicates dropped{declared}; budget epsilon "
+             f"{info['budget']['epsilon_budget']}, delta {info['budget']['delta_budget']:.2e}")
     return 0
 
 

@@ -26,9 +26,11 @@ def add_dataset(
     delta_budget: float | None = None,
     column_map: Mapping[str, str] | None = None,
     holdout_fraction: float = 0.1,
+    conditions: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """Validate and store a private dataset file and give it a privacy budget (delta default: 1/N)."""
-    return add_parsed_dataset(ctx, read_dataset(path, column_map=column_map), name=name, task=task,
+    """Validate and store a private dataset file and give it a privacy budget (delta default: 1/N);
+    ``conditions`` declares the domains of the records' conditions (see ``read_dataset``)."""
+    return add_parsed_dataset(ctx, read_dataset(path, column_map=column_map, conditions=conditions), name=name, task=task,
                               epsilon_budget=epsilon_budget, delta_budget=delta_budget, holdout_fraction=holdout_fraction)
 
 
@@ -43,7 +45,8 @@ def add_parsed_dataset(
     holdout_fraction: float = 0.1,
 ) -> dict[str, Any]:
     """Store validated records with a privacy budget (the file and the HTTP upload paths share this)."""
-    stored = ctx.datasets.add(parsed.records, name=name, task=task, holdout_fraction=holdout_fraction)
+    stored = ctx.datasets.add(parsed.records, name=name, task=task, holdout_fraction=holdout_fraction,
+                              conditions=parsed.conditions)
     delta = delta_budget if delta_budget is not None else 1.0 / max(2, len(parsed.records))
     budget = ctx.ledger.set_budget(stored.dataset_id, epsilon=epsilon_budget, delta=delta)
     return {**stored.summary(), "duplicates_dropped": len(parsed.report.duplicate_lines),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.conditions import ConditionSpace
 from shared.errors import DatasetNotFoundError, DatasetValidationError
 from shared.records import Record, records_sha256
 from shared.tables import Row, TableSchema, parse_row_json, row_json
@@ -31,6 +32,7 @@ class StoredDataset:
     holdout_indices: tuple[int, ...]
     created_at: str
     schema: TableSchema | None = None  # a table: each record's text is one row as JSON
+    conditions: ConditionSpace | None = None  # declared domains of the records' conditions
 
     @property
     def kind(self) -> str:
@@ -60,6 +62,8 @@ class StoredDataset:
             "holdout": len(self.holdout_indices), "created_at": self.created_at}
         if self.schema is not None:
             out["schema"] = self.schema.model_dump(mode="json", exclude_defaults=True)
+        if self.conditions is not None:
+            out["conditions"] = self.conditions.domains
         return out
 
 
@@ -77,7 +81,7 @@ class DatasetStore:
 
     def add(
         self, records: list[Record], *, name: str, task: str, holdout_fraction: float = 0.1, seed: int = 0,
-        schema: TableSchema | None = None,
+        schema: TableSchema | None = None, conditions: ConditionSpace | None = None,
     ) -> StoredDataset:
         """Store records (idempotent on content) and fix a seeded held-out split.
 
@@ -96,6 +100,8 @@ class DatasetStore:
         sha = records_sha256(records)
         if schema is not None:  # the same rows under another schema are another dataset
             sha = hashlib.sha256(f"{sha}\n{schema.model_dump_json()}".encode()).hexdigest()
+        if conditions is not None:  # ... and the same records under other declared domains
+            sha = hashlib.sha256(f"{sha}\nconditions {conditions.model_dump_json()}".encode()).hexdigest()
         dataset_id = sha[:16]
         if (self.root / dataset_id / INFO_FILE).is_file():
             return self.get(dataset_id)
@@ -107,6 +113,8 @@ class DatasetStore:
                 "records": len(records)}
         if schema is not None:
             info["schema"] = schema.model_dump(mode="json")
+        if conditions is not None:
+            info["conditions"] = conditions.model_dump(mode="json")
         self.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.root, prefix=".incoming-") as tmp:
             work = Path(tmp) / dataset_id
@@ -132,11 +140,12 @@ class DatasetStore:
             raise DatasetNotFoundError(f"no dataset {dataset_id!r} in {self.root}", detail={"dataset_id": dataset_id})
         info = json.loads((folder / INFO_FILE).read_text())
         with (folder / RECORDS_FILE).open(encoding="utf-8") as handle:
-            records = tuple(Record(**json.loads(line)) for line in handle if line.strip())
+            records = tuple(Record.from_fields(json.loads(line)) for line in handle if line.strip())
         return StoredDataset(
             dataset_id=info["dataset_id"], name=info["name"], task=info["task"], sha256=info["sha256"],
             records=records, holdout_indices=tuple(info["holdout_indices"]), created_at=info["created_at"],
             schema=TableSchema.model_validate(info["schema"]) if info.get("schema") else None,
+            conditions=ConditionSpace.model_validate(info["conditions"]) if info.get("conditions") else None,
         )
 
     def ids(self) -> list[str]:

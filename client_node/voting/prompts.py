@@ -12,7 +12,7 @@ from shared.records import Record
 
 def group_messages(template: GenerationTemplate, records: Sequence[Record]) -> list[dict[str, str]]:
     """The task with the group's records as numbered examples before it."""
-    examples = "\n\n".join(f"Example {i}:\n{render_record(template, **record.fields())}"
+    examples = "\n\n".join(f"Example {i}:\n{render_record(template, **record.text_fields())}"
                            for i, record in enumerate(records, start=1))
     messages = template.messages()
     last = messages[-1]

@@ -40,6 +40,17 @@ def test_datasets_add_list_show(tmp_path, csv_file) -> None:
     assert "budget: epsilon 6.0" in human
 
 
+def test_records_are_added_with_declared_conditions(tmp_path) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,sentiment\n" + "\n".join(f"Review {i},{('negative', 'positive')[i % 2]}" for i in range(10)))
+    args = ["datasets", "add", str(path), "--name", "r", "--task", "clothing reviews", "--map", "text=review",
+            "--map", "label=sentiment", "--condition", "label=negative,positive"]
+    human = _run(args, tmp_path).stdout
+    assert "condition label in ['negative', 'positive']" in human
+    out = _run([*args[:-1], "label=negative,neutral"], tmp_path, check=False)
+    assert out.returncode == 2 and "outside its declared domain" in out.stderr and "line 3" in out.stderr
+
+
 def test_errors_are_readable_with_exit_code_2(tmp_path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "a"}\n', encoding="utf-8")

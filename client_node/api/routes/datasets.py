@@ -47,6 +47,9 @@ async def create_dataset(
         'table: JSON {"column": [lower, upper]}, required for every numeric column'))] = None,
     public_cuts: Annotated[str | None, Query(description=(
         'table: JSON {"column": [cut, ...]}, a numeric column\'s bins (default: equal width)'))] = None,
+    conditions: Annotated[str | None, Query(description=(
+        'records: JSON {"name": ["value", ...]}, the declared domains of the records\' conditions (e.g. '
+        '{"label": ["negative", "positive"]}); every record then carries one of each'))] = None,
 ) -> dict[str, Any]:
     """Validate and store a dataset (JSONL or CSV records, or a CSV/Parquet table) with its privacy budget.
 
@@ -71,24 +74,26 @@ async def create_dataset(
         raise DatasetValidationError("parquet is for tables (kind=table); records come as jsonl or csv")
 
     text_format = format or "jsonl"
+    domains = _json_query("conditions", conditions, error=DatasetValidationError)
 
     def add() -> dict[str, Any]:
-        parsed = parse_dataset(data, fmt=text_format)
+        parsed = parse_dataset(data, fmt=text_format, conditions=domains or None)
         return add_parsed_dataset(state.ctx, parsed, name=name, task=task, epsilon_budget=epsilon_budget,
                                   delta_budget=delta_budget, holdout_fraction=holdout_fraction)
 
     return await run_in_threadpool(add)
 
 
-def _json_query(name: str, value: str | None) -> dict[str, Any]:
+def _json_query(name: str, value: str | None, *,
+                error: type[DatasetValidationError] | type[TableSchemaError] = TableSchemaError) -> dict[str, Any]:
     if value is None:
         return {}
     try:
         parsed = json.loads(value)
     except ValueError:
-        raise TableSchemaError(f"{name} must be a JSON object") from None
+        raise error(f"{name} must be a JSON object") from None
     if not isinstance(parsed, dict):
-        raise TableSchemaError(f"{name} must be a JSON object")
+        raise error(f"{name} must be a JSON object")
     return parsed
 
 

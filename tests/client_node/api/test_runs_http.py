@@ -101,6 +101,14 @@ def test_refusals_are_4xx_with_codes(nodes) -> None:
     r = httpx.post(f"{client}/v1/datasets", content=b'{"text": 1}\n', headers=_op(),
                    params={"name": "bad", "task": "t", "epsilon_budget": 1})
     assert r.status_code == 422 and r.json()["error"]["code"] == "dataset_invalid"
+    labelled = b'{"text": "Fits well", "label": "positive"}\n{"text": "Too small", "label": "neutral"}\n'
+    params = {"name": "reviews", "task": "t", "epsilon_budget": 1, "conditions": '{"label": ["negative", "positive"]}'}
+    r = httpx.post(f"{client}/v1/datasets", content=labelled, headers=_op(), params=params)
+    assert r.status_code == 422 and r.json()["error"]["detail"]["problems"][0]["line"] == 2
+    r = httpx.post(f"{client}/v1/datasets", content=labelled.replace(b"neutral", b"negative"), headers=_op(), params=params)
+    assert r.status_code == 201 and r.json()["conditions"] == {"label": ["negative", "positive"]}
+    r = httpx.post(f"{client}/v1/datasets", content=labelled, headers=_op(), params={**params, "conditions": "[1]"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "dataset_invalid"
     r = httpx.get(f"{client}/v1/runs/nope/report", headers=_op())
     assert r.status_code == 404 and r.json()["error"]["code"] == "ledger_run_not_found"
     r = httpx.post(f"{client}/v1/runs", json={**RUN, "dataset_id": dataset_id, "device": "gpu0"}, headers=_op())

@@ -71,3 +71,45 @@ def test_unsupported_suffix(tmp_path) -> None:
     (tmp_path / "d.txt").write_text("x")
     with pytest.raises(DatasetValidationError, match="unsupported"):
         read_dataset(tmp_path / "d.txt")
+
+
+LABELS = {"label": ["negative", "positive"]}
+
+
+def test_conditions_over_declared_domains_from_jsonl_and_csv(tmp_path) -> None:
+    data = _jsonl({"text": "Lovely dress", "label": "positive", "conditions": {"item": "Tops"}},
+                  {"text": "Tore at once", "conditions": {"label": "negative", "item": "Dresses"}})
+    parsed = parse_dataset(data, fmt="jsonl", conditions={**LABELS, "item": ["Dresses", "Tops"]})
+    first, second = parsed.records
+    assert first.conditions == (("label", "positive"), ("item", "Tops"))  # 'label' is conditions.label's shorthand
+    assert second.conditions == (("label", "negative"), ("item", "Dresses")) and second.condition("item") == "Dresses"
+    assert parsed.conditions is not None and parsed.conditions.names == ["label", "item"]
+    with pytest.raises(DatasetValidationError, match="missing condition 'item'"):
+        parse_dataset(_jsonl({"text": "Lovely dress", "label": "positive"}), fmt="jsonl",
+                      conditions={**LABELS, "item": ["Dresses", "Tops"]})
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,sentiment\nFits well,positive\nToo small,negative\n")
+    csv_parsed = read_dataset(path, column_map={"text": "review", "label": "sentiment"}, conditions=LABELS)
+    assert [r.condition("label") for r in csv_parsed.records] == ["positive", "negative"]
+    assert first.content() == "Lovely dress"  # a condition's value is not text the leakage checks look for
+
+
+@pytest.mark.parametrize(("row", "conditions", "problem"), [
+    ({"text": "a", "label": "neutral"}, LABELS, "outside its declared domain"),
+    ({"text": "a", "label": "positive", "conditions": {"tone": "warm"}}, LABELS, "no declared domain"),
+    ({"text": "a", "label": "positive"}, None, "no domain is declared"),
+    ({"text": "a", "conditions": ["positive"]}, LABELS, "must be an object"),
+    ({"text": "a", "label": "positive", "conditions": {"label": "negative"}}, LABELS, "disagree"),
+])
+def test_a_condition_outside_what_was_declared_is_a_problem_on_its_line(row, conditions, problem) -> None:
+    data = _jsonl({"text": "fine", "label": "negative"} if conditions else {"text": "fine"}, row)
+    with pytest.raises(DatasetValidationError, match=problem) as info:
+        parse_dataset(data, fmt="jsonl", conditions=conditions)
+    assert info.value.detail["problems"][0]["line"] == 2 and info.value.code == "dataset_invalid"
+
+
+def test_bad_declarations_are_refused_before_any_record_is_read() -> None:
+    for domains in ({"label": ["positive"]}, {"label": ["a", "a"]}, {"1abel": ["a", "b"]},
+                    {f"c{i}": [str(v) for v in range(20)] for i in range(3)}):
+        with pytest.raises(DatasetValidationError, match="bad condition domains"):
+            parse_dataset(_jsonl({"text": "a"}), fmt="jsonl", conditions=domains)

@@ -57,3 +57,17 @@ def test_a_table_is_stored_with_its_schema(tmp_path) -> None:
     other = TableSchema(columns=[ColumnSpec(name="a", kind="float"), schema.columns[1]], label="y")
     assert store.add_table(rows, other, name="t", task="numbers").dataset_id != stored.dataset_id
     assert store.add_table(rows, schema, name="t", task="numbers").dataset_id == stored.dataset_id
+
+
+def test_conditions_and_their_domains_survive_the_disk(tmp_path) -> None:
+    from shared.conditions import ConditionSpace
+
+    space = ConditionSpace(domains={"label": ["negative", "positive"]})
+    records = [Record(text=f"review {i}", conditions=(("label", ("negative", "positive")[i % 2]),)) for i in range(6)]
+    store = DatasetStore(tmp_path)
+    stored = store.add(records, name="reviews", task="clothing reviews", conditions=space)
+    again = DatasetStore(tmp_path).get(stored.dataset_id)
+    assert again.records == tuple(records) and again.conditions == space
+    assert again.summary()["conditions"] == {"label": ["negative", "positive"]}
+    # the same records under no declared domain are another dataset
+    assert store.add(records, name="reviews", task="clothing reviews").dataset_id != stored.dataset_id

@@ -1,0 +1,83 @@
+"""Conditions: a record's label and other categorical attributes, over domains the operator declares.
+
+The domains are public (declared at intake, never read off the records) and travel in the template; each
+record's own values are private. Generation, grading and evaluation work per combination of values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+MAX_CONDITIONS = 4
+MAX_VALUES = 64
+MAX_COMBINATIONS = 512
+
+Conditions = tuple[tuple[str, str], ...]  # a record's values, by condition name, in the space's order
+
+
+class ConditionSpace(BaseModel):
+    """The declared conditions: name -> its public values, in the order they were declared."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    domains: dict[str, list[str]] = Field(max_length=MAX_CONDITIONS)
+
+    @field_validator("domains")
+    @classmethod
+    def _well_formed(cls, domains: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not domains:
+            raise ValueError("declare at least one condition, or none at all")
+        size = 1
+        for name, values in domains.items():
+            if not NAME_RE.match(name):
+                raise ValueError(f"condition name {name!r}: a letter, then letters, digits or _ (at most 40)")
+            cleaned = [" ".join(str(v).split()) for v in values]
+            if len(cleaned) < 2 or len(cleaned) > MAX_VALUES:
+                raise ValueError(f"condition {name!r} needs 2 to {MAX_VALUES} values, got {len(cleaned)}")
+            if len(set(cleaned)) != len(cleaned) or not all(cleaned) or any(len(v) > 80 for v in cleaned):
+                raise ValueError(f"condition {name!r}: values must be distinct, non-empty, at most 80 characters")
+            size *= len(cleaned)
+        if size > MAX_COMBINATIONS:
+            raise ValueError(f"the conditions make {size} combinations; at most {MAX_COMBINATIONS}")
+        return {name: [" ".join(str(v).split()) for v in values] for name, values in domains.items()}
+
+    @classmethod
+    def declared(cls, domains: Mapping[str, Sequence[str]] | None) -> ConditionSpace | None:
+        """The space of ``domains``; ``None`` when nothing is declared (records without conditions)."""
+        return cls(domains={k: list(v) for k, v in domains.items()}) if domains else None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.domains)
+
+    def combinations(self) -> Iterator[Conditions]:
+        """Every combination of values, in declaration order (the counts' and the shares' index)."""
+        for values in itertools.product(*self.domains.values()):
+            yield tuple(zip(self.domains, values, strict=True))
+
+    def check(self, given: Mapping[str, object]) -> tuple[Conditions | None, str | None]:
+        """A record's conditions in the space's order, or the problem with them (for intake's line report)."""
+        undeclared = sorted(set(given) - set(self.domains))
+        if undeclared:
+            return None, f"condition(s) {undeclared} have no declared domain; declared: {self.names}"
+        out = []
+        for name, values in self.domains.items():
+            value = given.get(name)
+            if value is None or value == "":
+                return None, f"missing condition {name!r} (one of {values})"
+            if not isinstance(value, str):
+                return None, f"condition {name!r} must be a string, got {type(value).__name__}"
+            value = " ".join(value.split())
+            if value not in values:
+                return None, f"condition {name!r} is {value!r}, outside its declared domain {values}"
+            out.append((name, value))
+        return tuple(out), None
+
+    def describe(self, conditions: Conditions) -> str:
+        """The conditions as the prompt states them: ``label: positive; item: dress``."""
+        return "; ".join(f"{name}: {value}" for name, value in conditions)

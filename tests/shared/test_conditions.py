@@ -1,0 +1,35 @@
+"""Declared condition domains: validation, the combinations generation and counts index, a record's check."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.conditions import MAX_COMBINATIONS, ConditionSpace
+
+
+def test_combinations_follow_the_declaration_order() -> None:
+    space = ConditionSpace(domains={"label": ["negative", "positive"], "item": ["Dresses", "Tops", "Pants"]})
+    combos = list(space.combinations())
+    assert len(combos) == 6 and combos[0] == (("label", "negative"), ("item", "Dresses"))
+    assert combos[-1] == (("label", "positive"), ("item", "Pants"))
+    assert space.describe(combos[1]) == "label: negative; item: Tops"
+    assert ConditionSpace.declared(None) is None and ConditionSpace.declared({}) is None
+
+
+def test_a_record_is_checked_against_the_space() -> None:
+    space = ConditionSpace(domains={"label": ["negative", "positive"]})
+    assert space.check({"label": " positive "}) == ((("label", "positive"),), None)
+    assert "outside" in str(space.check({"label": "meh"})[1])
+    assert "missing" in str(space.check({})[1])
+    assert "no declared domain" in str(space.check({"label": "positive", "tone": "x"})[1])
+    assert "string" in str(space.check({"label": 1})[1])
+
+
+@pytest.mark.parametrize("domains", [
+    {}, {"label": ["only"]}, {"label": ["a", " a"]}, {"label": ["a", ""]}, {"_x": ["a", "b"]},
+    {f"c{i}": ["a", "b"] for i in range(5)}, {"a": [str(i) for i in range(MAX_COMBINATIONS)], "b": ["x", "y"]},
+])
+def test_bad_domains_are_refused(domains) -> None:
+    with pytest.raises(ValidationError):
+        ConditionSpace(domains=domains)
