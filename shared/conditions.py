@@ -21,7 +21,8 @@ Conditions = tuple[tuple[str, str], ...]  # a record's values, by condition name
 
 
 class ConditionSpace(BaseModel):
-    """The declared conditions: name -> its public values, in the order they were declared."""
+    """The declared conditions: name -> its public values. Names are kept in sorted order (the space is the
+    same however a JSON round trip orders keys), values in their declared order."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,7 +45,7 @@ class ConditionSpace(BaseModel):
             size *= len(cleaned)
         if size > MAX_COMBINATIONS:
             raise ValueError(f"the conditions make {size} combinations; at most {MAX_COMBINATIONS}")
-        return {name: [" ".join(str(v).split()) for v in values] for name, values in domains.items()}
+        return {name: [" ".join(str(v).split()) for v in domains[name]] for name in sorted(domains)}
 
     @classmethod
     def declared(cls, domains: Mapping[str, Sequence[str]] | None) -> ConditionSpace | None:
@@ -56,7 +57,7 @@ class ConditionSpace(BaseModel):
         return list(self.domains)
 
     def combinations(self) -> Iterator[Conditions]:
-        """Every combination of values, in declaration order (the counts' and the shares' index)."""
+        """Every combination of values, names sorted, values in declared order (the counts' and shares' index)."""
         for values in itertools.product(*self.domains.values()):
             yield tuple(zip(self.domains, values, strict=True))
 

@@ -25,6 +25,7 @@ class Mechanism(StrEnum):
     LAPLACE_VOTES = "laplace-votes"  # the same with Laplace noise (pure epsilon)
     GAUSSIAN_STATISTICS = "gaussian-statistics"  # noisy counts and ranges of a table's columns
     MARGINALS = "marginals"  # AIM or MST (OpenDP): zCDP rho, charged as a Gaussian of noise 1/sqrt(2 rho)
+    CONDITION_COUNTS = "condition-counts"  # Gaussian counts of the records' condition combinations
     POST_PROCESSING = "post-processing"
     NONE = "none"
 
@@ -32,7 +33,7 @@ class Mechanism(StrEnum):
     def composes_by_rdp(self) -> bool:
         """True for Gaussian mechanisms, whose spend is an opacus history the ledger composes by RDP."""
         return self in (Mechanism.DP_SGD, Mechanism.GAUSSIAN_VOTES, Mechanism.GAUSSIAN_STATISTICS,
-                        Mechanism.MARGINALS)
+                        Mechanism.MARGINALS, Mechanism.CONDITION_COUNTS)
 
 
 def round_record_count(n: int) -> int:

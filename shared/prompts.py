@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.conditions import ConditionSpace, Conditions
 from shared.tables.schema import TableSchema
 
 
@@ -35,6 +36,7 @@ INSTRUCTION_HEADER = "### Instruction:"
 INPUT_HEADER = "### Input:"
 EXAMPLE_ROWS_HEADER = "Example rows:"
 RESPONSE_HEADER = "### Response:"
+CONDITIONS_HEADER = "Conditions:"
 
 _SECTION_RE = re.compile(r"^### (Instruction|Input|Response):[ \t]*$", re.MULTILINE)
 
@@ -53,12 +55,22 @@ class GenerationTemplate(BaseModel):
     system_prompt: str | None = Field(None, max_length=2000)
     record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE
     table: TableSchema | None = Field(None, description="table_row: the table's public schema")
+    conditions: ConditionSpace | None = Field(
+        None, description="the declared conditions: each example's prompt states its values, and the server "
+        "samples per combination")
 
     @model_validator(mode="after")
     def _table_has_schema(self) -> GenerationTemplate:
         if (self.record_format is RecordFormat.TABLE_ROW) != (self.table is not None):
             raise ValueError("a table_row template needs the table's schema, and only it has one")
+        if self.conditions is not None and self.record_format not in (RecordFormat.INSTRUCTION_RESPONSE, RecordFormat.TEXT):
+            raise ValueError("conditions steer instruction_response and text records (a table has its label column)")
         return self
+
+    @property
+    def prompt_per_record(self) -> bool:
+        """True when the user turn differs between records: their own instruction, or their conditions."""
+        return self.record_format.prompt_per_record or self.conditions is not None
 
     @classmethod
     def for_table(cls, description: str, schema: TableSchema) -> GenerationTemplate:
@@ -71,8 +83,10 @@ class GenerationTemplate(BaseModel):
         return cls(user_prompt=prompt, record_format=RecordFormat.TABLE_ROW, table=schema)
 
     @classmethod
-    def for_task(cls, description: str, *, record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE) -> GenerationTemplate:
-        """The standard prompt for a task description, e.g. "patient questions and a doctor's answers"."""
+    def for_task(cls, description: str, *, record_format: RecordFormat = RecordFormat.INSTRUCTION_RESPONSE,
+                 conditions: ConditionSpace | None = None) -> GenerationTemplate:
+        """The standard prompt for a task description, e.g. "patient questions and a doctor's answers"; with
+        ``conditions``, each example's prompt ends with its values (``messages(conditions)``)."""
         description = " ".join(description.split())
         if not description:
             raise ValueError("task description must not be empty")
@@ -80,7 +94,7 @@ class GenerationTemplate(BaseModel):
             prompt = f"Write a new example of an instruction and its response about: {description}"
         else:
             prompt = f"Write a new example text about: {description}"
-        return cls(user_prompt=prompt, record_format=record_format)
+        return cls(user_prompt=prompt, record_format=record_format, conditions=conditions)
 
     @classmethod
     def for_answering(cls, description: str) -> GenerationTemplate:
@@ -93,13 +107,28 @@ class GenerationTemplate(BaseModel):
         samples well-formed without it, 6 of 16 with it, eps 8 on 160 records)."""
         return f"{INSTRUCTION_HEADER}\n" if self.record_format is RecordFormat.INSTRUCTION_RESPONSE else ""
 
-    def messages(self) -> list[dict[str, str]]:
-        """Chat messages up to (not including) the assistant turn."""
+    def messages(self, conditions: Conditions = ()) -> list[dict[str, str]]:
+        """Chat messages up to (not including) the assistant turn; a conditioned template's prompt states
+        ``conditions`` (every declared one, values in their domains) on its last line.
+
+        Raises:
+            ValueError: conditions for a template without them, or not one value of each declared one.
+        """
         out = []
         if self.system_prompt:
             out.append({"role": "system", "content": self.system_prompt})
-        out.append({"role": "user", "content": self.user_prompt})
+        out.append({"role": "user", "content": self.user_prompt + self._conditions_line(conditions)})
         return out
+
+    def _conditions_line(self, conditions: Conditions) -> str:
+        if self.conditions is None:
+            if conditions:
+                raise ValueError("this template declares no conditions")
+            return ""
+        checked, problem = self.conditions.check(dict(conditions))
+        if checked is None:
+            raise ValueError(problem)
+        return f"\n{CONDITIONS_HEADER} {self.conditions.describe(checked)}"
 
     def table_messages(self, example_rows: str) -> list[dict[str, str]]:
         """The user turn of a table row: the prompt, then the example rows (one JSON object a line)."""
@@ -108,7 +137,7 @@ class GenerationTemplate(BaseModel):
         return [*system, {"role": "user", "content": content}]
 
     def example_messages(self, *, instruction: str = "", response: str = "", input: str = "",
-                         text: str = "") -> tuple[list[dict[str, str]], str]:
+                         text: str = "", conditions: Conditions = ()) -> tuple[list[dict[str, str]], str]:
         """One record as a chat example: the messages before the assistant turn, and the assistant text.
 
         For ``CHAT`` the user turn is the record's own instruction (this is how a domain model is
@@ -121,7 +150,8 @@ class GenerationTemplate(BaseModel):
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
             question = instruction.strip() + (f"\n\n{input.strip()}" if input.strip() else "")
             return [*system, {"role": "user", "content": question}], response.strip()
-        return self.messages(), render_record(self, instruction=instruction, response=response, input=input, text=text)
+        return self.messages(conditions), render_record(self, instruction=instruction, response=response, input=input,
+                                                        text=text)
 
 
 def _key_hint(name: str, kind: str, categories: list[str] | None) -> str:

@@ -113,7 +113,9 @@ def run_table_training(
                            on_step=on_step, on_pass=on_pass)
     if pool is not None:
         cert = result.certificate
-        result.certificate = cert.model_copy(update={"epsilon": cert.epsilon + pool.epsilon, "delta": cert.delta + pool.delta})
+        # a basic-composition sum, not the composition of one history: the certificate carries none
+        result.certificate = cert.model_copy(update={"epsilon": cert.epsilon + pool.epsilon, "delta": cert.delta + pool.delta,
+                                                     "history": None})
     adapter = export_adapter(result, base=base, template=template)
     return TableRun(run_id, adapter, result, template, examples, pool, ledger.status(dataset.dataset_id),
                     _label_rows(rows, schema, pool, private=config.private))

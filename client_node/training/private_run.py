@@ -9,11 +9,18 @@ from typing import Any
 
 from client_node.datasets.store import StoredDataset
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
+from client_node.training.conditions import (
+    DEFAULT_CONDITION_NOISE,
+    ConditionCounts,
+    condition_history,
+    release_condition_counts,
+)
 from client_node.training.export import export_adapter
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import Mechanism
 from shared.prompts import GenerationTemplate, record_format_of
 from shared.records import Record
+from shared.training.accounting import HistoryEntry
 from shared.training.config import TrainConfig
 from shared.training.engine import PrivateLoraTrainer, StepInfo, TrainResult
 
@@ -27,6 +34,7 @@ class PrivateRun:
     result: TrainResult
     template: GenerationTemplate
     budget: BudgetStatus
+    condition_counts: ConditionCounts | None = None  # released in the same ledger run, before training
 
 
 def run_private_training(
@@ -41,37 +49,59 @@ def run_private_training(
     progress: bool = True,
     on_step: Callable[[StepInfo], None] | None = None,
     on_pass: Callable[[], None] | None = None,
+    condition_noise: float = DEFAULT_CONDITION_NOISE,
 ) -> PrivateRun:
     """Train on the dataset's training split under the ledger, and export the DP adapter.
 
     The run is refused before any training if its planned spend does not fit the dataset's budget;
-    every step is charged before it is taken; a crash leaves the run charged with what it spent.
+    every step is charged before it is taken; a crash leaves the run charged with what it spent. A dataset
+    with declared conditions first releases its condition counts (Gaussian, ``condition_noise``) in the
+    same ledger run; DP-SGD's noise is calibrated so that both together meet the run's epsilon, and the
+    certificate covers both.
 
     Raises:
         PrivacyBudgetExceededError: the plan does not fit; nothing was trained or charged.
     """
     run_id = run_id or uuid.uuid4().hex
-    template = GenerationTemplate.for_task(dataset.task, record_format=record_format_of(dataset.records))
-    result = train_charged(dataset_id=dataset.dataset_id, records=dataset.train_records, template=template,
+    space = dataset.conditions
+    template = GenerationTemplate.for_task(dataset.task, record_format=record_format_of(dataset.records),
+                                           conditions=space)
+    records = dataset.train_records
+    released: list[ConditionCounts] = []
+    noise = condition_noise if config.private else 0.0
+
+    def release() -> None:
+        if space is not None:
+            released.append(release_condition_counts(records, space, noise_multiplier=noise))
+
+    result = train_charged(dataset_id=dataset.dataset_id, records=records, template=template,
                            ledger=ledger, config=config, model=model, tokenizer=tokenizer, run_id=run_id,
-                           progress=progress, on_step=on_step, on_pass=on_pass)
+                           progress=progress, on_step=on_step, on_pass=on_pass,
+                           prior=condition_history(noise) if space is not None and config.private else [],
+                           releases=[Mechanism.CONDITION_COUNTS] if space is not None else [],
+                           before_training=release)
     adapter = export_adapter(result, base=base, template=template)
-    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id))
+    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id),
+                      released[0] if released else None)
 
 
 def train_charged(
     *, dataset_id: str, records: Sequence[Record], template: GenerationTemplate, ledger: PrivacyLedger,
     config: TrainConfig, model: Any, tokenizer: Any, run_id: str, progress: bool = True,
     on_step: Callable[[StepInfo], None] | None = None, on_pass: Callable[[], None] | None = None,
+    prior: Sequence[HistoryEntry] = (), releases: Sequence[Mechanism] = (),
+    before_training: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train on ``records`` (each one DP unit) under the ledger: admitted before any step if the plan fits,
-    each step charged before it is taken, the run failed (charged with what it spent) if training fails."""
+    each step charged before it is taken, the run failed (charged with what it spent) if training fails.
+    ``prior``: the run's releases before training (``releases`` names them in the certificate), charged
+    before ``before_training`` makes them; the training noise is calibrated for both together."""
     trainer = PrivateLoraTrainer(
         config=config, progress=progress,
         before_step=lambda history: ledger.charge(run_id, history),
         on_step=on_step, on_pass=on_pass,
     )
-    plan = trainer.plan(len(records))
+    plan = trainer.plan(len(records), prior=prior)
     ledger.open_run(
         dataset_id, run_id=run_id, planned_epsilon=plan.epsilon, delta=plan.delta,
         planned_history=plan.history() if plan.private else None,
@@ -79,9 +109,15 @@ def train_charged(
         mechanism=Mechanism.DP_SGD.value if plan.private else Mechanism.NONE.value,
     )
     try:
+        if plan.prior:
+            ledger.charge(run_id, list(plan.prior))
+        if before_training is not None:
+            before_training()
         result = trainer.train(model=model, tokenizer=tokenizer, records=list(records), template=template, plan=plan)
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
+    if releases and plan.private:
+        result.certificate = result.certificate.model_copy(update={"releases": list(releases)})
     ledger.finish(run_id, history=result.history if plan.private else None, epsilon=result.certificate.epsilon)
     return result

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import TrainingConfigError
+from shared.conditions import Conditions
 from shared.prompts import GenerationTemplate, render_record
 from shared.records import Record
 
@@ -27,14 +28,14 @@ def assistant_text(template: GenerationTemplate, record: Record) -> str:
                          input=record.input, text=record.text)
 
 
-def prompt_text(tokenizer: Any, template: GenerationTemplate) -> str:
+def prompt_text(tokenizer: Any, template: GenerationTemplate, conditions: Conditions = ()) -> str:
     """The chat prompt the server will also sample from: messages up to the assistant's turn."""
-    return str(tokenizer.apply_chat_template(template.messages(), add_generation_prompt=True, tokenize=False))
+    return str(tokenizer.apply_chat_template(template.messages(conditions), add_generation_prompt=True, tokenize=False))
 
 
 def _record_messages(template: GenerationTemplate, record: Record) -> tuple[list[dict[str, str]], str]:
     return template.example_messages(instruction=record.instruction, response=record.response, input=record.input,
-                                     text=record.text)
+                                     text=record.text, conditions=record.conditions)
 
 
 def tokenize_examples(
@@ -45,7 +46,7 @@ def tokenize_examples(
     Returns:
         The examples, and how many were cut to ``max_length`` tokens.
     """
-    fixed_prompt = not template.record_format.prompt_per_record
+    fixed_prompt = not template.prompt_per_record
     if fixed_prompt:
         prompt = prompt_text(tokenizer, template)
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -57,7 +58,7 @@ def tokenize_examples(
     examples, truncated = [], 0
     for record in records:
         messages, answer = _record_messages(template, record)
-        if not fixed_prompt:  # the prompt is the record's own instruction
+        if not fixed_prompt:  # the prompt holds the record's own instruction, or its conditions
             prompt = str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
             prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         full = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}], tokenize=False)

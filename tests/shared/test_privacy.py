@@ -40,13 +40,13 @@ def test_inherited_certificate_names_its_parent() -> None:
 
 
 def test_composed_releases_need_a_history_that_holds_them() -> None:
-    composed = make_certificate(history=[(6.0, 1.0, 1), (0.9, 0.05, 120)], releases=[Mechanism.GAUSSIAN_STATISTICS])
+    composed = make_certificate(history=[(6.0, 1.0, 1), (0.9, 0.05, 120)], releases=[Mechanism.CONDITION_COUNTS])
     assert DPCertificate.model_validate_json(composed.model_dump_json()) == composed
     assert composed.inherited("ab" * 32).history == composed.history  # a knowledge adapter inherits it all
     with pytest.raises(ValidationError, match="history"):
-        make_certificate(releases=[Mechanism.GAUSSIAN_STATISTICS])
+        make_certificate(releases=[Mechanism.CONDITION_COUNTS])
     with pytest.raises(ValidationError, match="history"):
-        make_certificate(history=[(0.9, 0.05, 120)], releases=[Mechanism.GAUSSIAN_STATISTICS])
+        make_certificate(history=[(0.9, 0.05, 120)], releases=[Mechanism.CONDITION_COUNTS])
     with pytest.raises(ValidationError, match="sample rate"):
         make_certificate(history=[(0.9, 1.5, 120)])
 

@@ -81,9 +81,9 @@ def test_conditions_over_declared_domains_from_jsonl_and_csv(tmp_path) -> None:
                   {"text": "Tore at once", "conditions": {"label": "negative", "item": "Dresses"}})
     parsed = parse_dataset(data, fmt="jsonl", conditions={**LABELS, "item": ["Dresses", "Tops"]})
     first, second = parsed.records
-    assert first.conditions == (("label", "positive"), ("item", "Tops"))  # 'label' is conditions.label's shorthand
-    assert second.conditions == (("label", "negative"), ("item", "Dresses")) and second.condition("item") == "Dresses"
-    assert parsed.conditions is not None and parsed.conditions.names == ["label", "item"]
+    assert first.conditions == (("item", "Tops"), ("label", "positive"))  # 'label' is conditions.label's shorthand
+    assert second.conditions == (("item", "Dresses"), ("label", "negative")) and second.condition("item") == "Dresses"
+    assert parsed.conditions is not None and parsed.conditions.names == ["item", "label"]
     with pytest.raises(DatasetValidationError, match="missing condition 'item'"):
         parse_dataset(_jsonl({"text": "Lovely dress", "label": "positive"}), fmt="jsonl",
                       conditions={**LABELS, "item": ["Dresses", "Tops"]})

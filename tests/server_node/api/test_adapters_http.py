@@ -75,7 +75,7 @@ def test_upload_and_read_back(server) -> None:
         (lambda: _adapter()[:-10], 400, "adapter_truncated"),
         (lambda: _adapter(epsilon=50.0), 422, "certificate_above_policy"),
         # noisy condition counts and DP-SGD compose to eps 5.50 at delta 1e-5: stating 5.0 is a false claim
-        (lambda: _adapter(epsilon=5.0, history=COMPOSED, releases=["gaussian-statistics"]), 422,
+        (lambda: _adapter(epsilon=5.0, history=COMPOSED, releases=["condition-counts"]), 422,
          "certificate_inconsistent"),
         (lambda: b"", 400, "adapter_truncated"),
         (lambda: b"\0" * 300_000, 413, "adapter_too_large"),
@@ -93,10 +93,10 @@ def test_bad_adapters_are_refused_and_nothing_is_stored(server, make, status, co
 
 def test_a_composed_certificate_that_states_its_composition_is_accepted(server) -> None:
     url, tokens, _ = server
-    data = _adapter(epsilon=5.5, history=COMPOSED, releases=["gaussian-statistics"])
+    data = _adapter(epsilon=5.5, history=COMPOSED, releases=["condition-counts"])
     r = httpx.post(f"{url}/v1/adapters", content=data, headers=_auth(tokens["hospital-a"]))
     assert r.status_code == 201, r.text
-    assert r.json()["certificate"]["releases"] == ["gaussian-statistics"]
+    assert r.json()["certificate"]["releases"] == ["condition-counts"]
     assert [tuple(e) for e in r.json()["certificate"]["history"]] == COMPOSED
 
 

@@ -37,3 +37,30 @@ def test_max_length_shorter_than_prompt_is_refused() -> None:
 
     with pytest.raises(TrainingConfigError, match="no room"):
         tokenize_examples(make_tiny_tokenizer(), TEMPLATE, [Record(instruction="a", response="b")], max_length=64)
+
+
+def test_a_conditioned_example_learns_the_text_given_its_condition() -> None:
+    """The condition is in the masked prompt (the model learns text given it, never the condition itself);
+    two records of other conditions get other prompts, the one the server samples from for that condition."""
+    import pytest
+
+    from shared.conditions import ConditionSpace
+    from shared.prompts import RecordFormat
+
+    tokenizer = make_tiny_tokenizer()
+    template = GenerationTemplate.for_task("clothing reviews", record_format=RecordFormat.TEXT,
+                                           conditions=ConditionSpace(domains={"label": ["negative", "positive"]}))
+    records = [Record(text="Fits well.", conditions=(("label", "positive"),)),
+               Record(text="Tore at once.", conditions=(("label", "negative"),))]
+    examples, _ = tokenize_examples(tokenizer, template, records, max_length=512)
+    for record, example in zip(records, examples, strict=True):
+        prompt = prompt_text(tokenizer, template, record.conditions)
+        assert prompt.endswith("Conditions: label: " + str(record.condition("label")) + "<|im_end|>\n<|im_start|>assistant\n")
+        n_prompt = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        assert example.input_ids[:n_prompt] == tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        assert all(label == IGNORE_INDEX for label in example.labels[:n_prompt])
+        assert tokenizer.decode([t for t in example.labels if t != IGNORE_INDEX]) == f"{record.text}<|im_end|>"
+    with pytest.raises(ValueError, match="missing condition"):
+        tokenize_examples(tokenizer, template, [Record(text="No label.")], max_length=512)
+    with pytest.raises(ValueError, match="declares no conditions"):
+        TEMPLATE.messages((("label", "positive"),))
