@@ -82,3 +82,27 @@ class ConditionSpace(BaseModel):
     def describe(self, conditions: Conditions) -> str:
         """The conditions as the prompt states them: ``label: positive; item: dress``."""
         return "; ".join(f"{name}: {value}" for name, value in conditions)
+
+    def allocate(self, n: int, shares: Mapping[Conditions, float] | None = None, *,
+                 floor: float = 0.0) -> dict[Conditions, int]:
+        """How many of ``n`` samples to write per combination: ``shares`` (default equal) mixed with equal
+        shares, ``(1 - floor) * share + floor / combinations``, so each gets at least ``floor`` times an equal
+        share; rounded by largest remainder (sums to n).
+
+        Raises:
+            ValueError: a share names a combination outside the space, or the shares sum to 0.
+        """
+        combos = list(self.combinations())
+        given = {tuple(sorted(c)): float(v) for c, v in (shares or {c: 1.0 for c in combos}).items()}
+        unknown = [dict(c) for c in given if c not in set(combos)]
+        if unknown:
+            raise ValueError(f"shares name combinations outside the declared conditions: {unknown[:3]}")
+        raw = [max(0.0, given.get(c, 0.0)) for c in combos]
+        if sum(raw) <= 0:
+            raise ValueError("the shares sum to 0")
+        mixed = [(1 - floor) * v / sum(raw) + floor / len(combos) for v in raw]
+        exact = [n * v for v in mixed]
+        counts = [int(x) for x in exact]
+        for i in sorted(range(len(combos)), key=lambda i: counts[i] - exact[i])[: n - sum(counts)]:
+            counts[i] += 1
+        return dict(zip(combos, counts, strict=True))

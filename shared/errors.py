@@ -337,6 +337,13 @@ class PipelineError(SynthError, RuntimeError):
     http_status = 500
 
 
+class ConditionSharesError(PipelineError):
+    """A job's condition shares do not fit its adapter: conditions it does not declare, or none at all."""
+
+    code = "condition_shares_invalid"
+    http_status = 422
+
+
 class ServerUnavailableError(SynthError, ConnectionError):
     """The server node did not answer (down, unreachable, or overloaded) after the retries."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.conditions import ConditionSpace, Conditions
+from shared.conditions import Conditions, ConditionSpace
 from shared.tables.schema import TableSchema
 
 

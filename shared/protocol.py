@@ -213,6 +213,13 @@ class TableJobSettings(_Wire):
         return value
 
 
+class ConditionShare(_Wire):
+    """One combination of condition values and the share of samples to write for it."""
+
+    conditions: dict[str, str] = Field(min_length=1, max_length=4)
+    share: float = Field(ge=0.0, le=1.0)
+
+
 class JobCreateRequest(_Wire):
     """``POST /v1/jobs``: generate from a stored DP adapter (or start from a stored DP sample set), grade
     and refine, optionally distill."""
@@ -231,6 +238,11 @@ class JobCreateRequest(_Wire):
     train_knowledge_adapter: bool = True
     dedup_similarity: float = Field(0.95, gt=0.0, le=1.0, description="drop samples this similar (cosine, MiniLM) to a kept one")
     table: TableJobSettings = Field(default_factory=TableJobSettings, description="table adapters only")
+    condition_shares: list[ConditionShare] | None = Field(None, max_length=512, description=(
+        "an adapter with declared conditions: the share of samples per combination (the client's DP counts: "
+        "post-processing). None: every combination alike"))
+    condition_floor: float = Field(0.25, ge=0.0, le=1.0, description=(
+        "each combination gets at least this fraction of an equal share, so rare ones are sampled too"))
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
@@ -296,7 +308,9 @@ class SyntheticSample(_Wire):
     grade: float | None = Field(None, ge=0.0, le=1.0)
     criteria: dict[str, float] = Field(default_factory=dict)
     reason: str | None = None
-    label: str | None = Field(None, description="the label the sample's instruction asked for, if any")
+    label: str | None = Field(None, description="the label the sample was written for (its 'label' condition, or "
+                                                  "the one its instruction names), if any")
+    conditions: dict[str, str] = Field(default_factory=dict, description="the conditions the sample was written for")
     rewritten: bool = False
 
     def content(self) -> str:

@@ -44,6 +44,7 @@ from shared.models.loading import load_for, signature_of
 from shared.models.resolve import resolve_model
 from shared.privacy import DPCertificate, Mechanism
 from shared.protocol import (
+    ConditionShare,
     JobCreateRequest,
     JobPublic,
     JobState,
@@ -360,7 +361,8 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
     run = run_private_training(dataset=dataset, ledger=ctx.client.ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,
                                on_step=on_step, on_pass=control.check)
-    return run.adapter, run.result.certificate.epsilon, None
+    counts = run.condition_counts
+    return run.adapter, run.result.certificate.epsilon, _finite({"condition_counts": counts.as_dict()}) if counts else None
 
 
 def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str | None,
@@ -372,6 +374,7 @@ def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str 
         task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
                       labels=None if table else request.labels),
         table=TableJobSettings(neighbours=request.table.neighbours, label_shares=label_shares(training)),
+        condition_shares=condition_shares(training),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
         min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite,
         train_knowledge_adapter=request.train_knowledge_adapter)
@@ -386,6 +389,15 @@ def label_shares(training: dict[str, Any] | None) -> dict[str, float] | None:
         return None
     total = sum(max(0.0, float(v)) for v in estimates.values())
     return {k: round(max(0.0, float(v)) / total, 4) for k, v in estimates.items()} if total > 0 else None
+
+
+def condition_shares(training: dict[str, Any] | None) -> list[ConditionShare] | None:
+    """The released condition counts' shares (post-processing of the DP release in the training run; exact
+    in a non-private run): the server writes samples per combination in these proportions."""
+    counts = (training or {}).get("condition_counts")
+    if not counts:
+        return None
+    return [ConditionShare(conditions=s["conditions"], share=s["share"]) for s in counts["shares"]]
 
 
 def verify_knowledge_adapter(ctx: RunContext, data: bytes, *, parent_sha256: str,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.conditions import ConditionSpace, Conditions
+from shared.conditions import Conditions, ConditionSpace
 from shared.mechanisms.sampling import gaussian_noised
 from shared.records import Record
 from shared.training.accounting import HistoryEntry

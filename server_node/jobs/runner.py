@@ -30,8 +30,9 @@ from server_node.pipeline.table_generate import generate_table_rows
 from server_node.samples.intake import read_sample_set
 from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
+from shared.conditions import Conditions
 from shared.durable import Control, Stages, Worker, WorkerTiming, execute
-from shared.errors import PipelineError
+from shared.errors import ConditionSharesError, PipelineError
 from shared.lora import LoraSpec
 from shared.privacy import DPCertificate
 from shared.prompts import GenerationTemplate, RecordFormat
@@ -93,8 +94,8 @@ def run_job(ctx: JobContext, job_id: str, control: Control) -> None:
 
     samples = stage(JobStage.GENERATING, lambda _: _generate(ctx, request, source, control), [])
     if request.grade:
-        samples = stage(JobStage.GRADING, lambda s: _grade(ctx, request, s, table=table is not None, control=control),
-                        samples)
+        samples = stage(JobStage.GRADING, lambda s: _grade(ctx, request, s, table=table is not None, control=control,
+                                                            template=source.parent.template), samples)
     else:
         counts.setdefault("kept", len(samples))
     if request.rewrite and table is None:
@@ -136,24 +137,49 @@ def _generate(ctx: JobContext, request: JobCreateRequest, source: _Source,
             raise PipelineError(f"none of {rows.attempts} generations was a valid, new row",
                                 detail={**rows.counts(), "reasons": dict(rows.reasons)})
         return [{"text": row_json(r, table.names)} for r in rows.rows], rows.counts()
+    wanted = wanted_per_condition(request, adapter.metadata.template)
     with ctx.backend.sampler(source.hosted, adapter) as lm:
         result = generate_samples(
             lm=lm, template=adapter.metadata.template, n_samples=request.n_samples, sampling=request.sampling,
             batch_size=ctx.settings.generation_batch_size, seed=request.seed, embedder=ctx.pool.embedder(),
-            similarity=request.dedup_similarity, on_progress=control.progress,
+            similarity=request.dedup_similarity, on_progress=control.progress, wanted=wanted,
         )
     if not result.samples:
         raise PipelineError(f"none of {result.attempts} generations was a well-formed, new sample",
                             detail={"attempts": result.attempts, "malformed": result.malformed})
-    return [dict(s.fields) for s in result.samples], {
-        "generated": len(result.samples), "attempts": result.attempts, "malformed": result.malformed,
-        "duplicates": result.duplicates}
+    samples = [{**s.fields, "conditions": dict(s.conditions)} if s.conditions else dict(s.fields)
+               for s in result.samples]
+    return samples, {"generated": len(result.samples), "attempts": result.attempts, "malformed": result.malformed,
+                     "duplicates": result.duplicates}
+
+
+def wanted_per_condition(request: JobCreateRequest, template: GenerationTemplate) -> dict[Conditions, int] | None:
+    """Samples per combination of a conditioned adapter's conditions, by the job's shares and floor.
+
+    Raises:
+        ConditionSharesError: shares for an adapter without conditions, or naming values it does not declare.
+    """
+    space = template.conditions
+    if space is None:
+        if request.condition_shares:
+            raise ConditionSharesError("the job gives condition shares, but its adapter declares no conditions")
+        return None
+    shares = None
+    if request.condition_shares:
+        shares = {tuple(sorted(s.conditions.items())): s.share for s in request.condition_shares}
+    try:
+        return space.allocate(request.n_samples, shares, floor=request.condition_floor)
+    except ValueError as exc:
+        raise ConditionSharesError(str(exc), detail={"conditions": space.domains}) from None
 
 
 def _grade(ctx: JobContext, request: JobCreateRequest, samples: Samples, *, table: bool,
-           control: Control) -> tuple[Samples, dict[str, int]]:
+           control: Control, template: GenerationTemplate | None = None) -> tuple[Samples, dict[str, int]]:
+    labels = request.task.labels
+    if template is not None and template.conditions is not None and "label" in template.conditions.domains:
+        labels = labels or template.conditions.domains["label"]  # checked against each sample's given label
     grades = grade_samples(lm=ctx.backend.expert(), samples=samples, domain=request.task.domain,
-                           chat=_expert_chat(ctx), labels=request.task.labels if not table else None,
+                           chat=_expert_chat(ctx), labels=labels if not table else None,
                            label_prompt=request.task.label_question, method=ctx.settings.grading_method,
                            criteria=TABLE_CRITERIA if table else None, batch_size=ctx.settings.grading_batch_size,
                            on_progress=control.progress)
@@ -208,7 +234,7 @@ def _samples_jsonl(samples: Samples) -> bytes:
         sample = SyntheticSample(
             instruction=s.get("instruction", ""), input=s.get("input", ""), response=s.get("response", ""),
             text=s.get("text", ""), grade=s.get("grade"), criteria=s.get("criteria") or {}, reason=s.get("reason"),
-            label=s.get("label"), rewritten=bool(s.get("rewritten", False)))
+            label=s.get("label"), conditions=s.get("conditions") or {}, rewritten=bool(s.get("rewritten", False)))
         lines.append(sample.model_dump_json())
     return ("\n".join(lines) + "\n").encode()
 

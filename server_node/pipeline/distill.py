@@ -47,7 +47,7 @@ def train_knowledge_adapter(
     *,
     model: Any,
     tokenizer: Any,
-    samples: Sequence[dict[str, str]],
+    samples: Sequence[dict[str, Any]],
     parent: Parent | DecodedAdapter,
     base: BaseModelSignature,
     description: str,
@@ -61,7 +61,7 @@ def train_knowledge_adapter(
     if isinstance(parent, DecodedAdapter):
         parent = Parent.of_adapter(parent)
     records = [Record(instruction=s.get("instruction", ""), input=s.get("input", ""), response=s.get("response", ""),
-                      text=s.get("text", "")) for s in samples]
+                      text=s.get("text", ""), conditions=_conditions(s, parent.template)) for s in samples]
     if parent.template.table is not None:  # rows -> HARMONIC examples among the synthetic rows themselves
         records = synthetic_table_examples(samples, parent.template.table, k=table_neighbours, seed=seed)
     config = config.model_copy(update={"epsilon": float("inf"), "batch_size": min(config.batch_size, len(records))})
@@ -73,6 +73,13 @@ def train_knowledge_adapter(
         template=template, certificate=parent.certificate.inherited(parent.sha256),
     )
     return encode_adapter(result.tensors, metadata)
+
+
+def _conditions(sample: dict[str, Any], template: GenerationTemplate) -> tuple[tuple[str, str], ...]:
+    """A sample's conditions when the knowledge adapter keeps the conditioned template (text records)."""
+    if template.conditions is None or template.record_format is not RecordFormat.TEXT:
+        return ()
+    return tuple(sorted((sample.get("conditions") or {}).items()))
 
 
 def synthetic_table_examples(samples: Sequence[dict[str, str]], schema: TableSchema, *, k: int, seed: int) -> list[Record]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.conditions import Conditions
 from shared.models.embedding import SentenceEmbedder, near_duplicate_mask
 from shared.prompts import GenerationTemplate, parse_record
 from shared.protocol import SamplingParams
@@ -26,6 +27,7 @@ class GeneratedSample:
 
     fields: dict[str, str]
     raw: str
+    conditions: Conditions = ()  # what the sample was asked for (a conditioned template)
 
 
 @dataclass
@@ -37,11 +39,23 @@ class GenerationResult:
     tokens: int = 0  # generated text re-tokenized, all attempts (for throughput figures)
 
 
-def sampling_prompt(tokenizer: Any, template: GenerationTemplate) -> str:
-    """The one prompt every sample starts from: the template's chat messages, then the assistant turn."""
+def sampling_prompt(tokenizer: Any, template: GenerationTemplate, conditions: Conditions = ()) -> str:
+    """The prompt a sample starts from: the template's chat messages (stating ``conditions`` when the
+    template declares them), then the assistant turn."""
     if tokenizer.chat_template is None:
         raise ValueError("the base model has no chat template; DP adapters are trained on chat examples")
-    return str(tokenizer.apply_chat_template(template.messages(), add_generation_prompt=True, tokenize=False))
+    return str(tokenizer.apply_chat_template(template.messages(conditions), add_generation_prompt=True, tokenize=False))
+
+
+def _batch_conditions(remaining: dict[Conditions, int], size: int) -> list[Conditions]:
+    """``size`` prompts' conditions, the combinations with the most samples still wanted first."""
+    left = dict(remaining)
+    out: list[Conditions] = []
+    for _ in range(size):
+        pick = max(left, key=left.__getitem__)
+        out.append(pick)
+        left[pick] -= 1
+    return out
 
 
 def generate_samples(
@@ -56,6 +70,7 @@ def generate_samples(
     embedder: SentenceEmbedder | None = None,
     similarity: float = 1.0,
     on_progress: Callable[[int, int], None] | None = None,
+    wanted: dict[Conditions, int] | None = None,
 ) -> GenerationResult:
     """Sample until ``n_samples`` well-formed, distinct records exist or ``max_attempts`` are spent.
 
@@ -65,25 +80,32 @@ def generate_samples(
         embedder, similarity: with an embedder, a sample whose cosine similarity to a kept one reaches
             ``similarity`` is a duplicate too (exact duplicates always are).
         on_progress: called with (kept, n_samples) after each batch.
+        wanted: a conditioned template's samples per combination (``ConditionSpace.allocate``, summing to
+            ``n_samples``); each prompt states its combination and each sample records it.
     """
     import torch
 
     tokenizer = lm.tokenizer
     prefix = template.assistant_prefix()
-    prompt = sampling_prompt(tokenizer, template) + prefix
+    remaining = {c: k for c, k in (wanted or {(): n_samples}).items() if k > 0}
+    if sum(remaining.values()) != n_samples:
+        raise ValueError(f"the samples wanted per condition sum to {sum(remaining.values())}, not {n_samples}")
+    prompts = {c: sampling_prompt(tokenizer, template, c) + prefix for c in remaining}
     budget = max_attempts if max_attempts is not None else 3 * n_samples
     result = GenerationResult()
     seen: set[str] = set()
     kept_vectors: Any = None
     while len(result.samples) < n_samples and result.attempts < budget:
         size = min(batch_size, budget - result.attempts)
-        texts = lm.sample([prompt] * size, max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
-                          top_k=sampling.top_k, top_p=sampling.top_p, seed=seed + result.attempts)
+        asked = _batch_conditions(remaining, size)
+        texts = lm.sample([prompts[c] for c in asked], max_new_tokens=sampling.max_new_tokens,
+                          temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p,
+                          seed=seed + result.attempts)
         result.attempts += size
         result.tokens += sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
         texts = [prefix + t for t in texts]
         candidates = []
-        for text in texts:
+        for text, conditions in zip(texts, asked, strict=True):
             fields = parse_record(template, text)
             if fields is None:
                 result.malformed += 1
@@ -93,7 +115,7 @@ def generate_samples(
                 result.duplicates += 1
                 continue
             seen.add(key)
-            candidates.append(GeneratedSample(fields, text))
+            candidates.append(GeneratedSample(fields, text, conditions))
         if embedder is not None and candidates and similarity < 1.0:
             vectors = embedder.embed([" ".join(c.fields.values()) for c in candidates])
             pool = vectors if kept_vectors is None else torch.cat([kept_vectors, vectors])
@@ -104,8 +126,9 @@ def generate_samples(
             new = vectors[[i for i, d in enumerate(drop) if not d]]
             kept_vectors = new if kept_vectors is None else torch.cat([kept_vectors, new])
         for candidate in candidates:
-            if len(result.samples) < n_samples:
+            if remaining.get(candidate.conditions, 0) > 0:
                 result.samples.append(candidate)
+                remaining[candidate.conditions] -= 1
         if on_progress is not None:
             on_progress(len(result.samples), n_samples)
     return result

@@ -62,8 +62,12 @@ def sample_text(fields: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
-def requested_label(fields: dict[str, str], labels: Sequence[str]) -> str | None:
-    """The one label the sample's instruction names as a word (None when it names none or several)."""
+def requested_label(fields: dict[str, Any], labels: Sequence[str]) -> str | None:
+    """The label the sample was written for: its given ``label`` condition, else the one label its
+    instruction names as a word (None when it names none or several)."""
+    given = (fields.get("conditions") or {}).get("label")
+    if given is not None:
+        return str(given) if given in labels else None
     where = fields.get("instruction") or fields.get("text", "")
     named = [label for label in labels if re.search(rf"\b{re.escape(label.strip())}\b", where, re.IGNORECASE)]
     return named[0] if len(named) == 1 else None

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import TrainingConfigError
 from shared.conditions import Conditions
+from shared.errors import TrainingConfigError
 from shared.prompts import GenerationTemplate, render_record
 from shared.records import Record
 

@@ -34,3 +34,16 @@ def test_a_record_is_checked_against_the_space() -> None:
 def test_bad_domains_are_refused(domains) -> None:
     with pytest.raises(ValidationError):
         ConditionSpace(domains=domains)
+
+
+def test_allocation_follows_the_shares_with_a_floor_and_sums_to_n() -> None:
+    space = ConditionSpace(domains={"label": ["negative", "positive", "mixed"]})
+    neg, pos, mixed = (tuple([("label", v)]) for v in ("negative", "positive", "mixed"))
+    assert space.allocate(9) == {neg: 3, pos: 3, mixed: 3}
+    plan = space.allocate(100, {neg: 0.3, pos: 0.7, mixed: 0.0}, floor=0.3)  # 0.7 x shares + 0.3 x equal
+    assert plan == {neg: 31, pos: 59, mixed: 10}
+    assert space.allocate(10, {neg: 0.2, pos: 0.8}) == {neg: 2, pos: 8, mixed: 0}
+    with pytest.raises(ValueError, match="outside"):
+        space.allocate(10, {(("label", "neutral"),): 1.0})
+    with pytest.raises(ValueError, match="sum to 0"):
+        space.allocate(10, {neg: 0.0})

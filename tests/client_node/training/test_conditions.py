@@ -15,11 +15,11 @@ from client_node.training.conditions import count_conditions, release_condition_
 from client_node.training.private_run import run_private_training
 from shared.adapters import decode_adapter
 from shared.conditions import ConditionSpace
+from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.privacy import Mechanism
 from shared.records import Record
 from shared.training import PrivateLoraTrainer
 from shared.training.accounting import epsilon_of_history
-from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from tests.utils.adapters import tiny_signature
 from tests.utils.training import tiny_config
 

@@ -51,3 +51,30 @@ def test_well_formed_samples_are_parsed_and_duplicates_dropped() -> None:
     # Assert: one distinct sample, the rest counted as duplicates, nothing malformed.
     assert [s.fields for s in result.samples] == [{"instruction": "When is ward 7 open?", "input": "", "response": "From 8 to 5."}]
     assert result.duplicates == 7 and result.malformed == 0 and result.attempts == 8
+
+
+def test_each_sample_is_asked_for_its_condition_in_the_planned_numbers() -> None:
+    """A conditioned template: every prompt states the combination it asks for, each kept sample records
+    it, and the kept samples per combination are exactly the plan (the random tiny model writes distinct
+    gibberish, which a text template accepts)."""
+    import pytest
+
+    from shared.conditions import ConditionSpace
+    from shared.prompts import RecordFormat
+
+    space = ConditionSpace(domains={"label": ["negative", "positive"]})
+    template = GenerationTemplate.for_task("clothing reviews", record_format=RecordFormat.TEXT, conditions=space)
+    model, tokenizer = make_tiny_llama(), make_tiny_tokenizer()
+    lm = LocalTextModel(model, tokenizer)
+    asked: list[str] = []
+    sample = lm.sample
+    lm.sample = lambda prompts, **kw: asked.extend(prompts) or sample(prompts, **kw)  # type: ignore[method-assign]
+    wanted = space.allocate(5, {(("label", "negative"),): 0.6, (("label", "positive"),): 0.4})
+    result = generate_samples(lm=lm, template=template, n_samples=5, wanted=wanted, batch_size=3,
+                              sampling=SamplingParams(temperature=1.0, max_new_tokens=8))
+    kept = [dict(s.conditions)["label"] for s in result.samples]
+    assert sorted(kept) == ["negative"] * 3 + ["positive"] * 2
+    assert all(p.count("Conditions: label: ") == 1 for p in asked)
+    assert {p.split("Conditions: label: ")[1].split("<")[0] for p in asked} == {"negative", "positive"}
+    with pytest.raises(ValueError, match="sum to"):
+        generate_samples(lm=lm, template=template, n_samples=6, wanted=wanted, sampling=SamplingParams())

@@ -56,6 +56,16 @@ def test_requested_label_is_the_single_label_the_instruction_names() -> None:
     assert requested_label({"instruction": "Write a nonpositive review."}, labels) is None
 
 
+def test_a_given_label_condition_is_what_the_sample_was_written_for() -> None:
+    from server_node.pipeline.grade import requested_label
+
+    labels = ["positive", "negative"]
+    given = {"text": "A positive start, then it tore.", "conditions": {"label": "negative"}}
+    assert requested_label(given, labels) == "negative"  # not parsed out of the text
+    assert requested_label({"text": "x", "conditions": {"label": "neutral"}}, labels) is None
+    assert requested_label({"text": "A positive review.", "conditions": {"item": "Tops"}}, labels) == "positive"
+
+
 @pytest.mark.parametrize("chat", [False, True])
 def test_condition_criterion_scores_the_requested_label(chat: bool) -> None:
     from server_node.pipeline.grade import CONDITION

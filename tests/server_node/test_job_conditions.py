@@ -1,0 +1,37 @@
+"""How a job plans samples per condition from its request and its adapter's template (no models)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server_node.jobs.runner import wanted_per_condition
+from shared.conditions import ConditionSpace
+from shared.errors import ConditionSharesError
+from shared.prompts import GenerationTemplate, RecordFormat
+from shared.protocol import ConditionShare, JobCreateRequest, TaskSpec
+
+SPACE = ConditionSpace(domains={"label": ["negative", "positive"]})
+CONDITIONED = GenerationTemplate.for_task("reviews", record_format=RecordFormat.TEXT, conditions=SPACE)
+
+
+def _request(shares=None, **kwargs) -> JobCreateRequest:
+    return JobCreateRequest(adapter_id="a", task=TaskSpec(domain="reviews", description="clothing reviews"),
+                            n_samples=20, condition_shares=shares, **kwargs)
+
+
+def test_shares_and_floor_plan_the_samples() -> None:
+    shares = [ConditionShare(conditions={"label": "negative"}, share=0.1),
+              ConditionShare(conditions={"label": "positive"}, share=0.9)]
+    plan = wanted_per_condition(_request(shares, condition_floor=0.5), CONDITIONED)
+    assert plan == {(("label", "negative"),): 6, (("label", "positive"),): 14}  # half the shares, half equal
+    assert wanted_per_condition(_request(), CONDITIONED) == {(("label", "negative"),): 10, (("label", "positive"),): 10}
+    assert wanted_per_condition(_request(), GenerationTemplate.for_task("reviews")) is None
+
+
+def test_shares_that_do_not_fit_the_adapter_are_refused() -> None:
+    wrong = [ConditionShare(conditions={"label": "neutral"}, share=1.0)]
+    with pytest.raises(ConditionSharesError, match="outside") as info:
+        wanted_per_condition(_request(wrong), CONDITIONED)
+    assert info.value.code == "condition_shares_invalid" and info.value.http_status == 422
+    with pytest.raises(ConditionSharesError, match="declares no conditions"):
+        wanted_per_condition(_request(wrong), GenerationTemplate.for_task("reviews"))
