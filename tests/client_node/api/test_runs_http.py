@@ -134,11 +134,11 @@ def test_a_server_that_is_down_fails_the_run_readably(nodes) -> None:
 
 
 def _run_through_proxy(client: str, server_url: str, lines: list[str], name: str,
-                       body: dict) -> tuple[list[str], dict, bytes]:
+                       body: dict, **params: str) -> tuple[list[str], dict, bytes]:
     """Add the JSONL ``lines`` as a dataset and run ``body`` on it with a recording proxy in front of the
     server: the records, the finished run, and every byte the client sent."""
     r = httpx.post(f"{client}/v1/datasets", content="\n".join(lines).encode(), headers=_op(),
-                   params={"name": name, "task": f"short {name}", "epsilon_budget": 10})
+                   params={"name": name, "task": f"short {name}", "epsilon_budget": 10, **params})
     dataset_id = r.json()["dataset_id"]
     host, port = server_url.removeprefix("http://").split(":")
     with RecordingProxy(host, int(port)) as proxy:
@@ -180,7 +180,35 @@ def test_the_wire_carries_no_private_text(nodes) -> None:
 
 
 JOB_FIELDS = {"adapter_id", "sample_set_id", "task", "n_samples", "sampling", "min_grade", "min_condition", "grade", "rewrite",
-              "train_knowledge_adapter", "dedup_similarity", "table", "seed"}
+              "train_knowledge_adapter", "dedup_similarity", "table", "seed", "condition_shares", "condition_floor"}
+
+
+def test_a_conditioned_run_sends_shares_not_labels_and_samples_carry_their_conditions(nodes) -> None:
+    """Records with a declared label: the client releases the label counts in the training run (one
+    ledger run, one certificate naming both releases); the wire carries the adapter and the job with the
+    DP shares, never a record or its label; the server writes each sample for a planned label."""
+    client, server_url, _ = nodes
+    lines = [json.dumps({"text": f"Review r-{i}: the {('sleeves', 'hem')[i % 2]} of item {i} was {('bad', 'fine')[i % 3 > 0]}.",
+                         "label": ("negative", "positive")[i % 3 > 0]}) for i in range(40)]
+    body = {**RUN, "n_samples": 6, "min_condition": 0.0, "rewrite": False}
+    records, run, sent = _run_through_proxy(client, server_url, lines, "reviews", body,
+                                            conditions='{"label": ["negative", "positive"]}')
+    assert run["state"] == "succeeded", run.get("error")
+    for text in records:
+        for start in range(0, len(text) - 29):
+            assert text[start : start + 30].encode() not in sent, text[start : start + 30]
+    (job,) = [json.loads(p) for _, _, kind, p in _http_requests(sent) if kind == "application/json" and p]
+    shares = {s["conditions"]["label"]: s["share"] for s in job["condition_shares"]}
+    assert set(shares) == {"negative", "positive"} and sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+    samples = [json.loads(line) for line in
+               httpx.get(f"{client}/v1/runs/{run['run_id']}/samples", headers=_op()).text.splitlines()]
+    assert len(samples) == 6 and all(s["conditions"]["label"] in ("negative", "positive") for s in samples)
+    assert all(s["label"] == s["conditions"]["label"] for s in samples)  # graded against the given label
+    adapter = decode_adapter(httpx.get(f"{client}/v1/runs/{run['run_id']}/adapter", headers=_op()).content)
+    certificate = adapter.metadata.certificate
+    assert certificate.releases == ["condition-counts"] and certificate.history[0][1:] == (1.0, 1)
+    ledger = httpx.get(f"{client}/v1/datasets/{run['dataset_id']}", headers=_op()).json()
+    assert ledger["budget"]["runs"] == 1
 
 
 SAMPLE_SET_FIELDS = {"samples", "certificate", "base_model", "lora"}
