@@ -65,6 +65,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--vote-noise", choices=["gaussian", "laplace"], default="gaussian")
     run.add_argument("--vote-groups", type=int, default=64, help="disjoint groups of records that vote")
     run.add_argument("--labels", nargs="+", default=None, help="the task's public labels (split records and samples)")
+    _add_condition_argument(run)
     _add_table_arguments(run)
     run.add_argument("--neighbours", type=int, default=5, help="table: example rows shown with each row (k)")
     run.add_argument("--max-length", type=int, default=None, help="tokens per training example (default 256, tables 1024)")
@@ -117,6 +118,19 @@ def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", type=Path, metavar="FILE", help=(
         'table: JSON {"categories": {column: [...]}, "bounds": {column: [lo, hi]}, "cuts": {column: [...]}}; '
         "the flags above add to it. Every column needs a declared domain"))
+
+
+def _add_condition_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--condition", action="append", default=[], metavar="NAME=V1,V2",
+                        help="records: declare a condition's public values (e.g. label=negative,positive); every "
+                             "record then carries one (JSONL 'label' or 'conditions', CSV a column); repeatable")
+
+
+def _conditions(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    from shared.errors import DatasetValidationError
+
+    pairs = _pairs(args.condition, "--condition takes NAME=V1,V2", DatasetValidationError)
+    return {name: [v.strip() for v in values.split(",")] for name, values in pairs.items()} or None
 
 
 def _pairs(items: Sequence[str], usage: str, error: type[Exception]) -> dict[str, str]:
@@ -191,9 +205,7 @@ def _add_dataset_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
     add.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                      help="CSV: take FIELD (instruction, input, response, text) from COLUMN; repeatable")
     add.add_argument("--holdout", type=float, default=0.1, help="fraction kept aside for evaluation")
-    add.add_argument("--condition", action="append", default=[], metavar="NAME=V1,V2",
-                     help="records: declare a condition's public values (e.g. label=negative,positive); every "
-                          "record then carries one (JSONL 'label' or 'conditions', CSV a column); repeatable")
+    _add_condition_argument(add)
     _add_table_arguments(add)
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=_datasets_add)
@@ -249,11 +261,9 @@ def _datasets_add(args: argparse.Namespace) -> int:
                  f"{info['budget']['epsilon_budget']}, delta {info['budget']['delta_budget']:.2e}")
         return 0
     column_map = _pairs(args.map, "--map takes FIELD=COLUMN", DatasetValidationError)
-    conditions = {name: [v.strip() for v in values.split(",")] for name, values in
-                  _pairs(args.condition, "--condition takes NAME=V1,V2", DatasetValidationError).items()}
     info = add_dataset(_context(), args.file, name=args.name, task=args.task, epsilon_budget=args.epsilon_budget,
                        delta_budget=args.delta_budget, column_map=column_map, holdout_fraction=args.holdout,
-                       conditions=conditions or None)
+                       conditions=_conditions(args))
     if args.json:
         emit_json(info)
     else:
@@ -410,7 +420,8 @@ def _run(args: argparse.Namespace) -> int:
             added = _add_table_file(ctx, args, path, name=path.stem, task=args.task,
                                     epsilon_budget=args.budget or args.epsilon)
         else:
-            added = add_dataset(ctx, path, name=path.stem, task=args.task, epsilon_budget=args.budget or args.epsilon)
+            added = add_dataset(ctx, path, name=path.stem, task=args.task, epsilon_budget=args.budget or args.epsilon,
+                                conditions=_conditions(args))
         dataset_id = str(added["dataset_id"])
     request = RunCreateRequest(
         dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs,
@@ -450,9 +461,30 @@ def _run(args: argparse.Namespace) -> int:
         emit(f"run {run_id}: {public.state.value}")
         if public.error:
             emit(f"  error: {public.error.code}: {public.error.message}")
+        for line in run_lines(public.model_dump(mode="json"), ctx.ledger.status(public.dataset_id)):
+            emit(line)
         if public.report:
             emit_json(public.report)
     return 0 if public.state.value == "succeeded" else 1
+
+
+def run_lines(run: dict[str, Any], budget: Any) -> list[str]:
+    """The ledger line (``budget``: the dataset's ``BudgetStatus``) and, for conditioned records, the released
+    counts and the samples received per condition."""
+    lines = [f"  ledger: this run eps {run['epsilon_spent'] if run['epsilon_spent'] is not None else 'inf'}; "
+             f"dataset {run['dataset_id']} spent eps {budget.epsilon_spent:.3f} of {budget.epsilon_budget} "
+             f"in {budget.runs} run(s)"]
+    report = run.get("report") or {}
+    released = (report.get("training") or {}).get("condition_counts")
+    received = (report.get("samples") or {}).get("per_condition") or {}
+    if released:
+        noise = released["noise_multiplier"]
+        lines.append(f"  condition counts released with Gaussian noise sigma {noise}" if noise else
+                     "  condition counts (exact: a non-private run)")
+        for entry in released["counts"]:
+            key = ", ".join(f"{k}={v}" for k, v in sorted(entry["conditions"].items()))
+            lines.append(f"    {key}: count {entry['count']:.1f}, samples received {received.get(key, 0)}")
+    return lines
 
 
 def _runs_list(args: argparse.Namespace) -> int:

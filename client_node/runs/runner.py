@@ -118,6 +118,9 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
         else:
             report = _text_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length,
                                   sample_set, document)
+            training = get_run(ctx.client.ledger.engine, run_id).training
+            if training:
+                report["training"] = training
         report["compute"] = run_compute(ctx, request).as_dict()
         control.write(report=_finite(report))
         return "report"
@@ -273,10 +276,17 @@ def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredData
         privacy["membership_inference"] = membership_auc(loaded, released, dataset.train_records,
                                                          dataset.holdout_records, max_length=max_length)
     utility = utility_report(loaded, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length)
-    return {"utility": utility,
-            "samples": {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
-                        "rewritten": job.counts.rewritten},
-            "privacy": privacy}
+    counts: dict[str, Any] = {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
+                              "rewritten": job.counts.rewritten}
+    if dataset.conditions is not None:
+        counts["per_condition"] = samples_per_condition(samples)
+    return {"utility": utility, "samples": counts, "privacy": privacy}
+
+
+def samples_per_condition(samples: list[SyntheticSample]) -> dict[str, int]:
+    """Received samples per combination, keyed ``item=Tops, label=positive`` (sorted by key)."""
+    keys = [", ".join(f"{k}={v}" for k, v in sorted(s.conditions.items())) or "(none)" for s in samples]
+    return {k: keys.count(k) for k in sorted(set(keys))}
 
 
 def _table_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset, samples: list[SyntheticSample],

@@ -139,3 +139,23 @@ def test_a_marginals_run_needs_no_server_and_its_rows_learn_the_label(tmp_path) 
     assert synthetic["mcc"] > 0.4, report["utility"]["tstr"]
     shown = json.loads(_run(["datasets", "show", run["dataset_id"], "--json"], tmp_path).stdout)
     assert [s["mechanism"] for s in shown["runs"]] == ["marginals"] and shown["budget"]["epsilon_spent"] <= 2.0
+
+
+def test_a_finished_run_prints_the_ledger_and_its_counts_per_condition(tmp_path) -> None:
+    from client_node.cli import run_lines
+    from client_node.ledger import PrivacyLedger, make_engine
+
+    ledger = PrivacyLedger(make_engine(f"sqlite:///{tmp_path}/c.db"))
+    ledger.set_budget("d1", epsilon=10.0, delta=1e-3)
+    ledger.open_run("d1", run_id="r1", planned_epsilon=4.0, delta=1e-4, planned_history=[(10.0, 1.0, 1), (1.0, 0.1, 50)],
+                    accountant="rdp", mechanism="dp-sgd")
+    ledger.finish("r1", history=[(10.0, 1.0, 1), (1.0, 0.1, 50)], epsilon=3.9)
+    counts = [{"conditions": {"label": "negative"}, "count": 12.4}, {"conditions": {"label": "positive"}, "count": 27.9}]
+    run = {"dataset_id": "d1", "epsilon_spent": 3.9, "report": {
+        "training": {"condition_counts": {"noise_multiplier": 10.0, "counts": counts}},
+        "samples": {"per_condition": {"label=negative": 4, "label=positive": 6}}}}
+    lines = run_lines(run, ledger.status("d1"))
+    assert lines[0].startswith("  ledger: this run eps 3.9; dataset d1 spent eps") and "in 1 run(s)" in lines[0]
+    assert "sigma 10.0" in lines[1]
+    assert lines[2:] == ["    label=negative: count 12.4, samples received 4",
+                         "    label=positive: count 27.9, samples received 6"]
