@@ -26,6 +26,7 @@ from client_node.datasets.store import StoredDataset
 from client_node.evaluation.leakage import membership_auc, sample_leakage
 from client_node.evaluation.report import utility_report
 from client_node.evaluation.tabular.report import table_report
+from client_node.evaluation.utility.tstr import condition_tstr
 from client_node.remote.server_api import ServerApi
 from client_node.runs.schemas import Generator, RunCreateRequest, RunStage, RunState
 from client_node.runs.store import get_run, run_queue
@@ -276,6 +277,9 @@ def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredData
         privacy["membership_inference"] = membership_auc(loaded, released, dataset.train_records,
                                                          dataset.holdout_records, max_length=max_length)
     utility = utility_report(loaded, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length)
+    if dataset.conditions is not None and "label" in dataset.conditions.domains:
+        utility["tstr"] = condition_tstr([(s.response or s.text, s.conditions.get("label")) for s in samples],
+                                         dataset.train_records, dataset.holdout_records)
     counts: dict[str, Any] = {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                               "rewritten": job.counts.rewritten}
     if dataset.conditions is not None:

@@ -55,3 +55,26 @@ def classifier_scores(
         macro_f1=float(f1_score(test_labels, predicted, average="macro", labels=sorted(set(test_labels)), zero_division=0)),
         n_train=len(train_texts), n_test=len(test_texts), auc=auc,
     )
+
+
+def condition_tstr(samples: Sequence[tuple[str, str | None]], train: Sequence[Any], holdout: Sequence[Any], *,
+                   condition: str = "label", seed: int = 0) -> dict[str, Any]:
+    """TSTR on a declared condition: the classifier fit on the samples' texts and the conditions they were
+    written for, beside one fit on the private training records, both scored on the held-out records
+    (``Record``s: their response, or their text). ``samples``: (text, condition value or None)."""
+    def text_of(record: Any) -> str:
+        return str(record.response or record.text)
+
+    labelled = [(t, v) for t, v in samples if v is not None]
+    test = [(text_of(r), r.condition(condition)) for r in holdout if r.condition(condition) is not None]
+    if not test:
+        return {"condition": condition, "skipped": "no held-out record carries the condition"}
+    test_texts, test_labels = [t for t, _ in test], [str(v) for _, v in test]
+    real = [(text_of(r), str(r.condition(condition))) for r in train if r.condition(condition) is not None]
+    out: dict[str, Any] = {"condition": condition, "samples_labelled": len(labelled)}
+    if labelled:
+        out["synthetic"] = classifier_scores([t for t, _ in labelled], [str(v) for _, v in labelled], test_texts,
+                                             test_labels, seed=seed).to_dict()
+    out["real"] = classifier_scores([t for t, _ in real], [v for _, v in real], test_texts, test_labels,
+                                    seed=seed).to_dict()
+    return out

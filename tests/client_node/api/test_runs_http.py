@@ -209,6 +209,11 @@ def test_a_conditioned_run_sends_shares_not_labels_and_samples_carry_their_condi
     assert certificate.releases == ["condition-counts"] and certificate.history[0][1:] == (1.0, 1)
     ledger = httpx.get(f"{client}/v1/datasets/{run['dataset_id']}", headers=_op()).json()
     assert ledger["budget"]["runs"] == 1
+    report = run["report"]  # released counts beside what came back; TSTR on the label the samples were written for
+    assert sum(report["samples"]["per_condition"].values()) == 6
+    assert {c["conditions"]["label"] for c in report["training"]["condition_counts"]["counts"]} == {"negative", "positive"}
+    tstr = report["utility"]["tstr"]
+    assert tstr["samples_labelled"] == 6 and tstr["synthetic"]["n_test"] == tstr["real"]["n_test"] == 4
 
 
 SAMPLE_SET_FIELDS = {"samples", "certificate", "base_model", "lora"}

@@ -26,3 +26,21 @@ def test_one_label_only_predicts_that_label_with_half_macro_f1_on_balanced_test(
 def test_mismatched_lengths_are_refused() -> None:
     with pytest.raises(ValueError):
         classifier_scores(POS, ["pos"], ["x"], ["pos"])
+
+
+def test_condition_tstr_trains_on_what_samples_were_written_for_and_tests_on_held_out_records() -> None:
+    from client_node.evaluation.utility.tstr import condition_tstr
+    from shared.records import Record
+
+    def record(text: str, label: str) -> Record:
+        return Record(text=text, conditions=(("label", label),))
+
+    good = ["lovely fit great fabric", "great colour lovely", "fits great", "lovely soft great"]
+    bad = ["tore at once awful", "awful seams tore", "shrank awful", "tore and faded"]
+    train = [record(t, "positive") for t in good] + [record(t, "negative") for t in bad]
+    holdout = [record("great and lovely", "positive"), record("awful, it tore", "negative")]
+    samples = [("lovely great", "positive"), ("awful tore", "negative"), ("unlabelled", None)]
+    out = condition_tstr(samples, train, holdout)
+    assert out["samples_labelled"] == 2 and out["synthetic"]["n_train"] == 2 and out["synthetic"]["n_test"] == 2
+    assert out["synthetic"]["accuracy"] == 1.0 and out["real"]["auc"] == 1.0
+    assert "skipped" in condition_tstr(samples, train, [Record(text="x")])
