@@ -94,6 +94,8 @@ class SampleIn(_Wire):
     input: str = Field("", max_length=MAX_SAMPLE_CHARS)
     response: str = Field("", max_length=MAX_SAMPLE_CHARS)
     text: str = Field("", max_length=MAX_SAMPLE_CHARS)
+    conditions: dict[str, str] = Field(default_factory=dict, max_length=4, description=(
+        "the declared conditions the sample was written for (a conditioned vote run's stratum)"))
 
     @model_validator(mode="after")
     def _complete(self) -> SampleIn:

@@ -325,10 +325,10 @@ def _generate_votes(ctx: RunContext, request: RunCreateRequest, run_id: str,
     loaded = load_for(ctx.client.settings.base_model, run_compute(ctx, request), prepare=True)
     run = run_vote_generation(dataset_id=dataset.dataset_id, task=dataset.task, records=dataset.train_records,
                               ledger=ctx.client.ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
-                              run_id=run_id, on_sample=control.progress)
+                              run_id=run_id, on_sample=control.progress, conditions=dataset.conditions)
     if not run.samples:
         raise PipelineError("training-free generation produced no well-formed sample", detail={"counts": run.counts})
-    fields = ("instruction", "input", "response", "text")
+    fields = ("instruction", "input", "response", "text", "conditions")
     made = SampleSetCreate(samples=[SampleIn(**{k: x[k] for k in fields if x.get(k)}) for x in run.samples],
                            certificate=run.certificate, base_model=loaded.signature().weights_sha256,
                            lora=_lora(request))
@@ -386,7 +386,7 @@ def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str 
     return JobCreateRequest(
         adapter_id=adapter_id, sample_set_id=sample_set_id,
         task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
-                      labels=None if table else request.labels),
+                      labels=None if table else request.labels or _declared_labels(dataset)),
         table=TableJobSettings(neighbours=request.table.neighbours, label_shares=label_shares(training)),
         condition_shares=condition_shares(training),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
@@ -403,6 +403,11 @@ def label_shares(training: dict[str, Any] | None) -> dict[str, float] | None:
         return None
     total = sum(max(0.0, float(v)) for v in estimates.values())
     return {k: round(max(0.0, float(v)) / total, 4) for k, v in estimates.items()} if total > 0 else None
+
+
+def _declared_labels(dataset: StoredDataset) -> list[str] | None:
+    """A conditioned dataset's declared label values (public): what the expert checks samples against."""
+    return list(dataset.conditions.domains["label"]) if dataset.conditions and "label" in dataset.conditions.domains else None
 
 
 def condition_shares(training: dict[str, Any] | None) -> list[ConditionShare] | None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from shared.conditions import ConditionSpace
 from shared.records import Record
 
 StratumOf = Callable[[Record], str | None]
@@ -77,5 +78,13 @@ def label_stratum(labels: Sequence[str]) -> StratumOf:
     def stratum_of(record: Record) -> str | None:
         where = record.instruction or record.text
         return next((label for label, pattern in patterns if pattern.search(where)), None)
+
+    return stratum_of
+
+
+def condition_stratum(space: ConditionSpace) -> StratumOf:
+    """The record's combination of declared conditions, as ``ConditionSpace.describe`` names it."""
+    def stratum_of(record: Record) -> str | None:
+        return space.describe(tuple(sorted(record.conditions))) if record.conditions else None
 
     return stratum_of

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from shared.conditions import Conditions
 from shared.prompts import GenerationTemplate, render_record
 from shared.records import Record
 
 
-def group_messages(template: GenerationTemplate, records: Sequence[Record]) -> list[dict[str, str]]:
-    """The task with the group's records as numbered examples before it."""
+def group_messages(template: GenerationTemplate, records: Sequence[Record],
+                   conditions: Conditions = ()) -> list[dict[str, str]]:
+    """The task (for ``conditions``, in a conditioned template) with the group's records as numbered
+    examples before it."""
     examples = "\n\n".join(f"Example {i}:\n{render_record(template, **record.text_fields())}"
                            for i, record in enumerate(records, start=1))
-    messages = template.messages()
+    messages = template.messages(conditions)
     last = messages[-1]
     return [*messages[:-1], {"role": "user", "content": f"Here are examples:\n\n{examples}\n\n{last['content']}"}]
 

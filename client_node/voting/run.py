@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
 from client_node.voting.decoder import BudgetSpent, VotingPrompts
-from client_node.voting.partition import Groups, label_stratum, partition_records
+from client_node.voting.partition import Groups, condition_stratum, label_stratum, partition_records
 from client_node.voting.plan import VoteNoise, VotePlan, plan_votes
 from client_node.voting.prompts import group_messages, render_prompt
+from shared.conditions import ConditionSpace, Conditions
 from shared.errors import TrainingConfigError
 from shared.mechanisms import VoteKind
 from shared.privacy import DPCertificate, round_record_count
@@ -76,18 +77,27 @@ def certificate_of(plan: VotePlan, *, records: int) -> DPCertificate:
 def run_vote_generation(
     *, dataset_id: str, task: str, records: Sequence[Record], ledger: PrivacyLedger, config: VoteConfig, model: Any,
     tokenizer: Any, run_id: str | None = None, on_sample: Callable[[int, int], None] | None = None,
+    conditions: ConditionSpace | None = None,
 ) -> VoteRun:
     """Generate DP samples from ``records`` without training, every token charged before it is chosen.
+    With declared ``conditions`` each combination is a stratum: its records' groups vote for samples
+    written for it (every prompt states it), in parallel with the other strata (disjoint records).
 
     Raises:
         PrivacyBudgetExceededError: the plan does not fit the dataset's budget; nothing was spent.
         TrainingConfigError: the settings buy no token, or no group has a record.
     """
     run_id = run_id or uuid.uuid4().hex
-    template = GenerationTemplate.for_task(task, record_format=record_format_of(records))
-    strata: list[str | None] = list(config.labels) if config.labels else [None]
+    template = GenerationTemplate.for_task(task, record_format=record_format_of(records), conditions=conditions)
+    combos: dict[str | None, Conditions] = {}
+    if conditions is not None:
+        combos = {conditions.describe(c): c for c in conditions.combinations()}
+        names, stratum_of = list(combos), condition_stratum(conditions)
+    else:
+        names, stratum_of = list(config.labels or []), label_stratum(config.labels) if config.labels else None
+    strata: list[str | None] = list(names) if names else [None]
     groups = partition_records(records, groups=config.groups, shots=config.shots, salt=secrets.token_bytes(32),
-                               strata=config.labels, stratum_of=label_stratum(config.labels) if config.labels else None)
+                               strata=names or None, stratum_of=stratum_of)
     per_stratum = math.ceil(config.n_samples / len(strata))
     delta = config.delta if config.delta is not None else default_delta(len(records))
     plan = plan_votes(epsilon=config.epsilon, delta=delta, noise=config.noise, samples_per_stratum=per_stratum,
@@ -100,7 +110,7 @@ def run_vote_generation(
                     mechanism=plan.mechanism.value)
     try:
         samples, spent, counts = _generate(model, tokenizer, template, groups, strata, plan, config, ledger, run_id,
-                                           on_sample)
+                                           on_sample, combos)
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
@@ -113,13 +123,12 @@ def run_vote_generation(
 def _generate(
     model: Any, tokenizer: Any, template: GenerationTemplate, groups: Groups, strata: list[str | None],
     plan: VotePlan, config: VoteConfig, ledger: PrivacyLedger, run_id: str,
-    on_sample: Callable[[int, int], None] | None,
+    on_sample: Callable[[int, int], None] | None, combos: dict[str | None, Conditions],
 ) -> tuple[list[dict[str, Any]], dict[str | None, int], dict[str, int]]:
     aggregator = plan.aggregator()
     spent: dict[str | None, int] = {s: 0 for s in strata}
     counts = {"attempts": 0, "generated": 0, "malformed": 0, "cut_by_budget": 0}
     samples: list[dict[str, Any]] = []
-    public_messages = template.messages()
     prompts: dict[str | None, VotingPrompts] = {}
 
     def charge(stratum: str | None) -> Callable[[], None]:
@@ -141,12 +150,14 @@ def _generate(
             if all(spent[s] >= plan.tokens_per_stratum or not groups.by_stratum.get(s) for s in strata):
                 break
             continue
-        start = template.assistant_prefix() + (config.prefix.format(label=stratum or "") if config.prefix else "")
+        given = combos.get(stratum, ())
+        label = dict(given).get("label") if given else stratum
+        start = template.assistant_prefix() + (config.prefix.format(label=label or "") if config.prefix else "")
         if stratum not in prompts:
             prompts[stratum] = VotingPrompts(
-                model, tokenizer, group_prompts=[render_prompt(tokenizer, group_messages(template, g), start="")
+                model, tokenizer, group_prompts=[render_prompt(tokenizer, group_messages(template, g, given), start="")
                                                  for g in groups.by_stratum[stratum]],
-                public_prompt=render_prompt(tokenizer, public_messages, start=""))
+                public_prompt=render_prompt(tokenizer, template.messages(given), start=""))
         counts["attempts"] += 1
         out = prompts[stratum].decode(start=start, aggregator=aggregator, max_new_tokens=config.max_new_tokens,
                                       candidates=config.candidates, vote=config.vote, before_token=charge(stratum))
@@ -158,7 +169,8 @@ def _generate(
                 counts["malformed"] += 1
             else:
                 counts["generated"] += 1
-                samples.append({**fields, "label": stratum, "tokens": out.tokens, "finished": out.finished})
+                extra = {"conditions": dict(given)} if given else {}
+                samples.append({**fields, **extra, "label": label, "tokens": out.tokens, "finished": out.finished})
         if on_sample is not None:
             on_sample(index + 1, config.n_samples)
     return samples, spent, counts

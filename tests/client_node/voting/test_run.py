@@ -125,3 +125,24 @@ def test_one_record_moves_at_most_one_vote_at_every_token(model_and_tokenizer) -
     for a, b in zip(*histories, strict=True):
         diff = a - b
         assert a.sum() == 5 and np.abs(diff).sum() <= 2 and math.sqrt((diff**2).sum()) <= math.sqrt(2) + 1e-9
+
+
+def test_declared_conditions_are_the_strata_and_every_prompt_states_its_own(ledger, model_and_tokenizer) -> None:
+    """Each combination's records vote only for samples written for it (disjoint strata, parallel
+    composition); the groups' and the public prompt state the combination; samples carry it."""
+    from shared.conditions import ConditionSpace
+
+    space = ConditionSpace(domains={"label": ["bad", "good"]})
+    records = [Record(instruction=f"q{i}", response=f"r{i}", conditions=(("label", "good" if i % 2 else "bad"),))
+               for i in range(24)]
+    model, tokenizer = model_and_tokenizer
+    config = VoteConfig(epsilon=3.0, delta=1e-5, n_samples=4, max_new_tokens=6, groups=6, shots=1, seed=0)
+    run = run_vote_generation(dataset_id="ds", task=TASK, records=records, ledger=ledger, config=config, model=model,
+                              tokenizer=tokenizer, conditions=space)
+    assert set(run.groups) == {"label: bad", "label: good"} == set(run.tokens_spent)  # a random key: some groups empty
+    assert all(0 < n <= 6 for n in run.groups.values())
+    for sample in run.samples:
+        assert sample["conditions"]["label"] == sample["label"] in ("bad", "good")
+    template = GenerationTemplate.for_task(TASK, conditions=space)
+    shown = group_messages(template, records[:1], (("label", "bad"),))[-1]["content"]
+    assert shown.startswith("Here are examples:") and shown.endswith("Conditions: label: bad")
