@@ -20,7 +20,7 @@ from client_node.voting.decoder import BudgetSpent, VotingPrompts
 from client_node.voting.partition import Groups, condition_stratum, label_stratum, partition_records
 from client_node.voting.plan import VoteNoise, VotePlan, plan_votes
 from client_node.voting.prompts import group_messages, render_prompt
-from shared.conditions import ConditionSpace, Conditions
+from shared.conditions import Conditions, ConditionSpace
 from shared.errors import TrainingConfigError
 from shared.mechanisms import VoteKind
 from shared.privacy import DPCertificate, round_record_count
