@@ -12,14 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from client_node.evaluation.metrics import METRICS, with_bootstrap_se
 from shared.tables.neighbours import RowEncoder
 from shared.tables.rows import Row
 from shared.tables.schema import TableSchema
 
 CLASSIFIERS = ("logistic_regression", "random_forest", "gradient_boosting")
-
-
-METRICS = ("auc", "f1", "accuracy", "macro_f1", "mcc")
+__all__ = ["CLASSIFIERS", "METRICS", "scores", "tstr_report"]
 
 
 def _classifier(name: str, seed: int) -> Any:
@@ -44,7 +43,6 @@ def scores(train: Sequence[Row], test: Sequence[Row], schema: TableSchema, *, en
     truth = np.array([r[label] for r in test])
     features_test = encoder.transform(test)
     classes = sorted({r[label] for r in train})
-    resamples = np.random.default_rng(seed).integers(0, len(test), size=(bootstrap, len(test)))
     out = {}
     for name in CLASSIFIERS:
         if len(classes) < 2:
@@ -56,27 +54,8 @@ def scores(train: Sequence[Row], test: Sequence[Row], schema: TableSchema, *, en
             proba = model.predict_proba(features_test)
             known = list(model.classes_)
             score = proba[:, known.index(positive)] if positive in known else np.zeros(len(test))
-        point = _metrics(truth, predicted, score, positive)
-        spread = [_metrics(truth[i], predicted[i], score[i], positive) for i in resamples]
-        out[name] = {**point, "se": {m: _se([s[m] for s in spread]) for m in METRICS}}
+        out[name] = with_bootstrap_se(truth, predicted, score, positive, bootstrap=bootstrap, seed=seed)
     return out
-
-
-def _metrics(truth: np.ndarray, predicted: np.ndarray, score: np.ndarray, positive: str | None) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
-
-    two = positive is not None and len(set(truth.tolist())) == 2
-    return {"auc": float(roc_auc_score(truth == positive, score)) if two else None,
-            "f1": float(f1_score(truth == positive, predicted == positive, zero_division=0)) if two else None,
-            "accuracy": float(accuracy_score(truth, predicted)),
-            "macro_f1": float(f1_score(truth, predicted, average="macro", labels=sorted(set(truth.tolist())),
-                                       zero_division=0)),
-            "mcc": float(matthews_corrcoef(truth, predicted))}
-
-
-def _se(values: list[Any]) -> float | None:
-    numbers = [v for v in values if v is not None]
-    return round(float(np.std(numbers, ddof=1)), 4) if len(numbers) > 1 else None
 
 
 def tstr_report(real_train: Sequence[Row], synthetic: Sequence[Row], test: Sequence[Row], schema: TableSchema, *,

@@ -44,3 +44,13 @@ def test_condition_tstr_trains_on_what_samples_were_written_for_and_tests_on_hel
     assert out["samples_labelled"] == 2 and out["synthetic"]["n_train"] == 2 and out["synthetic"]["n_test"] == 2
     assert out["synthetic"]["accuracy"] == 1.0 and out["real"]["auc"] == 1.0
     assert "skipped" in condition_tstr(samples, train, [Record(text="x")])
+
+
+def test_bootstrap_gives_standard_errors_over_the_test_texts() -> None:
+    test = ["i love it", "awful, returned", "love the fit", "cheap seams", "love", "returned it"] * 5
+    truth = ["pos", "neg", "pos", "neg", "pos", "neg"] * 5
+    noisy = classifier_scores(POS + NEG, ["pos", "neg", "pos", "neg"] + ["neg", "pos", "neg", "pos"], test, truth,
+                              bootstrap=100)
+    assert noisy.se is not None and set(noisy.se) == {"auc", "accuracy", "macro_f1"}
+    assert noisy.se["accuracy"] is not None and 0 < noisy.se["accuracy"] < 0.2
+    assert classifier_scores(POS + NEG, ["pos"] * 4 + ["neg"] * 4, test, truth).se is None
