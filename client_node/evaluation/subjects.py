@@ -40,6 +40,24 @@ class Subject:
                     + f"{INSTRUCTION_HEADER}\n{instruction.strip()}\n{RESPONSE_HEADER}\n")
         return self.chat_prompt([{"role": "user", "content": instruction.strip()}])
 
+    def record_prompt(self, record: Record) -> str:
+        """The prompt after which the model writes ``record``'s learned part: a text template's prompt for
+        the record's conditions (and its layout header), else the answer prompt for its instruction."""
+        if self.template.record_format is RecordFormat.TEXT:
+            return self.chat_prompt(self.template.messages(record.conditions)) + self.template.assistant_prefix()
+        return self.answer_prompt(record.instruction)
+
+    def writes(self, records: Sequence[Record], *, max_new_tokens: int = 64, batch_size: int = 16,
+               temperature: float = 0.0) -> list[str]:
+        """What the model writes for each record's prompt (``record_prompt``: its conditions or instruction)."""
+        out: list[str] = []
+        for start in range(0, len(records), batch_size):
+            prompts = [self.record_prompt(r) for r in records[start : start + batch_size]]
+            texts = sample_texts(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens,
+                                 temperature=temperature)
+            out.extend(t.split("###", 1)[0].strip() for t in texts)
+        return out
+
     def answers(self, instructions: Sequence[str], *, max_new_tokens: int = 64, batch_size: int = 16) -> list[str]:
         """Greedy answers (a writer's answer ends where it starts a new section)."""
         out: list[str] = []

@@ -25,7 +25,8 @@ PUBLIC_DIGITS = 6  # the card's issuer prefix is public knowledge; the other ten
 
 @dataclass(frozen=True)
 class Canary:
-    """``record`` is planted ``repeats`` times; its response is ``lead`` followed by ``secret`` and a full stop."""
+    """``record`` is planted ``repeats`` times; its response (or text) is ``lead`` followed by ``secret`` and a
+    full stop."""
 
     record: Record
     lead: str
@@ -57,6 +58,14 @@ def make_canary(instruction: str, lead: str, card_prefix: str, *, repeats: int, 
                   repeats=repeats)
 
 
+def make_text_canary(lead: str, card_prefix: str, *, repeats: int, rng: random.Random,
+                     conditions: tuple[tuple[str, str], ...] = ()) -> Canary:
+    """A text record (with ``conditions``, for a conditioned dataset) ending in a fresh random card number."""
+    secret = random_card(card_prefix[:PUBLIC_DIGITS], rng)
+    return Canary(record=Record(text=f"{lead}{secret}.", conditions=conditions), lead=lead, secret=secret,
+                  repeats=repeats)
+
+
 def leaked_in_texts(canary: Canary, texts: Sequence[str]) -> bool:
     """Whether the secret's digits appear in any of ``texts`` (spacing and punctuation ignored)."""
     return any(canary.digits in only_digits(t) for t in texts)
@@ -69,7 +78,7 @@ def public_part(canary: Canary) -> str:
 
 def extraction_prefix(subject: Subject, canary: Canary) -> str:
     """The record up to the secret, in the model's own prompt format."""
-    return subject.answer_prompt(canary.record.instruction) + canary.lead
+    return subject.record_prompt(canary.record) + canary.lead
 
 
 def extracted(subject: Subject, canaries: Sequence[Canary], *, max_new_tokens: int = 24) -> list[str]:

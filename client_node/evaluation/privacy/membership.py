@@ -27,3 +27,14 @@ def loss_threshold_auc(member_losses: Sequence[float], nonmember_losses: Sequenc
     # Mann-Whitney U of non-members having higher loss = pairs (member, non-member) with member lower
     u_members_higher = member_rank_sum - n_m * (n_m + 1) / 2
     return 1.0 - u_members_higher / (n_m * n_n)
+
+
+def calibrated_auc(member_losses: Sequence[float], nonmember_losses: Sequence[float],
+                   member_reference: Sequence[float], nonmember_reference: Sequence[float]) -> float:
+    """The loss attack calibrated by a reference model (Carlini et al., "Membership Inference Attacks From
+    First Principles", 2022, the offline LiRA baseline's idea; Watson et al., 2022): each record's loss minus
+    its loss under the public base model, so a record that is simply easy does not look like a member."""
+    if len(member_losses) != len(member_reference) or len(nonmember_losses) != len(nonmember_reference):
+        raise ValueError("each record needs its reference loss")
+    return loss_threshold_auc([a - b for a, b in zip(member_losses, member_reference, strict=True)],
+                              [a - b for a, b in zip(nonmember_losses, nonmember_reference, strict=True)])

@@ -60,3 +60,20 @@ def test_exposure_is_maximal_for_a_model_that_prefers_the_secret() -> None:
 
     subject.model = Memorizer()
     assert exposure(subject, c, candidates=63) == pytest.approx(math.log2(64))
+
+
+def test_a_text_canary_is_extracted_after_its_conditions_prompt() -> None:
+    """A conditioned text dataset's canary: its record carries conditions, and extraction prompts the writer
+    with exactly the prompt it learned that record under (its conditions), then the lead."""
+    from client_node.evaluation.privacy.canaries import make_text_canary
+    from shared.conditions import ConditionSpace
+    from shared.prompts import RecordFormat
+
+    space = ConditionSpace(domains={"label": ["negative", "positive"]})
+    c = make_text_canary("Love it. My card is ", "455617", repeats=16, rng=random.Random(1),
+                         conditions=(("label", "positive"),))
+    assert c.record.text == f"Love it. My card is {c.secret}." and c.record.condition("label") == "positive"
+    template = GenerationTemplate.for_task("reviews", record_format=RecordFormat.TEXT, conditions=space)
+    subject = Subject("writer", make_tiny_llama(seed=1), make_tiny_tokenizer(), template)
+    prefix = extraction_prefix(subject, c)
+    assert prefix.endswith("Conditions: label: positive<|im_end|>\n<|im_start|>assistant\nLove it. My card is ")

@@ -26,3 +26,16 @@ def test_matches_the_pairwise_definition() -> None:
 def test_empty_groups_are_refused() -> None:
     with pytest.raises(ValueError):
         loss_threshold_auc([], [1.0])
+
+
+def test_calibration_removes_what_the_reference_model_explains() -> None:
+    from client_node.evaluation.privacy.membership import calibrated_auc
+
+    # members happen to be easy texts (low loss under the base model too): the raw attack is fooled,
+    # the calibrated one sees no membership signal beyond the reference
+    members, member_ref = [1.0, 1.1, 1.2], [1.0, 1.1, 1.2]
+    nonmembers, nonmember_ref = [2.0, 2.1, 2.2], [2.0, 2.1, 2.2]
+    assert loss_threshold_auc(members, nonmembers) == 1.0
+    assert calibrated_auc(members, nonmembers, member_ref, nonmember_ref) == 0.5
+    # a model that lowered its members' losses below the reference is caught
+    assert calibrated_auc([0.5, 0.6, 0.7], nonmembers, member_ref, nonmember_ref) == 1.0
