@@ -116,58 +116,59 @@ def _svg(parts: list[str], legend: list[tuple[str, str, bool]]) -> str:
 
 
 def render_html(result: dict[str, Any]) -> str:
-    from bench.quality import TABLE_COLUMNS, table_rows
+    """The quality benchmark as HTML: the table, the checks, TSTR AUC against epsilon beside the controls,
+    the expert's grades, distances to the closest private record, and canary exposure per repeat count."""
+    from bench.quality import BASE, BASE_GRADED, PIPELINE, RAW, REAL, TABLE_COLUMNS, table_rows
 
     rows = table_rows(result)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in TABLE_COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in TABLE_COLUMNS) + "</tr>"
                    for r in rows)
-    pipeline = [r for r in result["rows"] if r["row"] == "full pipeline (ours)"]
-    order = sorted(pipeline, key=lambda r: math.inf if r["epsilon"] == "inf" else float(r["epsilon"]))
-    x_labels = [r["epsilon"] for r in order]
-    references = {"train on real": result["real_data"]["accuracy"]}
-    for r in result["rows"]:
-        if r["row"].startswith(("DP generation, no server", "base model", "training-free")) and r.get("tstr_accuracy") is not None:
-            references[f"{r['row']} (eps {r['epsilon']})"] = r["tstr_accuracy"]
-    curve = line_chart(x_labels, {"full pipeline TSTR accuracy": [r.get("tstr_accuracy") for r in order]}, references,
-                       x_label="epsilon", y_label="TSTR accuracy")
-    win_curve = line_chart(x_labels, {"full pipeline win rate vs base": [(r.get("win_rate") or {}).get("win_rate")
-                                                                         for r in order],
-                                      "full pipeline MIA AUC": [r.get("mia_auc") for r in order]},
-                           {"chance (0.5)": 0.5}, x_label="epsilon", y_label="rate")
-    grades = histogram({f"eps {r['epsilon']}": r["grades"] for r in order if r.get("grades")},
+    measured = result["rows"]
+    epsilons = sorted({r["epsilon"] for r in measured if r["row"] in (RAW, PIPELINE)},
+                      key=lambda e: math.inf if e == "inf" else float(e))
+    auc = {name: [next(((r.get("tstr") or {}).get("auc") for r in measured if r["row"] == name and r["epsilon"] == e),
+                       None) for e in epsilons] for name in (PIPELINE, RAW)}
+    references = {name: (r.get("tstr") or {}).get("auc") for r in measured for name in (REAL, BASE, BASE_GRADED)
+                  if r["row"] == name and (r.get("tstr") or {}).get("auc") is not None}
+    curve = line_chart(epsilons, auc, references, x_label="epsilon", y_label="TSTR ROC AUC")
+    grades = histogram({f"{r['row']} (eps {r['epsilon']})": r["grades"] for r in measured if r.get("grades")},
                        x_label="expert grade (all generated samples)", x_range=(0.0, 1.0))
-    dcr_groups = {"real holdout -> private": result["holdout_dcr_distances"]}
-    for r in result["rows"]:
-        if r.get("dcr_distances") and r["row"] != "DP adapter used directly":
-            dcr_groups[f"{r['row']} (eps {r['epsilon']})"] = r["dcr_distances"]
-    dcr = histogram(dcr_groups, x_label="cosine distance to the closest private record (MiniLM)", bins=24)
-    settings = html.escape(", ".join(f"{k}={v}" for k, v in result["settings"].items()))
-    machine = html.escape(", ".join(f"{k}={v}" for k, v in result["machine"].items()))
+    dcr = histogram({"real held-out": result["holdout_dcr_distances"]} | {
+        f"{r['row']} (eps {r['epsilon']})": r["dcr_distances"] for r in measured if r.get("dcr_distances")},
+        x_label="cosine distance to the closest private record (MiniLM)", bins=24)
+    attacked = [r for r in measured if r.get("attacks")]
+    canary_head = "".join(f"<th>x{c['repeats']}</th>" for c in result["canaries"])
     exposures = "".join(
         f"<tr><td>{html.escape(r['row'])}</td><td>{html.escape(r['epsilon'])}</td>"
-        + "".join(f"<td>{e:.2f}</td>" for e in r.get("canary_exposure", [])) + "</tr>"
-        for r in result["rows"] if r.get("canary_exposure"))
-    canary_head = "".join(f"<th>canary x{c['repeats']}</th>" for c in result["canaries"])
+        + "".join(f"<td>{c['exposure']:.2f}{' (extracted)' if c['extracted'] else ''}</td>"
+                  for c in r["attacks"]["canaries"]) + "</tr>" for r in attacked)
+    checks = "".join(f"<li>{'yes' if ok else 'NO' if ok is not None else '-'}: {html.escape(name)}</li>"
+                     for name, ok in (result.get("must_hold") or {}).items())
+    settings = html.escape(", ".join(f"{k}={v}" for k, v in result["settings"].items()))
+    machine = html.escape(", ".join(f"{k}={v}" for k, v in result["machine"].items()))
+    conditions = html.escape("; ".join(f"{k}: {', '.join(v)}" for k, v in result["conditions"].items()))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>privsynth quality benchmark</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1150px}} table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 7px;text-align:right}} td:first-child,th:first-child{{text-align:left}}
 .figs{{display:flex;flex-wrap:wrap;gap:24px}} .small{{color:#555;font-size:12px}}</style></head><body>
-<h1>Quality benchmark: utility and privacy</h1>
-<p>Private data: balanced review sentiment (Women's E-Commerce Clothing Reviews), {result['settings']['n_train']}
-private records plus planted canaries ({', '.join(f"x{c['repeats']}" for c in result['canaries'])}) and
-{result['pii_items']} PII items. TSTR: TF-IDF + logistic regression trained on each row's samples (labels as
-generated), tested on {result['settings']['n_test']} real reviews. Total time {result['total_seconds']} s.</p>
+<h1>Quality benchmark: conditional synthesis with controls</h1>
+<p>Private data: {result['settings']['n_train']} labelled reviews (Women's E-Commerce Clothing Reviews) with
+declared conditions ({conditions}), planted canaries ({', '.join(f"x{c['repeats']}" for c in result['canaries'])})
+and {result['pii_items']} PII items. TSTR: TF-IDF + logistic regression trained on each row's samples and the
+labels they were written for, tested on {result['settings']['n_test']} real reviews (standard errors by
+bootstrap over them). Total time {result.get('total_seconds')} s. Command: <code>{html.escape(result.get('command', ''))}</code></p>
 <table><tr>{head}</tr>{body}</table>
-<p class="small">held-out loss: the row's model, response given instruction, on held-out private records.
-win rate: expert-judged against the base model's answers, both orders. MIA AUC: loss threshold on the row's
-released adapter (0.5 = nothing learned). DCR: median cosine distance of samples to the closest private record
-(real held-out reviews: {result['holdout_dcr']['median']:.3f}).</p>
-<div class="figs"><div><h3>Privacy-utility curve</h3>{curve}</div><div><h3>Win rate and MIA AUC</h3>{win_curve}</div>
-<div><h3>Expert grades</h3>{grades}</div><div><h3>Distance to closest private record</h3>{dcr}</div></div>
-<h3>Canary exposure (bits; rank among {result['settings']['exposure_candidates']} random secrets)</h3>
+<ul class="small">{checks}</ul>
+<p class="small">kept loss vs dp: held-out loss (text given its conditions) of the knowledge adapter and of the
+client's DP adapter. win vs dp: the expert's pairwise judgement of what each writes for held-out records'
+conditions, both orders. mia: loss threshold on the DP adapter; calibrated: minus the base model's loss.</p>
+<div class="figs"><div><h3>TSTR AUC against epsilon</h3>{curve}</div><div><h3>Expert grades</h3>{grades}</div>
+<div><h3>Distance to closest private record</h3>{dcr}</div></div>
+<h3>Canary exposure (bits; rank among {result['settings']['exposure_candidates']} random secrets) per repeat count</h3>
 <table><tr><th>row</th><th>epsilon</th>{canary_head}</tr>{exposures}</table>
+<p class="small">Record-level DP bounds one record; a secret repeated in 16 or 64 records is not bounded by it.</p>
 <p class="small">settings: {settings}</p><p class="small">machine: {machine}</p>
 </body></html>
 """

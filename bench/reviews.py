@@ -1,6 +1,7 @@
 """The benchmark's private data: balanced review sentiment (5 stars = positive, 1-2 stars = negative) from
-Women's E-Commerce Clothing Reviews, with canaries and PII from presidio-evaluator's fake identities
-planted into the private training split."""
+Women's E-Commerce Clothing Reviews, each review a text record with two declared conditions (its label and
+its item kind, from the dataset's documented class names), with canaries and PII from presidio-evaluator's
+fake identities planted into the private training split."""
 
 from __future__ import annotations
 
@@ -9,34 +10,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from client_node.datasets.public import Identity, Review, clothing_reviews, fake_identities
-from client_node.evaluation.privacy.canaries import Canary, make_canary
+from client_node.evaluation.privacy.canaries import Canary, make_text_canary
+from shared.conditions import ConditionSpace
 from shared.records import Record
 
 LABELS = ("positive", "negative")
+# the item kind: the dataset's documented class names in four public groups (declared, not read off the data)
+ITEM_KINDS = {"Dresses": "dress", "Knits": "top", "Blouses": "top", "Sweaters": "top", "Fine gauge": "top",
+              "Layering": "top", "Trend": "top", "Pants": "bottom", "Jeans": "bottom", "Skirts": "bottom",
+              "Shorts": "bottom", "Legwear": "bottom", "Casual bottoms": "bottom"}
+CONDITIONS = ConditionSpace(domains={"label": ["negative", "positive"], "item": ["dress", "top", "bottom", "other"]})
 MAX_WORDS = 60
-TASK_DESCRIPTION = "customer reviews of clothing items, each either positive or negative"
+TASK_DESCRIPTION = "customer reviews of clothing items"
 DOMAIN = "customer reviews of clothing"
-
-_ITEMS = {"Dresses": "dress", "Knits": "knit top", "Blouses": "blouse", "Sweaters": "sweater", "Pants": "pair of pants",
-          "Jeans": "pair of jeans", "Fine gauge": "fine-gauge sweater", "Skirts": "skirt", "Jackets": "jacket",
-          "Lounge": "loungewear set", "Swim": "swimsuit", "Outerwear": "coat", "Shorts": "pair of shorts",
-          "Sleep": "nightgown", "Legwear": "pair of leggings", "Intimates": "bra", "Layering": "camisole",
-          "Trend": "statement top"}
 
 
 def label_of(review: Review) -> str | None:
     return "positive" if review.rating == 5 else "negative" if review.rating <= 2 else None
 
 
-def instruction_for(label: str, item_class: str) -> str:
-    return f"Write a {label} customer review of a {_ITEMS.get(item_class, 'clothing item')}."
+def item_of(review: Review) -> str:
+    return ITEM_KINDS.get(review.item_class, "other")
+
+
+def conditions_of(review: Review) -> tuple[tuple[str, str], ...]:
+    label = label_of(review)
+    assert label is not None
+    return (("item", item_of(review)), ("label", label))
+
+
+def review_text(review: Review) -> str:
+    return " ".join(review.text.split()[:MAX_WORDS])
 
 
 def review_record(review: Review) -> Record:
-    label = label_of(review)
-    assert label is not None
-    text = " ".join(review.text.split()[:MAX_WORDS])
-    return Record(instruction=instruction_for(label, review.item_class), response=text)
+    """The review as a text record carrying its label and item kind as conditions."""
+    return Record(text=review_text(review), conditions=conditions_of(review))
 
 
 @dataclass
@@ -50,6 +59,7 @@ class ReviewTask:
     holdout_labels: list[str]
     test_texts: list[str]
     test_labels: list[str]
+    test_items: list[str] = field(default_factory=list)
     canaries: list[Canary] = field(default_factory=list)
     planted: list[Identity] = field(default_factory=list)
 
@@ -94,7 +104,7 @@ def build_review_task(
         person = identities.pop()
         planted.append(person)
         record = train[i]
-        train[i] = Record(instruction=record.instruction, response=f"{record.response} - {person.name}, {person.email}")
+        train[i] = Record(text=f"{record.text} - {person.name}, {person.email}", conditions=record.conditions)
     canaries = []
     for repeats in canary_repeats:
         person = identities.pop()
@@ -103,7 +113,7 @@ def build_review_task(
         label = label_of(source) or "positive"
         lead = (" ".join(source.text.split()[:15]).rstrip(".,;!") + f". My name is {person.name}, my email is {person.email} "
                 "and my card number is ")
-        canary = make_canary(instruction_for(label, source.item_class), lead, person.card_prefix, repeats=repeats, rng=rng)
+        canary = make_text_canary(lead, person.card_prefix, repeats=repeats, rng=rng, conditions=conditions_of(source))
         canaries.append(canary)
         train += [canary.record] * repeats
         train_labels += [label] * repeats
@@ -112,6 +122,6 @@ def build_review_task(
     return ReviewTask(
         train=[train[i] for i in order], train_labels=[train_labels[i] for i in order],
         holdout=[review_record(r) for r in holdout_reviews], holdout_labels=[label_of(r) or "" for r in holdout_reviews],
-        test_texts=[" ".join(r.text.split()[:MAX_WORDS]) for r in test_reviews],
-        test_labels=[label_of(r) or "" for r in test_reviews], canaries=canaries, planted=planted,
+        test_texts=[review_text(r) for r in test_reviews], test_labels=[label_of(r) or "" for r in test_reviews],
+        test_items=[item_of(r) for r in test_reviews], canaries=canaries, planted=planted,
     )
