@@ -270,9 +270,13 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One line per (dataset, route, epsilon), repeats averaged: gradient boosting's AUC (mean over repeats,
     their standard deviation, the test rows' bootstrap error) and F1, the other classifiers' AUC, the share
-    of train-on-real's AUC, DCR and copies."""
+    of train-on-real's AUC, DCR and copies. ``train``: the private rows the route saw (HARMONIC's subsample).
+    Lines by dataset, then route (``ROUTES`` order), then epsilon."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in result["rows"]:
+    datasets = list(dict.fromkeys(r["dataset"] for r in result["rows"]))
+    order = sorted(result["rows"], key=lambda r: (datasets.index(r["dataset"]), ROUTES.index(r["route"]),
+                                                  INF if r["epsilon"] == "inf" else float(r["epsilon"])))
+    for row in order:
         groups.setdefault((row["dataset"], row["route"], str(row["epsilon"])), []).append(row)
     ceiling = {key[0]: _mean(rows, "gradient_boosting", "auc") for key, rows in groups.items() if key[1] == "real"}
     out = []
@@ -281,7 +285,7 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         aucs = [_tstr(r, "gradient_boosting", "auc") for r in rows]
         dcr = [r["kept"]["dcr"] for r in rows]
         out.append({"dataset": dataset, "route": route, "eps": "-" if route == "real" else rows[0]["epsilon"],
-                    "runs": len(rows), "train": rows[0].get("n_train"), "rows": round(_avg([r["kept"]["rows"] for r in rows])),
+                    "runs": len(rows), "train": _private_rows(rows[0]), "rows": round(_avg([r["kept"]["rows"] for r in rows])),
                     "gb auc": auc, "sd runs": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None,
                     "se test": _avg([r["kept"]["tstr"]["synthetic"]["gradient_boosting"]["se"]["auc"] for r in rows]),
                     "gb f1": _mean(rows, "gradient_boosting", "f1"), "gb acc": _mean(rows, "gradient_boosting", "accuracy"),
@@ -294,6 +298,12 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "tv": _avg([r["kept"]["fidelity"].get("mean_tv") for r in rows]),
                     "s": _avg([r.get("seconds") for r in rows])})
     return out
+
+
+def _private_rows(row: dict[str, Any]) -> int | None:
+    if row["route"].startswith("harmonic") and row.get("training"):
+        return int(row["training"].get("examples", row.get("n_train") or 0))
+    return row.get("n_train")
 
 
 def _tstr(row: dict[str, Any], classifier: str, metric: str) -> float | None:
