@@ -23,7 +23,7 @@ UPLOAD_ERRORS: tuple[type[errors.SynthError], ...] = (
     errors.AdapterNonFiniteError, errors.AdapterUnknownTensorError, errors.AdapterShapeError,
     errors.AdapterMissingTensorError, errors.AdapterRankError, errors.AdapterMetadataError,
     errors.CertificateMissingError, errors.CertificateMalformedError, errors.BaseModelMismatchError,
-    errors.BaseModelNotHostedError, errors.CertificatePolicyError,
+    errors.BaseModelNotHostedError, errors.CertificatePolicyError, errors.CertificateInconsistentError,
 )
 
 

@@ -10,6 +10,7 @@ from server_node.models import StoredSampleSet
 from server_node.samples.intake import accept_sample_set, get_owned_sample_set
 from shared.errors import (
     BaseModelNotHostedError,
+    CertificateInconsistentError,
     CertificatePolicyError,
     RequestInvalidError,
     RequestTooLargeError,
@@ -29,7 +30,7 @@ def _public(row: StoredSampleSet) -> SampleSetPublic:
 
 
 @router.post("", response_model=SampleSetPublic, status_code=status.HTTP_201_CREATED,
-             responses=error_responses(SampleSetInvalidError, CertificatePolicyError, BaseModelNotHostedError,
+             responses=error_responses(SampleSetInvalidError, CertificatePolicyError, CertificateInconsistentError, BaseModelNotHostedError,
                                        RequestTooLargeError, RequestInvalidError))
 async def create_sample_set(request: SampleSetCreate, state: StateDep, session: SessionDep,
                             client: CurrentClient) -> SampleSetPublic:
