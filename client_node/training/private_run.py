@@ -9,13 +9,9 @@ from typing import Any
 
 from client_node.datasets.store import StoredDataset
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
-from client_node.training.conditions import (
-    DEFAULT_CONDITION_NOISE,
-    ConditionCounts,
-    condition_history,
-    release_condition_counts,
-)
+from client_node.training.conditions import DEFAULT_CONDITION_NOISE, ConditionCounts, release_condition_counts
 from client_node.training.export import export_adapter
+from shared.mechanisms import GaussianMechanism
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import Mechanism
 from shared.prompts import GenerationTemplate, record_format_of
@@ -67,22 +63,21 @@ def run_private_training(
     template = GenerationTemplate.for_task(dataset.task, record_format=record_format_of(dataset.records),
                                            conditions=space)
     records = dataset.train_records
-    released: list[ConditionCounts] = []
-    noise = condition_noise if config.private else 0.0
+    mechanism = GaussianMechanism.from_noise_multiplier(condition_noise) if space and config.private else None
+    counts: ConditionCounts | None = None
 
     def release() -> None:
+        nonlocal counts
         if space is not None:
-            released.append(release_condition_counts(records, space, noise_multiplier=noise))
+            counts = release_condition_counts(records, space, mechanism)
 
     result = train_charged(dataset_id=dataset.dataset_id, records=records, template=template,
                            ledger=ledger, config=config, model=model, tokenizer=tokenizer, run_id=run_id,
                            progress=progress, on_step=on_step, on_pass=on_pass,
-                           prior=condition_history(noise) if space is not None and config.private else [],
-                           releases=[Mechanism.CONDITION_COUNTS] if space is not None else [],
-                           before_training=release)
+                           prior=mechanism.history(1) if mechanism else [],
+                           releases=[Mechanism.CONDITION_COUNTS] if mechanism else [], before_training=release)
     adapter = export_adapter(result, base=base, template=template)
-    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id),
-                      released[0] if released else None)
+    return PrivateRun(run_id, adapter, result, template, ledger.status(dataset.dataset_id), counts)
 
 
 def train_charged(
@@ -117,7 +112,7 @@ def train_charged(
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
-    if releases and plan.private:
+    if releases:
         result.certificate = result.certificate.model_copy(update={"releases": list(releases)})
     ledger.finish(run_id, history=result.history if plan.private else None, epsilon=result.certificate.epsilon)
     return result

@@ -15,6 +15,7 @@ from client_node.training.conditions import count_conditions, release_condition_
 from client_node.training.private_run import run_private_training
 from shared.adapters import decode_adapter
 from shared.conditions import ConditionSpace
+from shared.mechanisms import GaussianMechanism
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 from shared.privacy import Mechanism
 from shared.records import Record
@@ -35,11 +36,13 @@ def test_counts_follow_the_combinations_and_noise_has_its_scale() -> None:
     records = _records()
     exact = count_conditions(records, SPACE)
     assert exact.tolist() == [16.0, 8.0, 16.0, 8.0] and exact.sum() == len(records)  # item-major, then label
-    draws = np.array([release_condition_counts(records, SPACE, noise_multiplier=10.0).counts for _ in range(200)])
+    mechanism = GaussianMechanism.from_noise_multiplier(10.0)
+    draws = np.array([release_condition_counts(records, SPACE, mechanism).counts for _ in range(200)])
     # OpenDP's sampler is unseedable: its sd over 800 draws lies within 10 % of sigma (fails ~1e-6)
     assert abs((draws - exact).std() - 10.0) < 1.0 and abs((draws - exact).mean()) < 1.5
-    exact_release = release_condition_counts(records, SPACE, noise_multiplier=0.0)
-    assert [s for _, s in exact_release.shares()] == [1 / 3, 1 / 6, 1 / 3, 1 / 6] and not exact_release.history()
+    exact_release = release_condition_counts(records, SPACE, None)
+    assert [s for _, s in exact_release.shares()] == [1 / 3, 1 / 6, 1 / 3, 1 / 6]
+    assert exact_release.as_dict()["noise_multiplier"] == 0.0 and exact_release.counts == tuple(exact)
 
 
 def test_a_conditioned_run_releases_counts_and_trains_under_one_epsilon(tmp_path) -> None:
@@ -51,7 +54,8 @@ def test_a_conditioned_run_releases_counts_and_trains_under_one_epsilon(tmp_path
                                tokenizer=make_tiny_tokenizer(), base=tiny_signature(model), progress=False,
                                condition_noise=5.0)
     cert, counts = run.result.certificate, run.condition_counts
-    assert counts is not None and counts.noise_multiplier == 5.0 and len(counts.counts) == 4
+    assert counts is not None and counts.mechanism is not None and counts.mechanism.noise_multiplier == 5.0
+    assert len(counts.counts) == 4
     assert cert.releases == [Mechanism.CONDITION_COUNTS] and cert.history is not None
     assert cert.history[0] == (5.0, 1.0, 1) and sum(n for *_, n in cert.history) == run.result.plan.steps + 1
     assert cert.epsilon == pytest.approx(epsilon_of_history(cert.history, delta=cert.delta)) and cert.epsilon <= 4.0
@@ -73,5 +77,5 @@ def test_a_non_private_run_counts_exactly_and_spends_nothing_on_them(tmp_path) -
     model = make_tiny_llama(seed=2)
     run = run_private_training(dataset=dataset, ledger=ledger, config=tiny_config(epsilon=math.inf, max_length=96),
                                model=model, tokenizer=make_tiny_tokenizer(), base=tiny_signature(model), progress=False)
-    assert run.condition_counts is not None and run.condition_counts.noise_multiplier == 0
+    assert run.condition_counts is not None and run.condition_counts.mechanism is None
     assert sum(run.condition_counts.counts) == len(dataset.train_records) and not run.result.certificate.releases
