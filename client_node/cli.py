@@ -471,6 +471,8 @@ def _run(args: argparse.Namespace) -> int:
 def run_lines(run: dict[str, Any], budget: Any) -> list[str]:
     """The ledger line (``budget``: the dataset's ``BudgetStatus``) and, for conditioned records, the released
     counts and the samples received per condition."""
+    from shared.conditions import condition_key
+
     lines = [f"  ledger: this run eps {run['epsilon_spent'] if run['epsilon_spent'] is not None else 'inf'}; "
              f"dataset {run['dataset_id']} spent eps {budget.epsilon_spent:.3f} of {budget.epsilon_budget} "
              f"in {budget.runs} run(s)"]
@@ -482,7 +484,7 @@ def run_lines(run: dict[str, Any], budget: Any) -> list[str]:
         lines.append(f"  condition counts released with Gaussian noise sigma {noise}" if noise else
                      "  condition counts (exact: a non-private run)")
         for entry in released["counts"]:
-            key = ", ".join(f"{k}={v}" for k, v in sorted(entry["conditions"].items()))
+            key = condition_key(entry["conditions"])
             lines.append(f"    {key}: count {entry['count']:.1f}, samples received {received.get(key, 0)}")
     return lines
 

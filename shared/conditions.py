@@ -7,8 +7,10 @@ record's own values are private. Generation, grading and evaluation work per com
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +18,7 @@ NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 MAX_CONDITIONS = 4
 MAX_VALUES = 64
 MAX_COMBINATIONS = 512
+LABEL = "label"  # the condition the expert's grading and TSTR check samples against
 
 Conditions = tuple[tuple[str, str], ...]  # a record's values, by condition name, in the space's order
 
@@ -33,19 +36,19 @@ class ConditionSpace(BaseModel):
     def _well_formed(cls, domains: dict[str, list[str]]) -> dict[str, list[str]]:
         if not domains:
             raise ValueError("declare at least one condition, or none at all")
-        size = 1
-        for name, values in domains.items():
+        cleaned: dict[str, list[str]] = {}
+        for name in sorted(domains):
             if not NAME_RE.match(name):
                 raise ValueError(f"condition name {name!r}: a letter, then letters, digits or _ (at most 40)")
-            cleaned = [" ".join(str(v).split()) for v in values]
-            if len(cleaned) < 2 or len(cleaned) > MAX_VALUES:
-                raise ValueError(f"condition {name!r} needs 2 to {MAX_VALUES} values, got {len(cleaned)}")
-            if len(set(cleaned)) != len(cleaned) or not all(cleaned) or any(len(v) > 80 for v in cleaned):
+            values = cleaned[name] = [" ".join(str(v).split()) for v in domains[name]]
+            if len(values) < 2 or len(values) > MAX_VALUES:
+                raise ValueError(f"condition {name!r} needs 2 to {MAX_VALUES} values, got {len(values)}")
+            if len(set(values)) != len(values) or not all(values) or any(len(v) > 80 for v in values):
                 raise ValueError(f"condition {name!r}: values must be distinct, non-empty, at most 80 characters")
-            size *= len(cleaned)
+        size = math.prod(len(v) for v in cleaned.values())
         if size > MAX_COMBINATIONS:
             raise ValueError(f"the conditions make {size} combinations; at most {MAX_COMBINATIONS}")
-        return {name: [" ".join(str(v).split()) for v in domains[name]] for name in sorted(domains)}
+        return cleaned
 
     @classmethod
     def declared(cls, domains: Mapping[str, Sequence[str]] | None) -> ConditionSpace | None:
@@ -55,6 +58,11 @@ class ConditionSpace(BaseModel):
     @property
     def names(self) -> list[str]:
         return list(self.domains)
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The declared values of the ``label`` condition (public), if there is one."""
+        return self.domains.get(LABEL)
 
     def combinations(self) -> Iterator[Conditions]:
         """Every combination of values, names sorted, values in declared order (the counts' and shares' index)."""
@@ -94,7 +102,8 @@ class ConditionSpace(BaseModel):
         """
         combos = list(self.combinations())
         given = {tuple(sorted(c)): float(v) for c, v in (shares or {c: 1.0 for c in combos}).items()}
-        unknown = [dict(c) for c in given if c not in set(combos)]
+        known = set(combos)
+        unknown = [dict(c) for c in given if c not in known]
         if unknown:
             raise ValueError(f"shares name combinations outside the declared conditions: {unknown[:3]}")
         raw = [max(0.0, given.get(c, 0.0)) for c in combos]
@@ -106,3 +115,14 @@ class ConditionSpace(BaseModel):
         for i in sorted(range(len(combos)), key=lambda i: counts[i] - exact[i])[: n - sum(counts)]:
             counts[i] += 1
         return dict(zip(combos, counts, strict=True))
+
+
+def condition_key(conditions: Mapping[str, str]) -> str:
+    """One combination as reports name it: ``item=top, label=positive`` (``(none)`` for no conditions)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(conditions.items())) or "(none)"
+
+
+def count_by_condition(conditions: Iterable[Mapping[str, str]]) -> dict[str, int]:
+    """How many of the given (samples') conditions fall in each combination, by ``condition_key``, sorted."""
+    counts = Counter(condition_key(c) for c in conditions)
+    return dict(sorted(counts.items()))

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from shared.conditions import ConditionSpace
 from shared.errors import DatasetValidationError
 from shared.records import Record
@@ -77,8 +79,8 @@ def parse_dataset(
     """Parse dataset bytes (see ``read_dataset``); ``fmt`` is ``"jsonl"`` or ``"csv"``."""
     try:
         space = ConditionSpace.declared(conditions)
-    except ValueError as exc:
-        message = "; ".join(e["msg"] for e in exc.errors()) if hasattr(exc, "errors") else str(exc)
+    except ValidationError as exc:
+        message = "; ".join(e["msg"] for e in exc.errors())
         raise DatasetValidationError(f"bad condition domains: {message}",
                                      detail={"problems": [{"line": 0, "problem": message}]}) from None
     if not data.strip():

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.conditions import Conditions
 from shared.models.sampling import sample_texts
 from shared.models.scoring import continuation_logprobs
 from shared.prompts import INSTRUCTION_HEADER, RESPONSE_HEADER, GenerationTemplate, RecordFormat
@@ -33,10 +34,11 @@ class Subject:
     def chat_prompt(self, messages: list[dict[str, str]]) -> str:
         return str(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
 
-    def answer_prompt(self, instruction: str) -> str:
-        """The prompt after which the model's text is its answer to ``instruction``."""
+    def answer_prompt(self, instruction: str, conditions: Conditions = ()) -> str:
+        """The prompt after which the model's text is its answer to ``instruction`` (a writer's prompt states
+        the record's ``conditions`` when its template declares them)."""
         if self.is_writer:
-            return (self.chat_prompt(self.template.messages())
+            return (self.chat_prompt(self.template.messages(conditions))
                     + f"{INSTRUCTION_HEADER}\n{instruction.strip()}\n{RESPONSE_HEADER}\n")
         return self.chat_prompt([{"role": "user", "content": instruction.strip()}])
 
@@ -45,27 +47,20 @@ class Subject:
         the record's conditions (and its layout header), else the answer prompt for its instruction."""
         if self.template.record_format is RecordFormat.TEXT:
             return self.chat_prompt(self.template.messages(record.conditions)) + self.template.assistant_prefix()
-        return self.answer_prompt(record.instruction)
+        return self.answer_prompt(record.instruction, record.conditions if self.is_writer else ())
 
-    def writes(self, records: Sequence[Record], *, max_new_tokens: int = 64, batch_size: int = 16,
-               temperature: float = 0.0) -> list[str]:
-        """What the model writes for each record's prompt (``record_prompt``: its conditions or instruction)."""
-        out: list[str] = []
-        for start in range(0, len(records), batch_size):
-            prompts = [self.record_prompt(r) for r in records[start : start + batch_size]]
-            texts = sample_texts(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens,
-                                 temperature=temperature)
-            out.extend(t.split("###", 1)[0].strip() for t in texts)
-        return out
+    def writes(self, records: Sequence[Record], *, max_new_tokens: int = 64, batch_size: int = 16) -> list[str]:
+        """Greedy, what the model writes for each record's prompt (``record_prompt``: its conditions or
+        instruction), up to where it starts a new section."""
+        return self._greedy([self.record_prompt(r) for r in records], max_new_tokens, batch_size)
 
     def answers(self, instructions: Sequence[str], *, max_new_tokens: int = 64, batch_size: int = 16) -> list[str]:
         """Greedy answers (a writer's answer ends where it starts a new section)."""
-        out: list[str] = []
-        for start in range(0, len(instructions), batch_size):
-            prompts = [self.answer_prompt(i) for i in instructions[start : start + batch_size]]
-            texts = sample_texts(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=0.0)
-            out.extend(t.split("###", 1)[0].strip() for t in texts)
-        return out
+        return self._greedy([self.answer_prompt(i) for i in instructions], max_new_tokens, batch_size)
+
+    def _greedy(self, prompts: Sequence[str], max_new_tokens: int, batch_size: int) -> list[str]:
+        texts = self.continue_texts(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        return [t.split("###", 1)[0].strip() for t in texts]
 
     def continue_texts(self, prefixes: Sequence[str], *, max_new_tokens: int, batch_size: int = 16,
                        strip: bool = True) -> list[str]:

@@ -38,6 +38,7 @@ from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterKind
 from shared.compute import Compute, resolve_compute
+from shared.conditions import LABEL, count_by_condition
 from shared.durable import Cancelled, Control, Stages, Worker, WorkerTiming, execute
 from shared.errors import PipelineError, StageInterruptedError, TrainingConfigError
 from shared.lora import LoraSpec
@@ -115,13 +116,10 @@ def run_run(ctx: RunContext, run_id: str, control: Control) -> None:
         max_length = request.max_length_for(table=dataset.schema is not None)
         if dataset.schema is not None:
             report = _table_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length)
-            report["training"] = get_run(ctx.client.ledger.engine, run_id).training
         else:
             report = _text_report(ctx, request, dataset, samples, job, dp, knowledge, certificate, max_length,
                                   sample_set, document)
-            training = get_run(ctx.client.ledger.engine, run_id).training
-            if training:
-                report["training"] = training
+        report["training"] = get_run(ctx.client.ledger.engine, run_id).training  # how the DP step went
         report["compute"] = run_compute(ctx, request).as_dict()
         control.write(report=_finite(report))
         return "report"
@@ -277,20 +275,14 @@ def _text_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredData
         privacy["membership_inference"] = membership_auc(loaded, released, dataset.train_records,
                                                          dataset.holdout_records, max_length=max_length)
     utility = utility_report(loaded, dataset.holdout_records, dp=dp, knowledge=knowledge, max_length=max_length)
-    if dataset.conditions is not None and "label" in dataset.conditions.domains:
-        utility["tstr"] = condition_tstr([(s.response or s.text, s.conditions.get("label")) for s in samples],
+    if dataset.conditions is not None and dataset.conditions.labels:
+        utility["tstr"] = condition_tstr([(s.response or s.text, s.conditions.get(LABEL)) for s in samples],
                                          dataset.train_records, dataset.holdout_records)
     counts: dict[str, Any] = {"received": len(samples), "kept": job.counts.kept, "generated": job.counts.generated,
                               "rewritten": job.counts.rewritten}
     if dataset.conditions is not None:
-        counts["per_condition"] = samples_per_condition(samples)
+        counts["per_condition"] = count_by_condition(s.conditions for s in samples)
     return {"utility": utility, "samples": counts, "privacy": privacy}
-
-
-def samples_per_condition(samples: list[SyntheticSample]) -> dict[str, int]:
-    """Received samples per combination, keyed ``item=Tops, label=positive`` (sorted by key)."""
-    keys = [", ".join(f"{k}={v}" for k, v in sorted(s.conditions.items())) or "(none)" for s in samples]
-    return {k: keys.count(k) for k in sorted(set(keys))}
 
 
 def _table_report(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset, samples: list[SyntheticSample],
@@ -386,7 +378,7 @@ def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str 
     return JobCreateRequest(
         adapter_id=adapter_id, sample_set_id=sample_set_id,
         task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
-                      labels=None if table else request.labels or _declared_labels(dataset)),
+                      labels=None if table else request.labels or (dataset.conditions and dataset.conditions.labels)),
         table=TableJobSettings(neighbours=request.table.neighbours, label_shares=label_shares(training)),
         condition_shares=condition_shares(training),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
@@ -403,11 +395,6 @@ def label_shares(training: dict[str, Any] | None) -> dict[str, float] | None:
         return None
     total = sum(max(0.0, float(v)) for v in estimates.values())
     return {k: round(max(0.0, float(v)) / total, 4) for k, v in estimates.items()} if total > 0 else None
-
-
-def _declared_labels(dataset: StoredDataset) -> list[str] | None:
-    """A conditioned dataset's declared label values (public): what the expert checks samples against."""
-    return list(dataset.conditions.domains["label"]) if dataset.conditions and "label" in dataset.conditions.domains else None
 
 
 def condition_shares(training: dict[str, Any] | None) -> list[ConditionShare] | None:

@@ -166,7 +166,7 @@ def wanted_per_condition(request: JobCreateRequest, template: GenerationTemplate
         return None
     shares = None
     if request.condition_shares:
-        shares = {tuple(sorted(s.conditions.items())): s.share for s in request.condition_shares}
+        shares = {tuple(s.conditions.items()): s.share for s in request.condition_shares}
     try:
         return space.allocate(request.n_samples, shares, floor=request.condition_floor)
     except ValueError as exc:
@@ -175,9 +175,9 @@ def wanted_per_condition(request: JobCreateRequest, template: GenerationTemplate
 
 def _grade(ctx: JobContext, request: JobCreateRequest, samples: Samples, *, table: bool,
            control: Control, template: GenerationTemplate | None = None) -> tuple[Samples, dict[str, int]]:
-    labels = request.task.labels
-    if template is not None and template.conditions is not None and "label" in template.conditions.domains:
-        labels = labels or template.conditions.domains["label"]  # checked against each sample's given label
+    labels = request.task.labels  # else a conditioned adapter's declared labels, checked against each given one
+    if not labels and template is not None and template.conditions is not None:
+        labels = template.conditions.labels
     grades = grade_samples(lm=ctx.backend.expert(), samples=samples, domain=request.task.domain,
                            chat=_expert_chat(ctx), labels=labels if not table else None,
                            label_prompt=request.task.label_question, method=ctx.settings.grading_method,

@@ -47,3 +47,14 @@ def test_allocation_follows_the_shares_with_a_floor_and_sums_to_n() -> None:
         space.allocate(10, {(("label", "neutral"),): 1.0})
     with pytest.raises(ValueError, match="sum to 0"):
         space.allocate(10, {neg: 0.0})
+
+
+def test_reports_name_and_count_combinations_one_way() -> None:
+    from shared.conditions import condition_key, count_by_condition
+
+    assert condition_key({"label": "positive", "item": "top"}) == "item=top, label=positive"
+    assert condition_key({}) == "(none)"
+    given = [{"label": "positive"}, {"label": "negative"}, {"label": "positive"}, {}]
+    assert count_by_condition(given) == {"(none)": 1, "label=negative": 1, "label=positive": 2}
+    assert ConditionSpace(domains={"label": ["a", "b"], "item": ["x", "y"]}).labels == ["a", "b"]
+    assert ConditionSpace(domains={"item": ["x", "y"]}).labels is None

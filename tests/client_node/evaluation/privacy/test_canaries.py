@@ -77,3 +77,17 @@ def test_a_text_canary_is_extracted_after_its_conditions_prompt() -> None:
     subject = Subject("writer", make_tiny_llama(seed=1), make_tiny_tokenizer(), template)
     prefix = extraction_prefix(subject, c)
     assert prefix.endswith("Conditions: label: positive<|im_end|>\n<|im_start|>assistant\nLove it. My card is ")
+
+
+def test_an_instruction_canary_of_a_conditioned_writer_is_prompted_with_its_conditions() -> None:
+    from shared.conditions import ConditionSpace
+
+    space = ConditionSpace(domains={"label": ["negative", "positive"]})
+    c = canary()
+    record = c.record.__class__(instruction=c.record.instruction, response=c.record.response,
+                                conditions=(("label", "positive"),))
+    conditioned = type(c)(record=record, lead=c.lead, secret=c.secret, repeats=c.repeats)
+    subject = Subject("writer", make_tiny_llama(seed=1), make_tiny_tokenizer(),
+                      GenerationTemplate.for_task("reviews", conditions=space))
+    prefix = extraction_prefix(subject, conditioned)
+    assert "Conditions: label: positive<|im_end|>" in prefix and prefix.endswith(f"### Response:\n{c.lead}")
