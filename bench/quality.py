@@ -60,6 +60,7 @@ from shared.adapters import decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
 from shared.compute import resolve_compute
+from shared.conditions import count_by_condition
 from shared.lora import DEFAULT_TARGET_MODULES, LoraSpec
 from shared.models.embedding import SentenceEmbedder
 from shared.models.loading import LoadedModel, load_causal_lm, load_for, signature_of
@@ -154,10 +155,9 @@ class Bench:
         self.nonmembers = holdout[: len(self.members)]
         self.private_vectors = self.embedder.embed([r.text for r in self.task.train])
         self.holdout_dcr = closest_distances(self.embedder.embed([r.text for r in holdout]), self.private_vectors)
-        base = self.subject("base model", None)
+        self.base_subject = base = self.subject("base model", None)  # the reference losses, and the base rows
         self.base_losses = {"members": self.losses(base, self.members), "nonmembers": self.losses(base, self.nonmembers),
                             "holdout": self.losses(base, holdout)}
-        del base
 
     # --- steps --------------------------------------------------------------------------------------
 
@@ -217,8 +217,7 @@ class Bench:
         """The server's grade stage: the expert's criteria and the label each sample was given."""
         with self.timed(f"grade {label}"):
             grades = grade_samples(lm=LocalTextModel(self.expert.model, self.expert.tokenizer), samples=samples,
-                                   domain=DOMAIN, chat=self.expert.resolved.chat,
-                                   labels=CONDITIONS.domains["label"])
+                                   domain=DOMAIN, chat=self.expert.resolved.chat, labels=CONDITIONS.labels)
         kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True)
                 if passes(g, min_grade=self.s.min_grade, min_condition=self.s.min_condition)]
         self.log(f"  kept {len(kept)} of {len(samples)}")
@@ -245,7 +244,8 @@ class Bench:
         """TSTR on the label each sample was written for, and the samples per condition."""
         labelled = [(str(x.get("text", "")), x.get("conditions", {}).get("label")) for x in samples]
         labelled = [(t, lab) for t, lab in labelled if t and lab]
-        out: dict[str, Any] = {"samples": len(samples), "per_condition": _per_condition(samples)}
+        out: dict[str, Any] = {"samples": len(samples),
+                               "per_condition": count_by_condition(x.get("conditions", {}) for x in samples)}
         if labelled:
             scores = classifier_scores([t for t, _ in labelled], [lab for _, lab in labelled], self.task.test_texts,
                                        self.task.test_labels, seed=self.s.seed, bootstrap=self.s.bootstrap)
@@ -308,11 +308,6 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
-def _per_condition(samples: Sequence[dict[str, Any]]) -> dict[str, int]:
-    keys = [", ".join(f"{k}={v}" for k, v in sorted(x.get("conditions", {}).items())) for x in samples]
-    return {k: keys.count(k) for k in sorted(set(keys))}
-
-
 def eps_label(epsilon: float | None) -> str:
     return "-" if epsilon is None else "inf" if math.isinf(epsilon) else f"{epsilon:g}"
 
@@ -327,10 +322,7 @@ def _sample_texts(samples: Sequence[dict[str, Any]], n: int = 6) -> list[dict[st
 
 def base_group(bench: Bench) -> list[dict[str, Any]]:
     """The base model prompted with each condition (equal shares: it saw no private data), then graded."""
-    base = bench.subject("base model", None)
-    samples = bench.generate(base, "base prompted", None)
-    del base
-    gc.collect()
+    samples = bench.generate(bench.base_subject, "base prompted", None)
     kept, grades = bench.grade(samples, "base prompted")
     return [_row(BASE, None, bench.tstr(samples), sample_texts=_sample_texts(samples)),
             _row(BASE_GRADED, None, bench.tstr(kept), grades=[round(g, 4) for g in grades],
