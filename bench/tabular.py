@@ -93,6 +93,7 @@ class TabularSettings(BaseModel):
     n_rows: int = 64
     harmonic_bootstrap: int = 16
     max_attempts_factor: float = 2.5
+    example_rows: int = 1000  # reference rows the generation prompts show, as client runs send them (0: bootstrap)
     temperature: float = 1.0  # the adapter's own distribution, untruncated (top_p 1, no top-k)
     top_p: float = 1.0
     max_new_tokens: dict[str, int] = {"german": 170, "adult": 130}
@@ -229,7 +230,9 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
         sampling=SamplingParams(temperature=s.temperature, top_p=s.top_p, top_k=0, max_new_tokens=s.max_new_tokens[name]),
         settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.harmonic_bootstrap,
                                   max_attempts_factor=s.max_attempts_factor,
-                                  label_shares=label_shares(run.as_dict()) if s.label_shares else None),
+                                  label_shares=label_shares(run.as_dict()) if s.label_shares else None,
+                                  example_rows=run.reference.sample(s.example_rows, seed=s.seed)
+                                  if run.reference and s.example_rows else None),
         batch_size=s.generation_batch, seed=s.seed)
     timings["generate"] = round(time.perf_counter() - start, 1)
     log(f"  generated in {timings['generate']} s: {generated.counts()} {dict(generated.reasons)}")
@@ -338,10 +341,14 @@ HARMONIC_ONLY = tuple(k for k in TabularSettings.model_fields if k not in (*WHIC
                       and k not in ("n_train", "n_test", "bootstrap", "seed"))
 
 
+# knobs whose rows measured before the knob existed behaved otherwise than its default
+BEFORE_KNOB = {"example_rows": 0}
+
+
 def _how(settings: dict[str, Any], route: str) -> dict[str, Any]:
     """The settings that decide how a row of ``route`` is measured (not which rows there are, nor another
-    route's knobs); settings saved before a knob existed read as its default."""
-    full = TabularSettings.model_validate(settings).model_dump(mode="json")
+    route's knobs); settings saved before a knob existed read as its default, or as ``BEFORE_KNOB`` says."""
+    full = TabularSettings.model_validate({**BEFORE_KNOB, **settings}).model_dump(mode="json")
     skip = set(WHICH_ROWS)
     if route in ("real", "mst", "aim"):
         skip |= set(HARMONIC_ONLY)

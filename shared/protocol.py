@@ -194,6 +194,9 @@ class SamplingParams(_Wire):
     max_new_tokens: int = Field(160, ge=1, le=2048)
 
 
+MAX_EXAMPLE_ROWS = 4096
+
+
 class TableJobSettings(_Wire):
     """How a job generates table rows (an adapter trained on ``table_row`` examples)."""
 
@@ -206,6 +209,10 @@ class TableJobSettings(_Wire):
     label_shares: dict[str, float] | None = Field(None, description=(
         "the share of rows to write per label value (the client's DP estimate: post-processing); each row is "
         "then written label first, its label drawn by these shares. None: the model chooses the label"))
+    example_rows: list[dict[str, str]] | None = Field(None, max_length=MAX_EXAMPLE_ROWS, description=(
+        "rows of the client's DP reference pool (synthesized from its DP release: post-processing, safe to send) "
+        "that the prompts show, as training showed them beside each private row. None: the prompts show rows the "
+        "model wrote itself after a bootstrap"))
 
     @field_validator("label_shares")
     @classmethod

@@ -363,7 +363,12 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
         table = run_table_training(dataset=dataset, ledger=ctx.client.ledger, config=config, settings=request.table,
                                    model=loaded.model, tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id,
                                    progress=False, on_step=on_step, on_pass=control.check)
-        return table.adapter, table.result.certificate.epsilon, _finite(table.as_dict())
+        training = _finite(table.as_dict())
+        if table.reference is not None and request.table.example_rows:
+            names = dataset.schema.names
+            shown = table.reference.sample(request.table.example_rows, seed=request.table.seed)
+            training["example_rows_sha256"] = ctx.artifacts.put("".join(row_json(r, names) + "\n" for r in shown).encode())
+        return table.adapter, table.result.certificate.epsilon, training
     run = run_private_training(dataset=dataset, ledger=ctx.client.ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,
                                on_step=on_step, on_pass=control.check)
@@ -379,7 +384,8 @@ def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str 
         adapter_id=adapter_id, sample_set_id=sample_set_id,
         task=TaskSpec(domain=request.domain or dataset.name, description=dataset.task,
                       labels=None if table else request.labels or (dataset.conditions and dataset.conditions.labels)),
-        table=TableJobSettings(neighbours=request.table.neighbours, label_shares=label_shares(training)),
+        table=TableJobSettings(neighbours=request.table.neighbours, label_shares=label_shares(training),
+                               example_rows=example_rows(ctx, training)),
         condition_shares=condition_shares(training),
         n_samples=request.n_samples, sampling=request.sampling, min_grade=request.min_grade,
         min_condition=request.min_condition, grade=request.grade, rewrite=request.rewrite,
@@ -395,6 +401,14 @@ def label_shares(training: dict[str, Any] | None) -> dict[str, float] | None:
         return None
     total = sum(max(0.0, float(v)) for v in estimates.values())
     return {k: round(max(0.0, float(v)) / total, 4) for k, v in estimates.items()} if total > 0 else None
+
+
+def example_rows(ctx: RunContext, training: dict[str, Any] | None) -> list[dict[str, str]] | None:
+    """The reference rows the training step kept for the job's prompts (rows of the pool's DP release)."""
+    sha = (training or {}).get("example_rows_sha256")
+    if not sha:
+        return None
+    return [json.loads(line) for line in ctx.artifacts.get(sha).decode().splitlines() if line]
 
 
 def condition_shares(training: dict[str, Any] | None) -> list[ConditionShare] | None:

@@ -36,6 +36,11 @@ class ReferencePool:
     run_id: str
     release: dict[str, object]  # which release made it, and its noise
 
+    def sample(self, n: int, *, seed: int) -> list[Row]:
+        """``n`` of the pool's rows (all, if it has fewer), drawn without replacement: what a job's prompts show."""
+        rng = np.random.default_rng(seed)
+        return [self.rows[i] for i in sorted(rng.choice(len(self.rows), size=min(n, len(self.rows)), replace=False))]
+
     def as_dict(self) -> dict[str, object]:
         return {"rows": len(self.rows), "epsilon": self.epsilon, "delta": self.delta, "ledger_run": self.run_id,
                 "rows_estimate": self.rows_estimate, **self.release}

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_node.tables.marginals import MarginalSettings
+from shared.protocol import MAX_EXAMPLE_ROWS
 
 
 class NeighbourSource(StrEnum):
@@ -26,6 +27,9 @@ class TableSettings(BaseModel):
         "share of examples without neighbours: the server's bootstrap writes its first rows from that bare prompt"))
     reference_share: float = Field(0.1, gt=0, lt=1, description="share of epsilon and delta the reference pool takes")
     reference_factor: float = Field(10.0, gt=0, le=1000, description="reference rows per private row")
+    example_rows: int = Field(1000, ge=0, le=MAX_EXAMPLE_ROWS, description=(
+        "reference rows sent with the server's job for its prompts to show (post-processing of the pool's DP "
+        "release), as training showed them; 0: the server's prompts show rows the model wrote itself"))
     marginals: MarginalSettings = Field(default_factory=MarginalSettings,
                                         description="neighbour_source 'marginals': the release that makes the pool")
     seed: int = 0

@@ -1,18 +1,20 @@
 """Generate table rows from base + DP adapter, never shown a real row (HARMONIC's generation).
 
-A bootstrap first writes rows from the bare prompt (training showed the model that prompt for a share of
-its examples). Prompts showing the model's own first rows invite a weak adapter to repeat them: with
-them (and temperature 0.7), German credit at eps 4 wrote 2 distinct rows in 160 attempts, 95 of them
-repeats. The bootstrap fixes what a valid row is beyond its types: the range of a numeric column without
-public bounds (the bootstrap's range widened by a margin) and, from then on, for a column without public
-categories, categories the DP model itself wrote at least twice in all its output so far (a value it
-wrote once is taken for a slip). Then each prompt shows k rows the model generated earlier: a random
-anchor and its nearest neighbours, like the training examples, all carrying the label drawn for the row
-when the job sends label shares (as the training examples carried their target's label). Rows
-whose values never close, break the schema or copy a shown row are counted and written again, up to a limit.
-Columns whose categories are public (declared by the owner, and the label) are sampled within them and
-numbers from number tokens (``shared.models.structured``): the model still chooses, among what is allowed.
-All of it is post-processing of the adapter, so the rows carry its guarantee.
+When the client sends example rows (its DP reference pool's, synthesized from its DP release:
+post-processing), each prompt shows k of them, a random anchor and its nearest neighbours carrying the
+label drawn for the row, as training showed the k reference rows nearest each private row; they also fix
+what a valid row is, and there is no bootstrap. Otherwise a bootstrap first writes rows from the bare
+prompt (training showed the model that prompt for a share of its examples), and prompts then show rows the
+model wrote itself, which invites a weak adapter to repeat them: with them (and temperature 0.7), German
+credit at eps 4 wrote 2 distinct rows in 160 attempts, 95 of them repeats. The bootstrap fixes what a
+valid row is beyond its types: the range of a numeric column without public bounds (the bootstrap's range
+widened by a margin) and, from then on, for a column without public categories, categories the DP model
+itself wrote at least twice in all its output so far (a value it wrote once is taken for a slip). Each
+prompt then shows k rows generated earlier, drawn like the example rows. Rows whose values never close,
+break the schema or copy a shown row are counted and written again, up to a limit. Columns whose
+categories are public (declared by the owner, and the label) are sampled within them and numbers from
+number tokens (``shared.models.structured``): the model still chooses, among what is allowed. All of it is
+post-processing of the adapter and the DP release, so the rows carry the adapter's guarantee.
 """
 
 from __future__ import annotations
@@ -116,12 +118,18 @@ def generate_table_rows(
         raise ValueError("not a table template")
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    bootstrap = min(settings.bootstrap, max(1, n_rows // 4))  # a small job does not wait on a long bootstrap
+    pool = example_pool(schema, settings.example_rows)
+    # a small job does not wait on a long bootstrap; with the client's example rows there is none
+    bootstrap = 0 if pool else min(settings.bootstrap, max(1, n_rows // 4))
     budget = max(int(settings.max_attempts_factor * n_rows), bootstrap)
     result = TableGenerationResult()
-    rules: RowRules | None = None
     seen_categories: dict[str, Counter[str]] = {c.name: Counter() for c in schema.columns
                                                 if not c.kind.numeric and c.categories is None}
+    rules: RowRules | None = None
+    if pool:  # the DP release's rows say what a valid row is, as the bootstrap would
+        for name, counts in seen_categories.items():
+            counts.update({value: RowRules.min_seen for value in {row[name] for row in pool}})
+        rules = RowRules.learned(schema, pool, margin=settings.range_margin, seen=seen_categories)
     seen: set[str] = set()
     public_choices, numeric, numbers = public_domains(schema)
     shares = _label_shares(schema, settings.label_shares)
@@ -132,7 +140,7 @@ def generate_table_rows(
         if bootstrapping:
             shown: list[list[Row]] = [[] for _ in range(size)]
         else:
-            shown = _example_sets(result.rows, schema, labels, settings.neighbours, rng)
+            shown = _example_sets(pool or result.rows, schema, labels, settings.neighbours, rng)
         prompts = [table_prompt(tokenizer, template, examples, rng, first=schema.label if label else None)
                    for examples, label in zip(shown, labels, strict=True)]
         written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
@@ -158,6 +166,21 @@ def generate_table_rows(
         if on_progress is not None:
             on_progress(len(result.rows), n_rows)
     return result
+
+
+def example_pool(schema: TableSchema, rows: Sequence[Row] | None) -> list[Row]:
+    """The client's example rows in canonical form (none: an empty pool).
+
+    Raises:
+        ValueError: a row that is not one of the schema's (the job fails, naming it).
+    """
+    pool = []
+    for i, row in enumerate(rows or ()):
+        canonical, problems = row_problems(row, schema)
+        if canonical is None:
+            raise ValueError(f"example row {i} is not a row of the adapter's table: {'; '.join(problems)}")
+        pool.append(canonical)
+    return pool
 
 
 SMALL_INTEGER_SPAN = 128

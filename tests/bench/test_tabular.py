@@ -27,3 +27,6 @@ def test_which_rows_to_run_never_decides_how_and_old_files_read_new_knobs_as_def
     saved.pop("label_weight")  # a results file written before the knob existed
     rerun = TabularSettings(datasets=("adult",), epsilons=(8.0,), routes=("aim",), repeats={"adult": 3})
     assert _how(saved, "aim") == _how(rerun.model_dump(mode="json"), "aim")
+    saved.pop("example_rows")  # HARMONIC rows measured before prompts showed reference rows: not today's
+    assert _how(saved, "harmonic") != _how(TabularSettings().model_dump(mode="json"), "harmonic")
+    assert _how(saved, "harmonic") == _how(TabularSettings(example_rows=0).model_dump(mode="json"), "harmonic")

@@ -76,12 +76,23 @@ def test_a_dp_table_run_through_both_services(tmp_path) -> None:
     for line in samples:
         row = json.loads(json.loads(line)["text"])
         assert set(row) == {"age", "role", "hours", "pay"}
-    # The wire: one adapter, JSON job requests, and no private row.
+    # The wire: one adapter, JSON job requests carrying rows of the DP reference pool, and no private row
+    # anywhere else (a pool row may equal a private row by chance on this small table: it is a DP output).
     assert b"POST /v1/adapters" in sent and b"POST /v1/jobs" in sent
+    jobs = [json.loads(body) for body in _bodies(sent, "application/json") if b'"table"' in body]
+    assert len(jobs) == 1
+    shown = jobs[0]["table"]["example_rows"]
+    kept = (tmp_path / "client" / "artifacts" / report["training"]["example_rows_sha256"][:2]
+            / report["training"]["example_rows_sha256"]).read_text().splitlines()
+    assert shown == [json.loads(line) for line in kept] and len(shown) == min(1000, report["training"]["reference_pool"]["rows"])
+    rest = sent
+    for body in _bodies(sent, "application/json"):
+        if b'"example_rows"' in body:
+            rest = rest.replace(body, b"")
     for line in _table().decode().splitlines()[1:]:
         age, role, hours, pay = line.split(",")
         cell_json = json.dumps({"age": age, "role": role, "hours": hours, "pay": pay}, separators=(",", ":")).encode()
-        assert cell_json not in sent and line.encode() not in sent
+        assert cell_json not in rest and line.encode() not in rest
     adapters = [decode_adapter(chunk) for chunk in _bodies(sent, "application/octet-stream")]
     assert len(adapters) == 1 and adapters[0].metadata.template.table.column("role").categories == [
         "nurse", "clerk", "driver"]  # declared public; nothing about the rows

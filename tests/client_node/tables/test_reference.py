@@ -42,6 +42,9 @@ def test_pool_rows_follow_the_schema_and_each_label_marginals(ledger) -> None:
     [spend] = ledger.runs("t")
     assert spend["mechanism"] == "gaussian-statistics" and spend["status"] == "finished"
     assert spend["epsilon"] == pytest.approx(pool.epsilon) and pool.epsilon <= 5.0 + 1e-9
+    shown = pool.sample(100, seed=3)  # what a job's prompts show: distinct pool rows, the same for a seed
+    assert len(shown) == 100 and shown == pool.sample(100, seed=3) and shown != pool.sample(100, seed=4)
+    assert all(r in pool.rows for r in shown) and pool.sample(10**6, seed=0) == pool.rows
 
 
 def test_a_value_few_rows_hold_is_not_released(ledger) -> None:

@@ -123,3 +123,32 @@ def test_label_shares_must_name_the_labels() -> None:
                             sampling=SamplingParams(), settings=TableJobSettings(label_shares={"maybe": 1.0}))
     with pytest.raises(ValueError):
         TableJobSettings(label_shares={"n": -1.0})
+
+
+def test_the_clients_example_rows_replace_the_bootstrap_and_set_the_ranges() -> None:
+    """The one-row model (it writes ``7``) shown the client's example rows: no bootstrap, and the examples'
+    range (widened by the margin) decides whether its row is valid."""
+    schema = TableSchema(columns=[ColumnSpec(name="a", kind="integer")])
+    template = GenerationTemplate.for_table("numbers", schema)
+    tokenizer = make_tiny_tokenizer()
+    prompt, _ = table_prompt(tokenizer, template, [], random.Random(0))
+    model = fit_to_text(make_tiny_llama(seed=1), tokenizer, prompt, '7"}<|im_end|>', steps=120)
+
+    def run(examples: list[dict[str, str]]):
+        return generate_table_rows(model=model, tokenizer=tokenizer, template=template, n_rows=2,
+                                   sampling=SamplingParams(temperature=0.0), batch_size=2,
+                                   settings=TableJobSettings(neighbours=1, max_attempts_factor=2.0, example_rows=examples))
+
+    inside = run([{"a": "6"}, {"a": "8"}])  # range [5.5, 8.5]
+    assert inside.bootstrap == 0 and inside.rows == [{"a": "7"}] and inside.duplicates == 3
+    outside = run([{"a": "3"}, {"a": "5"}])  # range [2.5, 5.5]
+    assert outside.rows == [] and outside.invalid == 4 and outside.reasons == {"a": 4}
+
+
+def test_an_example_row_outside_the_schema_fails_naming_it() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="example row 1"):
+        generate_table_rows(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), template=TEMPLATE, n_rows=1,
+                            sampling=SamplingParams(), settings=TableJobSettings(
+                                example_rows=[{"a": "1", "c": "x", "y": "p"}, {"a": "one", "c": "x", "y": "p"}]))
