@@ -52,7 +52,7 @@ from client_node.ledger import PrivacyLedger, make_engine
 from client_node.runs.runner import condition_shares
 from client_node.training.private_run import run_private_training
 from server_node.inference import LocalTextModel
-from server_node.jobs.runner import wanted_per_condition
+from server_node.jobs.checks import wanted_per_condition
 from server_node.pipeline.distill import Parent, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import grade_samples, passes

@@ -344,6 +344,13 @@ class ConditionSharesError(PipelineError):
     http_status = 422
 
 
+class ExampleRowsError(PipelineError):
+    """A table job's example rows do not fit its adapter: rows for a text adapter, or a row its table forbids."""
+
+    code = "example_rows_invalid"
+    http_status = 422
+
+
 class ServerUnavailableError(SynthError, ConnectionError):
     """The server node did not answer (down, unreachable, or overloaded) after the retries."""
 
@@ -469,6 +476,7 @@ __all__ = [
     "DatasetValidationError",
     "DeviceUnavailableError",
     "EngineAdapterRejectedError",
+    "ExampleRowsError",
     "HttpError",
     "InferenceEngineRequestError",
     "InferenceEngineUnavailableError",

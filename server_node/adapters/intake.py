@@ -13,6 +13,7 @@ from server_node.hosting import HostedModels
 from server_node.models import StoredAdapter
 from server_node.tenancy import get_owned
 from shared.adapters import AdapterLimits, decode_adapter
+from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterMetadata
 from shared.errors import AdapterNotFoundError, CertificateInconsistentError, CertificatePolicyError
 from shared.models.architecture import BaseModelSignature
@@ -59,6 +60,12 @@ def accept_adapter(
     session.add(row)
     session.commit()
     return row
+
+
+def read_stored_adapter(store: ArtifactStore, row: StoredAdapter, *, max_bytes: int) -> DecodedAdapter:
+    """A stored adapter decoded again: it passed the full checks at upload, so only its size is bounded."""
+    return decode_adapter(store.get(row.sha256),
+                          limits=AdapterLimits(max_total_bytes=max(max_bytes, row.size_bytes), max_rank=1 << 16))
 
 
 def get_owned_adapter(session: Session, *, adapter_id: str, owner_id: str) -> StoredAdapter:

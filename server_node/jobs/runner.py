@@ -16,9 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from server_node.adapters.intake import read_stored_adapter
 from server_node.core.config import ServerSettings
 from server_node.hosting import HostedModels
 from server_node.inference.backend import InferenceBackend
+from server_node.jobs.checks import wanted_per_condition
 from server_node.jobs.store import job_queue
 from server_node.models import Job, StoredAdapter, StoredSampleSet
 from server_node.pipeline.distill import Parent, train_knowledge_adapter
@@ -28,11 +30,9 @@ from server_node.pipeline.pool import ModelPool
 from server_node.pipeline.rewrite import rewrite_samples
 from server_node.pipeline.table_generate import generate_table_rows
 from server_node.samples.intake import read_sample_set
-from shared.adapters import AdapterLimits, decode_adapter
 from shared.adapters.codec import DecodedAdapter
-from shared.conditions import Conditions
 from shared.durable import Control, Stages, Worker, WorkerTiming, execute
-from shared.errors import ConditionSharesError, PipelineError
+from shared.errors import PipelineError
 from shared.lora import LoraSpec
 from shared.privacy import DPCertificate
 from shared.prompts import GenerationTemplate, RecordFormat
@@ -109,8 +109,7 @@ def run_job(ctx: JobContext, job_id: str, control: Control) -> None:
 def _source(ctx: JobContext, request: JobCreateRequest, adapter_row: StoredAdapter | None,
             sample_set_row: StoredSampleSet | None) -> _Source:
     if adapter_row is not None:
-        adapter = decode_adapter(ctx.store.get(adapter_row.sha256), limits=AdapterLimits(
-            max_total_bytes=max(ctx.settings.max_adapter_bytes, adapter_row.size_bytes), max_rank=1 << 16))
+        adapter = read_stored_adapter(ctx.store, adapter_row, max_bytes=ctx.settings.max_adapter_bytes)
         hosted = ctx.hosted.for_adapter(adapter.metadata.base_model, adapter.metadata.base_model_sha256)
         return _Source(hosted, Parent.of_adapter(adapter), adapter.metadata.lora, adapter=adapter)
     assert sample_set_row is not None
@@ -151,26 +150,6 @@ def _generate(ctx: JobContext, request: JobCreateRequest, source: _Source,
                for s in result.samples]
     return samples, {"generated": len(result.samples), "attempts": result.attempts, "malformed": result.malformed,
                      "duplicates": result.duplicates}
-
-
-def wanted_per_condition(request: JobCreateRequest, template: GenerationTemplate) -> dict[Conditions, int] | None:
-    """Samples per combination of a conditioned adapter's conditions, by the job's shares and floor.
-
-    Raises:
-        ConditionSharesError: shares for an adapter without conditions, or naming values it does not declare.
-    """
-    space = template.conditions
-    if space is None:
-        if request.condition_shares:
-            raise ConditionSharesError("the job gives condition shares, but its adapter declares no conditions")
-        return None
-    shares = None
-    if request.condition_shares:
-        shares = {tuple(s.conditions.items()): s.share for s in request.condition_shares}
-    try:
-        return space.allocate(request.n_samples, shares, floor=request.condition_floor)
-    except ValueError as exc:
-        raise ConditionSharesError(str(exc), detail={"conditions": space.domains}) from None
 
 
 def _grade(ctx: JobContext, request: JobCreateRequest, samples: Samples, *, table: bool,

@@ -5,23 +5,34 @@ finishing are the durable engine's (``job_queue``): a running job whose worker s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from server_node.adapters.intake import get_owned_adapter
-from server_node.models import Job
+from server_node.jobs.checks import check_against_template
+from server_node.models import Job, StoredAdapter
 from server_node.samples.intake import get_owned_sample_set
 from server_node.tenancy import get_owned
 from shared.durable import WorkQueue
 from shared.errors import JobFinishedError, JobNotFoundError
+from shared.prompts import GenerationTemplate
 from shared.protocol import ErrorInfo, JobCounts, JobCreateRequest, JobPublic, JobStage, JobState, Progress
 
 
-def create_job(session: Session, *, owner_id: str, request: JobCreateRequest) -> Job:
-    """Queue a job on one of the caller's adapters (or sample sets)."""
+def create_job(session: Session, *, owner_id: str, request: JobCreateRequest,
+               template_of: Callable[[StoredAdapter], GenerationTemplate] | None = None) -> Job:
+    """Queue a job on one of the caller's adapters (or sample sets); with ``template_of`` (the adapter's
+    template, read from its stored bytes) what the request asks of the adapter is checked first.
+
+    Raises:
+        ConditionSharesError, ExampleRowsError: the request does not fit its adapter (nothing queued).
+    """
     if request.adapter_id is not None:
-        get_owned_adapter(session, adapter_id=request.adapter_id, owner_id=owner_id)
+        adapter = get_owned_adapter(session, adapter_id=request.adapter_id, owner_id=owner_id)
+        if template_of is not None:
+            check_against_template(request, template_of(adapter))
     else:
         get_owned_sample_set(session, sample_set_id=request.sample_set_id or "", owner_id=owner_id)
     job = Job(job_id=uuid.uuid4().hex, owner_id=owner_id, adapter_id=request.adapter_id,

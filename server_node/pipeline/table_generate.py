@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.errors import ExampleRowsError
 from shared.models.numbers import NumberDomain
 from shared.models.structured import sample_values
 from shared.prompts import GenerationTemplate
@@ -172,13 +173,14 @@ def example_pool(schema: TableSchema, rows: Sequence[Row] | None) -> list[Row]:
     """The client's example rows in canonical form (none: an empty pool).
 
     Raises:
-        ValueError: a row that is not one of the schema's (the job fails, naming it).
+        ExampleRowsError: a row that is not one of the schema's (naming it).
     """
     pool = []
     for i, row in enumerate(rows or ()):
         canonical, problems = row_problems(row, schema)
         if canonical is None:
-            raise ValueError(f"example row {i} is not a row of the adapter's table: {'; '.join(problems)}")
+            raise ExampleRowsError(f"example row {i} is not a row of the adapter's table: {'; '.join(problems)}",
+                                   detail={"row": i, "problems": problems})
         pool.append(canonical)
     return pool
 

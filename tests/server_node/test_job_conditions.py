@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server_node.jobs.runner import wanted_per_condition
+from server_node.jobs.checks import wanted_per_condition
 from shared.conditions import ConditionSpace
 from shared.errors import ConditionSharesError
 from shared.prompts import GenerationTemplate, RecordFormat

@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
+from server_node.adapters.intake import read_stored_adapter
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
 from server_node.jobs.store import cancel_job, create_job, get_owned_job, list_jobs, to_public
 from shared.errors import (
     AdapterNotFoundError,
+    ConditionSharesError,
+    ExampleRowsError,
     JobFinishedError,
     JobNotFoundError,
     JobNotReadyError,
@@ -25,10 +28,12 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_202_ACCEPTED,
              responses=error_responses(AdapterNotFoundError, SampleSetNotFoundError, RequestInvalidError,
-                                       RequestTooLargeError))
-def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient) -> JobPublic:
-    """Queue a job on one of the caller's adapters; a worker picks it up."""
-    return to_public(create_job(session, owner_id=client.client_id, request=request))
+                                       ConditionSharesError, ExampleRowsError, RequestTooLargeError))
+def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient, state: StateDep) -> JobPublic:
+    """Queue a job on one of the caller's adapters (checked against the adapter); a worker picks it up."""
+    template_of = lambda row: read_stored_adapter(  # noqa: E731
+        state.store, row, max_bytes=state.settings.max_adapter_bytes).metadata.template
+    return to_public(create_job(session, owner_id=client.client_id, request=request, template_of=template_of))
 
 
 @router.get("", response_model=JobsPublic)

@@ -136,6 +136,19 @@ def test_bad_job_requests_are_4xx_with_an_error_body(server, body, status, code)
     assert r.json()["error"]["code"] == code
 
 
+def test_a_request_its_adapter_cannot_serve_is_a_422_and_queues_nothing(server) -> None:
+    url, tokens = server
+    a = tokens["hospital-a"]
+    adapter = _upload(url, a)  # a text adapter without conditions
+    before = httpx.get(f"{url}/v1/jobs", headers=_auth(a)).json()["count"]
+    shares = [{"conditions": {"label": "positive"}, "share": 1.0}]
+    for extra, code in [({"condition_shares": shares}, "condition_shares_invalid"),
+                        ({"table": {"example_rows": [{"age": "40"}]}}, "example_rows_invalid")]:
+        r = httpx.post(f"{url}/v1/jobs", json={**SMALL_JOB, "adapter_id": adapter["adapter_id"], **extra}, headers=_auth(a))
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+    assert httpx.get(f"{url}/v1/jobs", headers=_auth(a)).json()["count"] == before
+
+
 def test_malformed_json_and_unknown_job(server) -> None:
     url, tokens = server
     headers = {**_auth(tokens["hospital-a"]), "content-type": "application/json"}

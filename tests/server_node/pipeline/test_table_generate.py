@@ -148,7 +148,9 @@ def test_the_clients_example_rows_replace_the_bootstrap_and_set_the_ranges() -> 
 def test_an_example_row_outside_the_schema_fails_naming_it() -> None:
     import pytest
 
-    with pytest.raises(ValueError, match="example row 1"):
+    from shared.errors import ExampleRowsError
+
+    with pytest.raises(ExampleRowsError, match="example row 1"):
         generate_table_rows(model=make_tiny_llama(), tokenizer=make_tiny_tokenizer(), template=TEMPLATE, n_rows=1,
                             sampling=SamplingParams(), settings=TableJobSettings(
                                 example_rows=[{"a": "1", "c": "x", "y": "p"}, {"a": "one", "c": "x", "y": "p"}]))

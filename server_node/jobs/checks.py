@@ -1,0 +1,46 @@
+"""What a job asks that its adapter's template decides: the samples per condition and the example rows.
+
+Checked when the job is created, so a request that cannot run is a 422 at ``POST /v1/jobs`` rather than a
+job that fails later; the runner plans with the same functions.
+"""
+
+from __future__ import annotations
+
+from server_node.pipeline.table_generate import example_pool
+from shared.conditions import Conditions
+from shared.errors import ConditionSharesError, ExampleRowsError
+from shared.prompts import GenerationTemplate
+from shared.protocol import JobCreateRequest
+
+
+def wanted_per_condition(request: JobCreateRequest, template: GenerationTemplate) -> dict[Conditions, int] | None:
+    """Samples per combination of a conditioned adapter's conditions, by the job's shares and floor.
+
+    Raises:
+        ConditionSharesError: shares for an adapter without conditions, or naming values it does not declare.
+    """
+    space = template.conditions
+    if space is None:
+        if request.condition_shares:
+            raise ConditionSharesError("the job gives condition shares, but its adapter declares no conditions")
+        return None
+    shares = None
+    if request.condition_shares:
+        shares = {tuple(s.conditions.items()): s.share for s in request.condition_shares}
+    try:
+        return space.allocate(request.n_samples, shares, floor=request.condition_floor)
+    except ValueError as exc:
+        raise ConditionSharesError(str(exc), detail={"conditions": space.domains}) from None
+
+
+def check_against_template(request: JobCreateRequest, template: GenerationTemplate) -> None:
+    """Raises:
+    ConditionSharesError: see ``wanted_per_condition``.
+    ExampleRowsError: example rows for an adapter that writes no table, or a row its table does not allow.
+    """
+    wanted_per_condition(request, template)
+    rows = request.table.example_rows
+    if rows:
+        if template.table is None:
+            raise ExampleRowsError("the job sends example rows, but its adapter writes text, not table rows")
+        example_pool(template.table, rows)
