@@ -124,15 +124,21 @@ def calibrate(schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
 
 def release_table_statistics(
     rows: Sequence[Mapping[str, Any]], schema: Sequence[ColumnSpec], *, epsilon: float, delta: float,
-    threshold_delta_share: float = 0.5,
+    threshold_delta_share: float = 0.5, mechanism: GaussianMechanism | None = None,
 ) -> TableStatistics:
     """Release every column's noisy counts with one (epsilon, delta) Gaussian mechanism.
 
     When a categorical column has no public categories, ``threshold_delta_share`` of ``delta`` goes to
-    the threshold and the rest to the Gaussian noise.
+    the threshold and the rest to the Gaussian noise. ``mechanism``: the noise a caller composing the
+    release in an RDP history chose (every column declared, so no threshold), instead of calibrating it.
     """
-    mechanism, threshold_delta = calibrate(schema, epsilon=epsilon, delta=delta,
-                                           threshold_delta_share=threshold_delta_share)
+    if mechanism is None:
+        mechanism, threshold_delta = calibrate(schema, epsilon=epsilon, delta=delta,
+                                               threshold_delta_share=threshold_delta_share)
+    elif any(s.kind is ColumnKind.CATEGORICAL and not s.categories for s in schema):
+        raise ValueError("a release with a given mechanism needs every categorical column's declared categories")
+    else:
+        threshold_delta = 0.0
     c, sigma = len(schema), mechanism.sigma
     threshold = 1.0 + sigma * NormalDist().inv_cdf(1.0 - threshold_delta / c) if threshold_delta else math.inf
     columns: dict[str, ColumnStatistics] = {}

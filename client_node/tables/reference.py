@@ -1,8 +1,10 @@
 """The DP reference pool: DP-synthesized rows, the example rows a DP table run shows beside each private row.
 
 With the neighbours drawn from this pool, every training example holds exactly one private row (its
-target), so DP-SGD's per-example guarantee is a per-row guarantee; the pool itself costs one release,
-charged to the ledger before training. Two releases make pools:
+target), so DP-SGD's per-example guarantee is a per-row guarantee. The pool costs one Gaussian release,
+planned before any row is read (``plan_pool``: its RDP history entry) and made by ``make_pool``; the table
+run charges that entry first in its own ledger run and calibrates DP-SGD around it (``TrainPlan.prior``),
+so both compose in RDP into the run's epsilon. Two releases make pools:
 - ``histograms``: one Gaussian release of the columns' histograms, split by label (which composes in
   parallel); columns are sampled independently within a label, so the pool knows each label's marginals
   and nothing of the joint;
@@ -12,28 +14,53 @@ charged to the ledger before training. Two releases make pools:
 
 from __future__ import annotations
 
-import uuid
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from client_node.ledger.ledger import PrivacyLedger
-from client_node.statistics.table import TableStatistics, run_stratified_statistics
-from client_node.tables.marginals import MarginalSettings, release_charged, synthesize_rows
+from client_node.statistics.table import TableStatistics, release_table_statistics
+from client_node.tables.marginals import (
+    MarginalSettings,
+    charged_history,
+    release_marginals,
+    rho_for,
+    synthesize_rows,
+)
+from shared.errors import TableSchemaError
+from shared.mechanisms import GaussianMechanism
+from shared.privacy import Mechanism
 from shared.tables.rows import Row, canonical_value
 from shared.tables.schema import ColumnKind, ColumnSpec, TableSchema
+from shared.training.accounting import HistoryEntry, epsilon_of_history, noise_for_target
 
 UNKNOWN = "unknown"  # a categorical column whose every value stayed below the release threshold
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """A pool's release before any row is read: its noise as the RDP history entry the run composes with
+    DP-SGD, and its (epsilon, delta) alone, the share of the run's that calibrated it."""
+
+    mechanism: Mechanism  # GAUSSIAN_STATISTICS (histograms) or MARGINALS
+    history: list[HistoryEntry]
+    epsilon: float
+    delta: float
+    marginals: MarginalSettings | None = None  # the AIM or MST settings, for a marginal pool
+    rho: float | None = None
+
+    @property
+    def noise_multiplier(self) -> float:
+        return self.history[0][0]
 
 
 @dataclass(frozen=True)
 class ReferencePool:
     rows: list[Row]
     rows_estimate: dict[str, float]  # rows per label as the release estimates them ("" without a label column)
-    epsilon: float
+    epsilon: float  # the release alone (the run's certificate composes it with DP-SGD)
     delta: float
-    run_id: str
     release: dict[str, object]  # which release made it, and its noise
 
     def sample(self, n: int, *, seed: int) -> list[Row]:
@@ -42,43 +69,54 @@ class ReferencePool:
         return [self.rows[i] for i in sorted(rng.choice(len(self.rows), size=min(n, len(self.rows)), replace=False))]
 
     def as_dict(self) -> dict[str, object]:
-        return {"rows": len(self.rows), "epsilon": self.epsilon, "delta": self.delta, "ledger_run": self.run_id,
+        return {"rows": len(self.rows), "epsilon": self.epsilon, "delta": self.delta,
                 "rows_estimate": self.rows_estimate, **self.release}
 
 
-def build_reference_pool(
-    *, dataset_id: str, rows: list[Row], schema: TableSchema, ledger: PrivacyLedger, epsilon: float, delta: float,
-    factor: float = 10.0, max_rows: int = 20_000, rng: np.random.Generator, run_id: str | None = None,
-) -> ReferencePool:
-    """Release the per-label statistics under the ledger and sample about ``factor`` reference rows per
-    (noisily counted) private row, at most ``max_rows``."""
-    run_id = run_id or uuid.uuid4().hex
+def plan_pool(schema: TableSchema, *, epsilon: float, delta: float, marginals: MarginalSettings | None = None) -> PoolPlan:
+    """The pool's noise for (``epsilon``, ``delta``) alone: histograms unless ``marginals`` are given.
+
+    Raises:
+        TableSchemaError: a column without a declared domain (its release would need a threshold, whose
+            delta is no RDP history entry).
+    """
+    if marginals is not None:
+        rho = rho_for(epsilon, delta)
+        history = charged_history(rho)
+        return PoolPlan(Mechanism.MARGINALS, history, epsilon_of_history(history, delta=delta), delta, marginals, rho)
+    if schema.undeclared:
+        raise TableSchemaError("a DP reference pool needs every column's declared domain",
+                               detail={"undeclared": schema.undeclared})
+    # the noise the RDP accountant charges (epsilon, delta) for, as for a marginal release
+    history = [(noise_for_target(epsilon=epsilon, delta=delta, sample_rate=1.0, steps=1, tolerance=1e-6), 1.0, 1)]
+    return PoolPlan(Mechanism.GAUSSIAN_STATISTICS, history, epsilon_of_history(history, delta=delta), delta)
+
+
+def make_pool(plan: PoolPlan, rows: list[Row], schema: TableSchema, *, factor: float = 10.0, max_rows: int = 20_000,
+              rng: np.random.Generator, run_id: str = "") -> ReferencePool:
+    """Release what ``plan`` says (no ledger: the caller charged ``plan.history`` before) and sample about
+    ``factor`` reference rows per (noisily counted) private row, at most ``max_rows``."""
+    if plan.marginals is not None:
+        assert plan.rho is not None
+        release = release_marginals(rows, schema, rho=plan.rho, epsilon=plan.epsilon, delta=plan.delta,
+                                    settings=plan.marginals, run_id=run_id)
+        n = max(1, min(max_rows, round(factor * max(release.rows_estimate, 1.0))))
+        estimates = release.label_rows() or {"": round(release.rows_estimate, 1)}
+        return ReferencePool(synthesize_rows(release, n, rng=rng), estimates, plan.epsilon, plan.delta,
+                             {"source": "marginals", **release.as_dict()})
     label = schema.label
     strata = {key: [r for r in rows if r[label] == key] for key in schema.labels} if label else {"": rows}
-    stats = run_stratified_statistics(dataset_id=dataset_id, strata=strata, schema=schema.features, ledger=ledger,
-                                      epsilon=epsilon, delta=delta, run_id=run_id)
+    # the strata split the rows by a public function of each row, so the releases compose in parallel
+    mechanism = GaussianMechanism.from_noise_multiplier(plan.noise_multiplier, sensitivity=math.sqrt(len(schema.features)))
+    stats = {key: release_table_statistics(members, schema.features, epsilon=plan.epsilon, delta=plan.delta,
+                                           mechanism=mechanism)
+             for key, members in strata.items()}
     estimates = {k: max(s.rows_estimate, 1.0) for k, s in stats.items()}
     scale = min(factor, max_rows / sum(estimates.values()))
     sizes = {k: max(1, round(n * scale)) for k, n in estimates.items()}
-    sampled = sample_reference_rows(stats, schema, sizes=sizes, rng=rng)
-    first = next(iter(stats.values()))
-    return ReferencePool(sampled, {k: round(s.rows_estimate, 1) for k, s in stats.items()}, first.epsilon, delta,
-                         run_id, {"source": "histograms", "noise_multiplier": first.noise_multiplier})
-
-
-def build_marginal_pool(
-    *, dataset_id: str, rows: list[Row], schema: TableSchema, ledger: PrivacyLedger, epsilon: float, delta: float,
-    settings: MarginalSettings, factor: float = 10.0, max_rows: int = 20_000, rng: np.random.Generator,
-    run_id: str | None = None,
-) -> ReferencePool:
-    """Release AIM or MST under the ledger and sample about ``factor`` reference rows per (noisily counted)
-    private row, at most ``max_rows``; the label shares come from the same release."""
-    release = release_charged(dataset_id=dataset_id, rows=rows, schema=schema, ledger=ledger, epsilon=epsilon,
-                              delta=delta, settings=settings, run_id=run_id or uuid.uuid4().hex)
-    n = max(1, min(max_rows, round(factor * max(release.rows_estimate, 1.0))))
-    estimates = release.label_rows() or {"": round(release.rows_estimate, 1)}
-    return ReferencePool(synthesize_rows(release, n, rng=rng), estimates, release.epsilon, delta, release.run_id,
-                         {"source": "marginals", **release.as_dict()})
+    return ReferencePool(sample_reference_rows(stats, schema, sizes=sizes, rng=rng),
+                         {k: round(s.rows_estimate, 1) for k, s in stats.items()}, plan.epsilon, plan.delta,
+                         {"source": "histograms", "noise_multiplier": plan.noise_multiplier})
 
 
 def sample_reference_rows(stats: Mapping[str, TableStatistics], schema: TableSchema, *, sizes: Mapping[str, int],

@@ -1,8 +1,10 @@
 """A DP table run on the client: the reference pool (under DP), HARMONIC examples, DP-LoRA training.
 
-The run's (epsilon, delta) is split: ``reference_share`` of both buys the reference pool's release (noisy
-histograms, or AIM/MST marginals), the rest the DP-SGD steps; the adapter's certificate states their sum (basic composition), since the
-adapter depends on both. Both spends go through the ledger, checked together before either starts.
+One ledger run holds both releases: ``reference_share`` of the run's (epsilon, delta) calibrates the
+reference pool's Gaussian release (noisy histograms, or AIM/MST marginals), which is charged first as one
+RDP history entry; DP-SGD's noise is then calibrated so that the release and the steps together compose
+(RDP) to the run's epsilon, and the certificate carries that history (the server recomputes it). The
+budget check covers both before anything is released.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from typing import Any
 import numpy as np
 
 from client_node.datasets.store import StoredDataset
-from client_node.ledger.ledger import BudgetStatus, PrivacyLedger, Spend
-from client_node.tables.reference import ReferencePool, build_marginal_pool, build_reference_pool
+from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
+from client_node.tables.reference import ReferencePool, make_pool, plan_pool
 from client_node.tables.settings import NeighbourSource, TableSettings
 from client_node.training.export import export_adapter
 from client_node.training.private_run import train_charged
 from shared.errors import DatasetValidationError, TableNeighboursError, TrainingConfigError
 from shared.models.architecture import BaseModelSignature
 from shared.prompts import GenerationTemplate
+from shared.records import Record
 from shared.tables.neighbours import ExampleSet, table_examples
 from shared.tables.rows import Row
 from shared.tables.schema import TableSchema
@@ -83,42 +86,54 @@ def run_table_training(
     if config.max_physical_batch is None:  # k + 1 rows an example: long sequences, chunked batches
         config = config.model_copy(update={"max_physical_batch": physical_batch_for(config.max_length)})
     delta = config.delta_for(len(rows))
-    pool = None
-    train_config = config
     _check_length(tokenizer, GenerationTemplate.for_table(dataset.task, schema), rows, schema, settings,
                   max_length=config.max_length)
-    pooled = source in (NeighbourSource.REFERENCE, NeighbourSource.MARGINALS)
+    pooled = source in (NeighbourSource.REFERENCE, NeighbourSource.MARGINALS) and settings.neighbours > 0
     if pooled and not config.private:
         raise TrainingConfigError("the reference pool is what makes table examples DP; a non-private run (epsilon "
                                   "inf) shows the private neighbours (neighbour_source 'private' or 'auto')")
-    if pooled and settings.neighbours > 0:
-        share = settings.reference_share
-        ledger.check_plan(dataset.dataset_id, [Spend(config.epsilon, delta, None)])
-        train_config = config.model_copy(update={"epsilon": config.epsilon * (1 - share), "delta": delta * (1 - share)})
-        common = {"dataset_id": dataset.dataset_id, "rows": rows, "schema": schema, "ledger": ledger,
-                  "epsilon": config.epsilon * share, "delta": delta * share, "factor": settings.reference_factor,
-                  "rng": np.random.default_rng(settings.seed), "run_id": f"{run_id}.reference"}
-        pool = build_marginal_pool(settings=settings.marginals, **common) if source is NeighbourSource.MARGINALS \
-            else build_reference_pool(**common)
-    examples = table_examples(rows, pool.rows if pool else rows, schema, k=settings.neighbours, rng=rng,
-                              pool_is_targets=pool is None, same_label=pool is not None,
-                              label_consistency=settings.label_consistency and pool is None,
+    template = GenerationTemplate.for_table(dataset.task, schema)
+    if not pooled:
+        examples = _examples(rows, rows, schema, settings, rng, private_pool=True)
+        result = train_charged(dataset_id=dataset.dataset_id, records=examples.records, template=template,
+                               ledger=ledger, config=config, model=model, tokenizer=tokenizer, run_id=run_id,
+                               progress=progress, on_step=on_step, on_pass=on_pass)
+        adapter = export_adapter(result, base=base, template=template)
+        return TableRun(run_id, adapter, result, template, examples, None, ledger.status(dataset.dataset_id),
+                        _label_rows(rows, schema, None, private=config.private))
+    # one ledger run: the pool's release charged first, DP-SGD calibrated so that both compose (RDP) to epsilon
+    share = settings.reference_share
+    plan = plan_pool(schema, epsilon=config.epsilon * share, delta=delta * share,
+                     marginals=settings.marginals if source is NeighbourSource.MARGINALS else None)
+    made: dict[str, Any] = {}
+
+    def examples_from_pool() -> list[Record]:
+        made["pool"] = make_pool(plan, rows, schema, factor=settings.reference_factor,
+                                 rng=np.random.default_rng(settings.seed), run_id=run_id)
+        made["examples"] = _examples(rows, made["pool"].rows, schema, settings, rng, private_pool=False)
+        return made["examples"].records
+
+    result = train_charged(dataset_id=dataset.dataset_id, records=examples_from_pool, n_records=len(rows),
+                           template=template, ledger=ledger, config=config, model=model, tokenizer=tokenizer,
+                           run_id=run_id, progress=progress, on_step=on_step, on_pass=on_pass, prior=plan.history,
+                           releases=[plan.mechanism])
+    pool: ReferencePool = made["pool"]
+    adapter = export_adapter(result, base=base, template=template)
+    return TableRun(run_id, adapter, result, template, made["examples"], pool, ledger.status(dataset.dataset_id),
+                    _label_rows(rows, schema, pool, private=config.private))
+
+
+def _examples(targets: list[Row], pool: list[Row], schema: TableSchema, settings: TableSettings, rng: random.Random, *,
+              private_pool: bool) -> ExampleSet:
+    """HARMONIC's examples: the private rows' own neighbours (``private_pool``: non-private runs, with the
+    label-consistency filter), or the k nearest reference rows of each row's label (one example per row)."""
+    examples = table_examples(targets, pool, schema, k=settings.neighbours, rng=rng, pool_is_targets=private_pool,
+                              same_label=not private_pool, label_consistency=settings.label_consistency and private_pool,
                               empty_share=settings.empty_share)
     if not examples.records:
         raise DatasetValidationError("no training example is left after the label-consistency filter",
                                      detail={"dropped": examples.dropped_inconsistent})
-    template = GenerationTemplate.for_table(dataset.task, schema)
-    result = train_charged(dataset_id=dataset.dataset_id, records=examples.records, template=template, ledger=ledger,
-                           config=train_config, model=model, tokenizer=tokenizer, run_id=run_id, progress=progress,
-                           on_step=on_step, on_pass=on_pass)
-    if pool is not None:
-        cert = result.certificate
-        # a basic-composition sum, not the composition of one history: the certificate carries none
-        result.certificate = cert.model_copy(update={"epsilon": cert.epsilon + pool.epsilon, "delta": cert.delta + pool.delta,
-                                                     "history": None})
-    adapter = export_adapter(result, base=base, template=template)
-    return TableRun(run_id, adapter, result, template, examples, pool, ledger.status(dataset.dataset_id),
-                    _label_rows(rows, schema, pool, private=config.private))
+    return examples
 
 
 def _label_rows(rows: list[Row], schema: TableSchema, pool: ReferencePool | None, *,

@@ -11,6 +11,7 @@ from client_node.datasets.store import StoredDataset
 from client_node.ledger.ledger import BudgetStatus, PrivacyLedger
 from client_node.training.conditions import DEFAULT_CONDITION_NOISE, ConditionCounts, release_condition_counts
 from client_node.training.export import export_adapter
+from shared.errors import TrainingConfigError
 from shared.mechanisms import GaussianMechanism
 from shared.models.architecture import BaseModelSignature
 from shared.privacy import Mechanism
@@ -81,22 +82,31 @@ def run_private_training(
 
 
 def train_charged(
-    *, dataset_id: str, records: Sequence[Record], template: GenerationTemplate, ledger: PrivacyLedger,
-    config: TrainConfig, model: Any, tokenizer: Any, run_id: str, progress: bool = True,
+    *, dataset_id: str, records: Sequence[Record] | Callable[[], Sequence[Record]], template: GenerationTemplate,
+    ledger: PrivacyLedger, config: TrainConfig, model: Any, tokenizer: Any, run_id: str, progress: bool = True,
     on_step: Callable[[StepInfo], None] | None = None, on_pass: Callable[[], None] | None = None,
     prior: Sequence[HistoryEntry] = (), releases: Sequence[Mechanism] = (),
-    before_training: Callable[[], None] | None = None,
+    before_training: Callable[[], None] | None = None, n_records: int | None = None,
 ) -> TrainResult:
     """Train on ``records`` (each one DP unit) under the ledger: admitted before any step if the plan fits,
     each step charged before it is taken, the run failed (charged with what it spent) if training fails.
     ``prior``: the run's releases before training (``releases`` names them in the certificate), charged
-    before ``before_training`` makes them; the training noise is calibrated for both together."""
+    before ``before_training`` makes them; the training noise is calibrated for both together. ``records``
+    may be a function called after that, when the examples show what the releases made; the plan is then
+    for ``n_records`` of them, and a different number fails the run.
+
+    Raises:
+        PrivacyBudgetExceededError: the plan does not fit; nothing was charged.
+        TrainingConfigError: the records made are not the ``n_records`` planned for (charged the prior).
+    """
     trainer = PrivateLoraTrainer(
         config=config, progress=progress,
         before_step=lambda history: ledger.charge(run_id, history),
         on_step=on_step, on_pass=on_pass,
     )
-    plan = trainer.plan(len(records), prior=prior)
+    if callable(records) and n_records is None:
+        raise ValueError("records made later need n_records to plan for")
+    plan = trainer.plan(n_records if callable(records) else len(records), prior=prior)
     ledger.open_run(
         dataset_id, run_id=run_id, planned_epsilon=plan.epsilon, delta=plan.delta,
         planned_history=plan.history() if plan.private else None,
@@ -108,7 +118,11 @@ def train_charged(
             ledger.charge(run_id, list(plan.prior))
         if before_training is not None:
             before_training()
-        result = trainer.train(model=model, tokenizer=tokenizer, records=list(records), template=template, plan=plan)
+        examples = list(records() if callable(records) else records)
+        if len(examples) != plan.n_records:
+            raise TrainingConfigError(f"{len(examples)} training examples were made; the run was planned for "
+                                      f"{plan.n_records}", detail={"made": len(examples), "planned": plan.n_records})
+        result = trainer.train(model=model, tokenizer=tokenizer, records=examples, template=template, plan=plan)
     except BaseException as exc:
         ledger.fail(run_id, note=f"{type(exc).__name__}: {exc}")
         raise
