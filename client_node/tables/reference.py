@@ -23,9 +23,7 @@ import numpy as np
 from client_node.statistics.table import TableStatistics, release_table_statistics
 from client_node.tables.marginals import (
     MarginalSettings,
-    charged_history,
     release_marginals,
-    rho_for,
     synthesize_rows,
 )
 from shared.errors import TableSchemaError
@@ -33,7 +31,7 @@ from shared.mechanisms import GaussianMechanism
 from shared.privacy import Mechanism
 from shared.tables.rows import Row, canonical_value
 from shared.tables.schema import ColumnKind, ColumnSpec, TableSchema
-from shared.training.accounting import HistoryEntry, epsilon_of_history, noise_for_target
+from shared.training.accounting import HistoryEntry, gaussian_release_noise
 
 UNKNOWN = "unknown"  # a categorical column whose every value stayed below the release threshold
 
@@ -80,16 +78,14 @@ def plan_pool(schema: TableSchema, *, epsilon: float, delta: float, marginals: M
         TableSchemaError: a column without a declared domain (its release would need a threshold, whose
             delta is no RDP history entry).
     """
-    if marginals is not None:
-        rho = rho_for(epsilon, delta)
-        history = charged_history(rho)
-        return PoolPlan(Mechanism.MARGINALS, history, epsilon_of_history(history, delta=delta), delta, marginals, rho)
     if schema.undeclared:
         raise TableSchemaError("a DP reference pool needs every column's declared domain",
                                detail={"undeclared": schema.undeclared})
-    # the noise the RDP accountant charges (epsilon, delta) for, as for a marginal release
-    history = [(noise_for_target(epsilon=epsilon, delta=delta, sample_rate=1.0, steps=1, tolerance=1e-6), 1.0, 1)]
-    return PoolPlan(Mechanism.GAUSSIAN_STATISTICS, history, epsilon_of_history(history, delta=delta), delta)
+    noise, certified = gaussian_release_noise(epsilon=epsilon, delta=delta)
+    history = [(noise, 1.0, 1)]
+    if marginals is not None:  # AIM or MST at the zCDP rho of that Gaussian
+        return PoolPlan(Mechanism.MARGINALS, history, certified, delta, marginals, 1.0 / (2.0 * noise**2))
+    return PoolPlan(Mechanism.GAUSSIAN_STATISTICS, history, certified, delta)
 
 
 def make_pool(plan: PoolPlan, rows: list[Row], schema: TableSchema, *, factor: float = 10.0, max_rows: int = 20_000,

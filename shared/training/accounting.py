@@ -85,6 +85,27 @@ def noise_for_target(
     return high
 
 
+def gaussian_release_noise(*, epsilon: float, delta: float) -> tuple[float, float]:
+    """The noise multiplier of one Gaussian release (sensitivity 1, sample rate 1, one step) that is
+    (``epsilon``, ``delta``)-DP, and the epsilon it is certified at: by the RDP accountant (the ledger's,
+    tightest) where its orders reach ``epsilon``; where they cannot (a small epsilon at a small delta, e.g.
+    0.1 at 1e-6: the largest order, 63, leaves log(1/delta)/62 > 0.2), by zCDP's conversion: noise
+    1/sqrt(2 rho) is rho-zCDP, hence (rho + 2 sqrt(rho log(1/delta)), delta)-DP (Bun and Steinke 2016).
+
+    Raises:
+        ValueError: epsilon not finite and positive, or delta not in (0, 1).
+    """
+    if not (math.isfinite(epsilon) and epsilon > 0 and 0 < delta < 1):
+        raise ValueError(f"a Gaussian release needs a finite epsilon > 0 and 0 < delta < 1, got ({epsilon}, {delta})")
+    try:
+        noise = noise_for_target(epsilon=epsilon, delta=delta, sample_rate=1.0, steps=1, tolerance=1e-6)
+        return noise, epsilon_of_history([(noise, 1.0, 1)], delta=delta)
+    except ValueError:
+        log_delta = math.log(1.0 / delta)
+        rho = (math.sqrt(epsilon + log_delta) - math.sqrt(log_delta)) ** 2
+        return 1.0 / math.sqrt(2.0 * rho), rho + 2.0 * math.sqrt(rho * log_delta)
+
+
 def epsilon_of_history(history: Sequence[HistoryEntry], *, delta: float, accountant: Accountant | str = Accountant.RDP) -> float:
     """Epsilon at ``delta`` after all steps in ``history`` (0 for an empty history)."""
     entries = [tuple(entry) for entry in history if int(entry[2]) > 0]

@@ -87,3 +87,17 @@ def test_gdp_refuses_a_history_it_cannot_compose() -> None:
     assert split == epsilon_of_history([(1.0, 0.1, 15)], delta=1e-5, accountant="gdp")
     with pytest.raises(ValueError, match="cannot compose"):
         epsilon_of_history([(4.0, 1.0, 1), (1.0, 0.1, 10)], delta=1e-5, accountant="gdp")
+
+
+def test_one_gaussian_release_at_any_epsilon() -> None:
+    from shared.training.accounting import gaussian_release_noise
+
+    noise, certified = gaussian_release_noise(epsilon=0.8, delta=1e-6)  # the RDP accountant reaches it
+    assert certified == pytest.approx(0.8, abs=1e-4) and certified <= 0.8 + 1e-9
+    assert epsilon_of_history([(noise, 1.0, 1)], delta=1e-6) == pytest.approx(certified)
+    noise, certified = gaussian_release_noise(epsilon=0.1, delta=1e-6)  # it cannot (orders up to 63): zCDP
+    rho = 1 / (2 * noise**2)
+    assert certified == pytest.approx(0.1) and rho + 2 * math.sqrt(rho * math.log(1e6)) == pytest.approx(0.1)
+    assert epsilon_of_history([(noise, 1.0, 1)], delta=1e-6) > 0.1  # what the ledger's RDP orders would say
+    with pytest.raises(ValueError):
+        gaussian_release_noise(epsilon=0.0, delta=1e-6)
