@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from client_node import __version__
 from shared.cli import (
@@ -19,6 +19,9 @@ from shared.cli import (
     run_cli,
 )
 from shared.lora import DEFAULT_TARGET_MODULES
+
+if TYPE_CHECKING:
+    from client_node.tables.settings import TableSettings
 
 ENV_PREFIX = "PRIVSYNTH_CLIENT_"
 
@@ -68,6 +71,11 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     _add_condition_argument(run)
     _add_table_arguments(run)
     run.add_argument("--neighbours", type=int, default=5, help="table: example rows shown with each row (k)")
+    run.add_argument("--neighbour-source", choices=["auto", "reference", "marginals"], default="auto",
+                     help="table under DP: the reference pool's release, noisy histograms or AIM/MST marginals "
+                          "(--algorithm; auto: histograms)")
+    run.add_argument("--example-rows", type=int, default=1000,
+                     help="table under DP: reference rows the server's prompts show (0: its own bootstrap rows)")
     run.add_argument("--max-length", type=int, default=None, help="tokens per training example (default 256, tables 1024)")
     run.add_argument("--epochs", type=int, default=2)
     run.add_argument("--batch-size", type=int, default=16)
@@ -124,6 +132,17 @@ def _add_condition_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--condition", action="append", default=[], metavar="NAME=V1,V2",
                         help="records: declare a condition's public values (e.g. label=negative,positive); every "
                              "record then carries one (JSONL 'label' or 'conditions', CSV a column); repeatable")
+
+
+def _table_settings(args: argparse.Namespace) -> TableSettings:
+    """A table run's HARMONIC settings; a marginal pool uses the algorithm the marginals generator would."""
+    from client_node.tables.marginals import MarginalAlgorithm, MarginalSettings
+    from client_node.tables.settings import NeighbourSource, TableSettings
+
+    source = NeighbourSource(args.neighbour_source)
+    marginals = MarginalSettings(algorithm=MarginalAlgorithm(args.algorithm))
+    return TableSettings(neighbours=args.neighbours, neighbour_source=source, example_rows=args.example_rows,
+                         marginals=marginals)
 
 
 def _conditions(args: argparse.Namespace) -> dict[str, list[str]] | None:
@@ -405,7 +424,6 @@ def _run(args: argparse.Namespace) -> int:
     from client_node.runs.store import get_run, run_queue, to_public
     from client_node.state import ClientState
     from client_node.tables.marginals import MarginalAlgorithm, MarginalSettings
-    from client_node.tables.settings import TableSettings
     from client_node.voting.plan import VoteNoise
     from shared.protocol import SamplingParams
 
@@ -428,7 +446,7 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, n_samples=args.n_samples, min_grade=args.min_grade, grade=not args.no_grade,
         rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
         sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),
-        labels=args.labels, max_length=args.max_length, table=TableSettings(neighbours=args.neighbours),
+        labels=args.labels, max_length=args.max_length, table=_table_settings(args),
         marginals=MarginalSettings(algorithm=MarginalAlgorithm(args.algorithm), rows=args.rows),
         votes=VoteSettings(noise=VoteNoise(args.vote_noise), groups=args.vote_groups,
                            max_new_tokens=min(args.max_new_tokens, 1024)),

@@ -159,3 +159,14 @@ def test_a_finished_run_prints_the_ledger_and_its_counts_per_condition(tmp_path)
     assert "sigma 10.0" in lines[1]
     assert lines[2:] == ["    label=negative: count 12.4, samples received 4",
                          "    label=positive: count 27.9, samples received 6"]
+
+
+def test_table_flags_set_the_pool_and_the_rows_the_server_shows() -> None:
+    from client_node.cli import _table_settings, build_parser
+
+    args = build_parser().parse_args(["run", "--dataset", "d", "--neighbour-source", "marginals", "--algorithm", "aim",
+                                      "--example-rows", "0", "--neighbours", "3"])
+    settings = _table_settings(args)
+    assert settings.neighbour_source.value == "marginals" and settings.marginals.algorithm.value == "aim"
+    assert settings.example_rows == 0 and settings.neighbours == 3
+    assert _table_settings(build_parser().parse_args(["run", "--dataset", "d"])).example_rows == 1000
