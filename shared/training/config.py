@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,6 +26,19 @@ def tokens_per_pass_for(precision: Precision) -> int:
     return _TOKENS_PER_PASS.get(precision, _DEFAULT_TOKENS_PER_PASS)
 
 
+class PerSampleMode(StrEnum):
+    AUTO = "auto"
+    HOOKS = "hooks"
+    GHOST = "ghost"
+
+    def for_device(self, device: str) -> PerSampleMode:
+        """auto: hooks on a CPU (every CPU figure of the project was measured with them); ghost clipping on CUDA,
+        where per-sample gradients cost memory and time (the GPU comparison, ``bench/gpu.py``, is still to run)."""
+        if self is not PerSampleMode.AUTO:
+            return self
+        return PerSampleMode.GHOST if device.startswith("cuda") else PerSampleMode.HOOKS
+
+
 class TrainConfig(BaseModel):
     """A DP (finite epsilon) or non-private (epsilon = inf) LoRA fine-tuning run."""
 
@@ -45,6 +59,9 @@ class TrainConfig(BaseModel):
         "and at most this many padded tokens per pass: bounds a step's memory (activations and opacus' hooks grow "
         "with the tokens of a pass); None: by precision (``tokens_per_pass_for``); 0: the whole batch at once"))
     accountant: Accountant = Accountant.RDP
+    per_sample: PerSampleMode = Field(PerSampleMode.AUTO, description=(
+        "how DP-SGD gets each example's clipped gradient: 'hooks' (opacus' per-sample gradients), 'ghost' (opacus' "
+        "ghost clipping: per-sample norms, then a second backward of the clip-weighted loss), auto: by device"))
     device: str = Field("auto", pattern=DEVICE_PATTERN, description="auto, cpu, cuda or cuda:N")
     precision: Precision = Field(Precision.AUTO, description="auto: chosen per machine (shared.compute)")
     seed: int = 0

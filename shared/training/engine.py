@@ -35,10 +35,10 @@ from shared.privacy import DPCertificate, Mechanism, round_record_count
 from shared.prompts import GenerationTemplate
 from shared.records import Record
 from shared.training.accounting import HistoryEntry, add_steps, noise_for_target
-from shared.training.config import TrainConfig, tokens_per_pass_for
+from shared.training.config import PerSampleMode, TrainConfig, tokens_per_pass_for
 from shared.training.data import ExampleDataset, make_collate, physical_batches
 from shared.training.examples import tokenize_examples
-from shared.training.loss import batch_loss
+from shared.training.loss import per_sequence_loss_of
 
 
 @dataclass(frozen=True)
@@ -181,8 +181,11 @@ class PrivateLoraTrainer:
         optimizer: Any = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
         loader = self._prepare_data_loader(examples, tokenizer)
         trained: Any = model
+        ghost = plan.private and cfg.per_sample.for_device(compute.device) is PerSampleMode.GHOST
         if plan.private:
-            trained, optimizer, loader = self._prepare_privacy(model, optimizer, loader, plan)
+            trained, optimizer, loader = self._prepare_privacy(model, optimizer, loader, plan, ghost=ghost)
+        if ghost:
+            from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
 
         result = TrainResult(tensors={}, certificate=None, lora=cfg.lora, plan=plan, history=[],  # type: ignore[arg-type]
                              truncated_examples=truncated, compute=compute)
@@ -200,7 +203,10 @@ class PrivateLoraTrainer:
             if size == 0:
                 result.empty_batches += 1
                 for p in params:  # noise-only step: still taken, still counted by the accountant
-                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
+                    if ghost:
+                        p.grad = torch.zeros_like(p)
+                    else:
+                        p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
             else:
                 total = torch.zeros((), device=compute.device)
                 chunks = physical_batches(batch, cfg.max_physical_batch, tokens_per_pass)
@@ -212,10 +218,14 @@ class PrivateLoraTrainer:
                     if plan.private and i > 0:
                         optimizer.zero_grad(set_to_none=True)  # per-sample grads only; the clipped sum stays
                     with compute.autocast():  # the forward only; backward and the DP step stay float32
-                        loss = batch_loss(trained, chunk)
-                    # opacus scales a pass's per-sample gradients by its own size; without DP the chunk
-                    # means are weighted into the batch mean
-                    (loss if plan.private else loss * (n / size)).backward()
+                        losses = per_sequence_loss_of(trained, chunk)
+                    loss = losses.mean()
+                    if ghost:  # two backward passes: per-sample norms, then the clip-weighted sum into .grad
+                        DPTensorFastGradientClipping(trained, optimizer, losses, loss_reduction="mean").backward()
+                    else:
+                        # opacus scales a pass's per-sample gradients by its own size; without DP the chunk
+                        # means are weighted into the batch mean
+                        (loss if plan.private else loss * (n / size)).backward()
                     total += loss.detach().float() * n
                     if plan.private and i < len(chunks) - 1:
                         optimizer.signal_skip_step(do_skip=True)  # clip and add to the sum; no noise, no step
@@ -259,14 +269,17 @@ class PrivateLoraTrainer:
         return DataLoader(ExampleDataset(examples), batch_size=self.config.batch_size, shuffle=True,
                           collate_fn=make_collate(pad), generator=generator)
 
-    def _prepare_privacy(self, model: Any, optimizer: Any, loader: Any, plan: TrainPlan) -> tuple[Any, Any, Any]:
+    def _prepare_privacy(self, model: Any, optimizer: Any, loader: Any, plan: TrainPlan, *,
+                         ghost: bool) -> tuple[Any, Any, Any]:
         from opacus import PrivacyEngine
 
         engine = PrivacyEngine(accountant=self.config.accountant.value)
-        trained, optimizer, loader = engine.make_private(
+        made = engine.make_private(
             module=model, optimizer=optimizer, data_loader=loader, noise_multiplier=plan.noise_multiplier,
-            max_grad_norm=self.config.max_grad_norm, poisson_sampling=True, grad_sample_mode="hooks",
+            max_grad_norm=self.config.max_grad_norm, poisson_sampling=True,
+            grad_sample_mode="ghost" if ghost else "hooks",
         )
+        trained, optimizer, loader = (made[0], made[1], made[3]) if ghost else made  # ghost adds a criterion
         self._accountant = engine.accountant
         self._accountant.history = list(plan.prior)  # composed with every step, in the certificate too
         self._delta = plan.delta
