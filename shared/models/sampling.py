@@ -74,42 +74,77 @@ def sample_texts(
     top_p: float = 1.0,
     add_special_tokens: bool = False,
     strip: bool = True,
+    static_cache: bool | None = None,
 ) -> list[str]:
     """Continue every prompt (left-padded, one KV cache for the batch); the new text of each (stripped
     unless ``strip`` is False).
 
     Stops a row at the model's end-of-sequence token(s); stops the loop when every row has.
+    ``static_cache`` (default: on CUDA) preallocates the cache and the attention mask for the prompt plus
+    ``max_new_tokens``, so every decoding step has the same shapes and, on CUDA, runs as one compiled CUDA
+    graph (``torch.compile`` mode ``reduce-overhead``) instead of a launch per kernel; the tokens are the
+    same as with the growing cache (tested).
     """
     import torch
-    from transformers import DynamicCache
 
     device = model_device(model)
+    static = device.type == "cuda" if static_cache is None else static_cache
     batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens, device=device)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
     eos_ids = torch.tensor(eos if isinstance(eos, list) else [eos], device=device)
     positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
-    cache = DynamicCache()
+    prompt_length = mask.shape[1]
     finished = torch.zeros(mask.shape[0], dtype=torch.bool, device=device)
     new: list[Any] = []
     with torch.inference_mode():
-        out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,
-                    use_cache=True, logits_to_keep=1)
+        if static:
+            step, cache, mask = _static_decoding(model, mask, prompt_length + max_new_tokens)
+            out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,
+                        use_cache=True, logits_to_keep=1, cache_position=torch.arange(prompt_length, device=device))
+        else:
+            from transformers import DynamicCache
+
+            step, cache = model, DynamicCache()
+            out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,
+                        use_cache=True, logits_to_keep=1)
         position = positions[:, -1:]
-        for _ in range(max_new_tokens):
+        for i in range(max_new_tokens):
             token = _draw(out.logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
             token = torch.where(finished, torch.full_like(token, pad), token)
             new.append(token)
             finished |= torch.isin(token, eos_ids)
             if bool(finished.all()) or len(new) == max_new_tokens:
                 break
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             position = position + 1
-            out = model(input_ids=token[:, None], attention_mask=mask, position_ids=position, past_key_values=cache,
-                        use_cache=True)
+            if static:  # the preallocated mask opens one more position; every shape stays the same
+                mask[:, prompt_length + i] = 1
+                extra = {"cache_position": torch.tensor([prompt_length + i], device=device)}
+            else:
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+                extra = {}
+            out = step(input_ids=token[:, None], attention_mask=mask, position_ids=position, past_key_values=cache,
+                       use_cache=True, **extra)
     if not new:
         return ["" for _ in prompts]
     tokens = torch.stack(new, dim=1)
     texts = tokenizer.batch_decode(tokens, skip_special_tokens=True)
     return [text.strip() for text in texts] if strip else texts
+
+
+def _static_decoding(model: Any, mask: Any, total: int) -> tuple[Any, Any, Any]:
+    """The decoding step (compiled once per model on CUDA), a static cache of ``total`` positions and the
+    attention mask widened to them (the positions not yet written masked out)."""
+    import torch
+    from transformers import StaticCache
+
+    full = torch.zeros(mask.shape[0], total, dtype=mask.dtype, device=mask.device)
+    full[:, : mask.shape[1]] = mask
+    step = model
+    if mask.device.type == "cuda":
+        step = getattr(model, "_privsynth_compiled_step", None)
+        if step is None:
+            step = torch.compile(model.forward, mode="reduce-overhead", dynamic=False)
+            model._privsynth_compiled_step = step
+    return step, StaticCache(config=model.config, max_cache_len=total), full

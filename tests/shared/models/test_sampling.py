@@ -52,3 +52,20 @@ def test_top_k_one_is_greedy_and_rows_stop_at_end_of_sequence() -> None:
     model.generation_config.eos_token_id = tokenizer("a", add_special_tokens=False)["input_ids"][0]
     outs = sample_texts(model, tokenizer, ["aaaa"] * 4, max_new_tokens=50, temperature=1.0, top_k=0)
     assert all("a" not in o[:-1] for o in outs if o)  # nothing after the first end-of-sequence token
+
+
+def test_the_static_cache_writes_the_same_tokens() -> None:
+    """The fixed-shape decoding (preallocated cache and mask, what CUDA graphs need) against the growing
+    cache: the same greedy rows under left padding, and the same sampled rows from the same seed, stopping at
+    end-of-sequence alike."""
+    model, tokenizer = make_tiny_llama(seed=3), make_tiny_tokenizer()
+    prompts = ["short", "a considerably longer prompt here", "mid length"]
+    greedy = sample_texts(model, tokenizer, prompts, max_new_tokens=20, temperature=0.0, static_cache=False)
+    assert sample_texts(model, tokenizer, prompts, max_new_tokens=20, temperature=0.0, static_cache=True) == greedy
+    model.generation_config.eos_token_id = tokenizer("a", add_special_tokens=False)["input_ids"][0]
+    sampled = []
+    for static in (False, True):
+        torch.manual_seed(7)
+        sampled.append(sample_texts(model, tokenizer, prompts * 2, max_new_tokens=30, temperature=1.0, top_k=0,
+                                    static_cache=static, strip=False))
+    assert sampled[0] == sampled[1] and len({len(t) for t in sampled[0]}) > 1  # rows stopped at different lengths
