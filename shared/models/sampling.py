@@ -17,6 +17,7 @@ from typing import Any
 from shared.models.generation import left_padded, model_device
 
 _CANDIDATES = 256
+STATIC_LENGTH_BUCKET = 32  # prompt tokens, with a static cache
 
 
 def filter_candidates(logits: Any, *, temperature: float, top_k: int, top_p: float) -> tuple[Any, Any, Any]:
@@ -89,7 +90,9 @@ def sample_texts(
 
     device = model_device(model)
     static = device.type == "cuda" if static_cache is None else static_cache
-    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens, device=device)
+    # static: prompt lengths bucketed, so a compiled step meets few distinct shapes (batched by length)
+    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens, device=device,
+                        multiple_of=STATIC_LENGTH_BUCKET if static else None)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
