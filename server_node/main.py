@@ -17,4 +17,5 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     return service_app(title="privsynth server node", version=__version__, state_name="server",
                        make_state=lambda: ServerState.from_settings(settings),
                        routers=[health_router, api_router], body_limit_exempt=(f"{API_PREFIX}/adapters",),
-                       larger_body_limits={f"{API_PREFIX}/sample-sets": settings.max_sample_set_bytes})
+                       larger_body_limits={f"{API_PREFIX}/sample-sets": settings.max_sample_set_bytes,
+                                           f"{API_PREFIX}/jobs": settings.max_job_bytes})

@@ -35,6 +35,8 @@ class ServerSettings(ComputeSettings, BaseSettings):
     expert_model: str = Field(DEFAULT_EXPERT_MODEL, description="the grading / rewriting model")
     max_adapter_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest adapter upload (413 above)")
     max_sample_set_bytes: int = Field(32 * 1024 * 1024, gt=0, description="largest DP sample set body (JSON)")
+    max_job_bytes: int = Field(8 * 1024 * 1024, gt=0, description=(
+        "largest job request (JSON): a table job carries up to 4,096 DP reference rows for its prompts"))
     max_rank: int = Field(DEFAULT_MAX_LORA_RANK, gt=0, description="highest LoRA rank accepted")
     max_epsilon: float = Field(10.0, gt=0, description="adapters certifying more epsilon are refused")
     allow_non_private: bool = Field(False, description="accept epsilon = inf adapters (benchmarks only)")

@@ -125,7 +125,7 @@ def test_another_client_sees_nothing(server) -> None:
         ({**SMALL_JOB, "adapter_id": "x", "surprise": 1}, 422, "request_invalid"),
         ({**SMALL_JOB, "adapter_id": "x", "task": {**SMALL_JOB["task"], "labels": ["a", "A"]}}, 422, "request_invalid"),
         ({**SMALL_JOB, "adapter_id": "no-such-adapter"}, 404, "adapter_not_found"),
-        ({**SMALL_JOB, "adapter_id": "x", "task": {"domain": "d", "description": "y" * 70_000}}, 413, "request_too_large"),
+        ({**SMALL_JOB, "adapter_id": "x", "task": {"domain": "d", "description": "y" * 9_000_000}}, 413, "request_too_large"),
     ],
     ids=["zero-samples", "bad-temperature", "unknown-field", "duplicate-labels", "unknown-adapter", "too-large"],
 )
@@ -143,7 +143,9 @@ def test_a_request_its_adapter_cannot_serve_is_a_422_and_queues_nothing(server) 
     before = httpx.get(f"{url}/v1/jobs", headers=_auth(a)).json()["count"]
     shares = [{"conditions": {"label": "positive"}, "share": 1.0}]
     for extra, code in [({"condition_shares": shares}, "condition_shares_invalid"),
-                        ({"table": {"example_rows": [{"age": "40"}]}}, "example_rows_invalid")]:
+                        ({"table": {"example_rows": [{"age": "40"}]}}, "example_rows_invalid"),
+                        # 4,000 wide rows (about 1 MB): past the 64 KiB JSON limit, within the job's
+                        ({"table": {"example_rows": [{"age": "40", "notes": "x" * 250}] * 4000}}, "example_rows_invalid")]:
         r = httpx.post(f"{url}/v1/jobs", json={**SMALL_JOB, "adapter_id": adapter["adapter_id"], **extra}, headers=_auth(a))
         assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
     assert httpx.get(f"{url}/v1/jobs", headers=_auth(a)).json()["count"] == before
