@@ -297,7 +297,8 @@ class JobPublic(_Wire):
     error: ErrorInfo | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    request: JobCreateRequest | None = None
+    request: JobCreateRequest | None = Field(None, description=(
+        "the job's request, less a table job's example rows (the job keeps them; the echo stays small)"))
     compute: dict[str, Any] | None = Field(None, description="the device and precision the server's models ran in, "
                                                               "the CPU class, and why (shared.compute)")
 

@@ -79,5 +79,13 @@ def to_public(job: Job) -> JobPublic:
                           total=job.progress_total),
         counts=JobCounts(**(job.counts or {})), timings=dict(job.timings or {}),
         error=ErrorInfo(**job.error) if job.error else None, created_at=job.created_at, updated_at=job.updated_at,
-        request=JobCreateRequest.model_validate(job.request), compute=job.compute,
+        request=_echo(JobCreateRequest.model_validate(job.request)), compute=job.compute,
     )
+
+
+def _echo(request: JobCreateRequest) -> JobCreateRequest:
+    """The request as a job's state echoes it, polled every few seconds: without a table job's example rows
+    (up to 4,096 rows, hundreds of kilobytes), which the job keeps."""
+    if not request.table.example_rows:
+        return request
+    return request.model_copy(update={"table": request.table.model_copy(update={"example_rows": None})})

@@ -53,3 +53,19 @@ def test_cancel_queued_is_immediate_running_is_flagged_finished_is_refused(tmp_p
         job = cancel_job(session, job_id=running, owner_id=owner)
         assert job.state == JobState.RUNNING.value and job.cancel_requested
     assert queue.write(running, progress_done=1) is True  # the pipeline sees it at its next batch
+
+
+def test_the_state_echoes_the_request_without_its_example_rows_which_the_job_keeps(tmp_path) -> None:
+    from server_node.jobs.store import to_public
+    from server_node.models import Job
+    from shared.protocol import TableJobSettings
+
+    engine, owner, _, _ = _setup(tmp_path)
+    rows = [{"age": str(i), "pay": "low"} for i in range(500)]
+    request = REQUEST.model_copy(update={"table": TableJobSettings(example_rows=rows, neighbours=3)})
+    with Session(engine) as session:
+        job = create_job(session, owner_id=owner, request=request)
+        public = to_public(job)
+        assert public.request.table.example_rows is None and public.request.table.neighbours == 3
+        stored = JobCreateRequest.model_validate(session.get(Job, job.job_id).request)
+        assert stored.table.example_rows == rows  # what the runner generates with
