@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from server_node.hosting import HostedModels
 from server_node.models import StoredAdapter
 from server_node.tenancy import get_owned
-from shared.adapters import AdapterLimits, decode_adapter
+from shared.adapters import AdapterLimits, decode_adapter, decode_metadata
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.metadata import AdapterMetadata
 from shared.errors import AdapterNotFoundError, CertificateInconsistentError, CertificatePolicyError
@@ -64,8 +64,16 @@ def accept_adapter(
 
 def read_stored_adapter(store: ArtifactStore, row: StoredAdapter, *, max_bytes: int) -> DecodedAdapter:
     """A stored adapter decoded again: it passed the full checks at upload, so only its size is bounded."""
-    return decode_adapter(store.get(row.sha256),
-                          limits=AdapterLimits(max_total_bytes=max(max_bytes, row.size_bytes), max_rank=1 << 16))
+    return decode_adapter(store.get(row.sha256), limits=_stored_limits(row, max_bytes))
+
+
+def read_stored_metadata(store: ArtifactStore, row: StoredAdapter, *, max_bytes: int) -> AdapterMetadata:
+    """A stored adapter's metadata (its template, to check a job against), no tensor loaded."""
+    return decode_metadata(store.get(row.sha256), limits=_stored_limits(row, max_bytes))
+
+
+def _stored_limits(row: StoredAdapter, max_bytes: int) -> AdapterLimits:
+    return AdapterLimits(max_total_bytes=max(max_bytes, row.size_bytes), max_rank=1 << 16)
 
 
 def get_owned_adapter(session: Session, *, adapter_id: str, owner_id: str) -> StoredAdapter:

@@ -1,6 +1,13 @@
 """The adapter file contract: safetensors bytes with metadata and a DP certificate, validated on decode."""
 
-from shared.adapters.codec import DecodedAdapter, check_against_base, decode_adapter, encode_adapter, lora_key
+from shared.adapters.codec import (
+    DecodedAdapter,
+    check_against_base,
+    decode_adapter,
+    decode_metadata,
+    encode_adapter,
+    lora_key,
+)
 from shared.adapters.header import AdapterLimits
 from shared.adapters.metadata import AdapterKind, AdapterMetadata
 
@@ -11,6 +18,7 @@ __all__ = [
     "DecodedAdapter",
     "check_against_base",
     "decode_adapter",
+    "decode_metadata",
     "encode_adapter",
     "lora_key",
 ]

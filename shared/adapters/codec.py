@@ -70,6 +70,16 @@ def encode_adapter(tensors: Mapping[str, torch.Tensor], metadata: AdapterMetadat
     return _canonical_safetensors(clean, metadata.to_strings())
 
 
+def decode_metadata(data: bytes, *, limits: AdapterLimits | None = None) -> AdapterMetadata:
+    """Only the metadata (template, certificate, LoRA spec) of adapter bytes: the header is read and
+    checked, no tensor is loaded.
+
+    Raises:
+        shared.errors.AdapterFormatError: or one of its subclasses (framing, size, metadata).
+    """
+    return AdapterMetadata.from_strings(read_header(data, limits or AdapterLimits()).metadata)
+
+
 def decode_adapter(
     data: bytes,
     *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
-from server_node.adapters.intake import read_stored_adapter
+from server_node.adapters.intake import read_stored_metadata
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
 from server_node.jobs.store import cancel_job, create_job, get_owned_job, list_jobs, to_public
 from shared.errors import (
@@ -31,8 +31,8 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
                                        ConditionSharesError, ExampleRowsError, RequestTooLargeError))
 def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient, state: StateDep) -> JobPublic:
     """Queue a job on one of the caller's adapters (checked against the adapter); a worker picks it up."""
-    template_of = lambda row: read_stored_adapter(  # noqa: E731
-        state.store, row, max_bytes=state.settings.max_adapter_bytes).metadata.template
+    template_of = lambda row: read_stored_metadata(  # noqa: E731
+        state.store, row, max_bytes=state.settings.max_adapter_bytes).template
     return to_public(create_job(session, owner_id=client.client_id, request=request, template_of=template_of))
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from shared.adapters import AdapterLimits, decode_adapter, encode_adapter
+from shared.adapters import AdapterLimits, decode_adapter, decode_metadata, encode_adapter
 from shared.constants import META_CERTIFICATE, META_LORA
 from shared.errors import (
     AdapterDtypeError,
@@ -52,6 +52,14 @@ def test_round_trip_keeps_tensors_and_metadata(tiny) -> None:
     for name, tensor in tensors.items():
         assert torch.equal(decoded.tensors[name], tensor), name
     assert decoded.nbytes == len(data) and len(decoded.sha256) == 64
+    assert decode_metadata(data) == metadata  # the header alone, no tensor loaded
+
+
+def test_metadata_alone_still_refuses_what_is_not_an_adapter() -> None:
+    from shared.errors import AdapterFormatError
+
+    with pytest.raises(AdapterFormatError):
+        decode_metadata(pickle.dumps({"not": "an adapter"}))
 
 
 def test_round_trip_bfloat16_and_infinite_epsilon() -> None:
