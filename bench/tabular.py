@@ -214,6 +214,7 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
     start = time.perf_counter()
     run = run_table_training(dataset=dataset, ledger=ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
                              settings=TableSettings(neighbours=s.neighbours, seed=s.seed, neighbour_source=source,
+                                                    example_rows=s.example_rows,
                                                     marginals=_marginal_settings(s.harmonic_reference, s)),
                              base=loaded.signature(), progress=False)
     timings["train"] = round(time.perf_counter() - start, 1)
@@ -231,8 +232,7 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
         settings=TableJobSettings(neighbours=s.neighbours, bootstrap=s.harmonic_bootstrap,
                                   max_attempts_factor=s.max_attempts_factor,
                                   label_shares=label_shares(run.as_dict()) if s.label_shares else None,
-                                  example_rows=run.reference.sample(s.example_rows, seed=s.seed)
-                                  if run.reference and s.example_rows else None),
+                                  example_rows=run.example_rows),
         batch_size=s.generation_batch, seed=s.seed)
     timings["generate"] = round(time.perf_counter() - start, 1)
     log(f"  generated in {timings['generate']} s: {generated.counts()} {dict(generated.reasons)}")

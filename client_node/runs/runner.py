@@ -364,10 +364,9 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
                                    model=loaded.model, tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id,
                                    progress=False, on_step=on_step, on_pass=control.check)
         training = _finite(table.as_dict())
-        if table.reference is not None and request.table.example_rows:
-            names = dataset.schema.names
-            shown = table.reference.sample(request.table.example_rows, seed=request.table.seed)
-            training["example_rows_sha256"] = ctx.artifacts.put("".join(row_json(r, names) + "\n" for r in shown).encode())
+        if table.example_rows:  # kept for the job's prompts (rows of the pool's DP release)
+            training["example_rows_sha256"] = ctx.artifacts.put(
+                "".join(row_json(r, dataset.schema.names) + "\n" for r in table.example_rows).encode())
         return table.adapter, table.result.certificate.epsilon, training
     run = run_private_training(dataset=dataset, ledger=ctx.client.ledger, config=config, model=loaded.model,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,

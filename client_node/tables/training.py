@@ -49,6 +49,7 @@ class TableRun:
     reference: ReferencePool | None
     budget: BudgetStatus
     label_rows: dict[str, float] | None = None  # rows per label that may leave with the adapter (see _label_rows)
+    example_rows: list[Row] | None = None  # reference rows for the job's prompts (``TableSettings.example_rows``)
 
     def as_dict(self) -> dict[str, object]:
         return {"examples": len(self.examples.records), "dropped_inconsistent": self.examples.dropped_inconsistent,
@@ -86,13 +87,12 @@ def run_table_training(
     if config.max_physical_batch is None:  # k + 1 rows an example: long sequences, chunked batches
         config = config.model_copy(update={"max_physical_batch": physical_batch_for(config.max_length)})
     delta = config.delta_for(len(rows))
-    _check_length(tokenizer, GenerationTemplate.for_table(dataset.task, schema), rows, schema, settings,
-                  max_length=config.max_length)
+    template = GenerationTemplate.for_table(dataset.task, schema)
+    _check_length(tokenizer, template, rows, schema, settings, max_length=config.max_length)
     pooled = source in (NeighbourSource.REFERENCE, NeighbourSource.MARGINALS) and settings.neighbours > 0
     if pooled and not config.private:
         raise TrainingConfigError("the reference pool is what makes table examples DP; a non-private run (epsilon "
                                   "inf) shows the private neighbours (neighbour_source 'private' or 'auto')")
-    template = GenerationTemplate.for_table(dataset.task, schema)
     if not pooled:
         examples = _examples(rows, rows, schema, settings, rng, private_pool=True)
         result = train_charged(dataset_id=dataset.dataset_id, records=examples.records, template=template,
@@ -105,22 +105,25 @@ def run_table_training(
     share = settings.reference_share
     plan = plan_pool(schema, epsilon=config.epsilon * share, delta=delta * share,
                      marginals=settings.marginals if source is NeighbourSource.MARGINALS else None)
-    made: dict[str, Any] = {}
+    pool: ReferencePool | None = None
+    examples: ExampleSet | None = None
 
-    def examples_from_pool() -> list[Record]:
-        made["pool"] = make_pool(plan, rows, schema, factor=settings.reference_factor,
-                                 rng=np.random.default_rng(settings.seed), run_id=run_id)
-        made["examples"] = _examples(rows, made["pool"].rows, schema, settings, rng, private_pool=False)
-        return made["examples"].records
+    def examples_from_pool() -> list[Record]:  # called once the release is charged
+        nonlocal pool, examples
+        pool = make_pool(plan, rows, schema, factor=settings.reference_factor,
+                         rng=np.random.default_rng(settings.seed), run_id=run_id)
+        examples = _examples(rows, pool.rows, schema, settings, rng, private_pool=False)
+        return examples.records
 
     result = train_charged(dataset_id=dataset.dataset_id, records=examples_from_pool, n_records=len(rows),
                            template=template, ledger=ledger, config=config, model=model, tokenizer=tokenizer,
                            run_id=run_id, progress=progress, on_step=on_step, on_pass=on_pass, prior=plan.history,
                            releases=[plan.mechanism])
-    pool: ReferencePool = made["pool"]
+    assert pool is not None and examples is not None
     adapter = export_adapter(result, base=base, template=template)
-    return TableRun(run_id, adapter, result, template, made["examples"], pool, ledger.status(dataset.dataset_id),
-                    _label_rows(rows, schema, pool, private=config.private))
+    return TableRun(run_id, adapter, result, template, examples, pool, ledger.status(dataset.dataset_id),
+                    _label_rows(rows, schema, pool, private=config.private),
+                    pool.sample(settings.example_rows, seed=settings.seed) if settings.example_rows else None)
 
 
 def _examples(targets: list[Row], pool: list[Row], schema: TableSchema, settings: TableSettings, rng: random.Random, *,

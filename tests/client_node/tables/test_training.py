@@ -69,6 +69,7 @@ def test_a_dp_run_composes_pool_and_training_in_one_ledger_run(setup) -> None:
     assert len(run.examples.records) == len(dataset.train_rows)  # one example per private row, none filtered
     assert run.label_rows == run.reference.rows_estimate and set(run.label_rows) == {"n", "p"}
     assert run.as_dict()["label_rows"] == run.label_rows  # what the job's label shares come from: the DP release
+    assert run.example_rows == run.reference.sample(1000, seed=0) and len(run.example_rows) == min(1000, len(run.reference.rows))
     adapter = decode_adapter(run.adapter)
     assert adapter.metadata.template.record_format is RecordFormat.TABLE_ROW
     assert adapter.metadata.template.table == SCHEMA and adapter.metadata.certificate == cert
