@@ -131,6 +131,7 @@ def generate_table_rows(
         for name, counts in seen_categories.items():
             counts.update({value: RowRules.min_seen for value in {row[name] for row in pool}})
         rules = RowRules.learned(schema, pool, margin=settings.range_margin, seen=seen_categories)
+    fixed = ExamplePool.of(pool, schema) if pool else None
     seen: set[str] = set()
     public_choices, numeric, numbers = public_domains(schema)
     shares = _label_shares(schema, settings.label_shares)
@@ -138,10 +139,12 @@ def generate_table_rows(
         size = min(batch_size, budget - result.attempts)
         bootstrapping = rules is None
         labels = rng.choices(list(shares), weights=list(shares.values()), k=size) if shares else [None] * size
-        if bootstrapping:
+        if bootstrapping or not settings.neighbours:
             shown: list[list[Row]] = [[] for _ in range(size)]
         else:
-            shown = _example_sets(pool or result.rows, schema, labels, settings.neighbours, rng)
+            # the client's fixed rows are encoded once; the model's own rows again as they grow
+            examples = fixed or ExamplePool.of(result.rows, schema)
+            shown = examples.sets(labels, settings.neighbours, rng)
         prompts = [table_prompt(tokenizer, template, examples, rng, first=schema.label if label else None)
                    for examples, label in zip(shown, labels, strict=True)]
         written = sample_values(model, tokenizer, [p for p, _ in prompts], [order for _, order in prompts],
@@ -229,24 +232,35 @@ def _checked(parsed: Row | None, schema: TableSchema, rules: RowRules | None, re
     return row
 
 
-def _example_sets(pool: list[Row], schema: TableSchema, labels: Sequence[str | None], k: int,
-                  rng: random.Random) -> list[list[Row]]:
-    """One example set from ``pool`` per drawn label: a random anchor and its ``k - 1`` nearest pool rows,
-    all of that label when the pool has one (training showed each target neighbours of its own label, so
-    rows of the other label would pull the features away from the drawn one); any pool row otherwise."""
-    if k == 0:
-        return [[] for _ in labels]
-    encoder = RowEncoder(schema, include_label=True).fit(pool)
-    vectors = encoder.transform(pool)
-    strata: dict[str | None, list[int]] = {None: list(range(len(pool)))}
-    if schema.label is not None:
-        for i, row in enumerate(pool):
-            strata.setdefault(row[schema.label], []).append(i)
-    sets: list[list[Row]] = [[] for _ in labels]
-    for label in dict.fromkeys(labels):
-        members = strata.get(label) or strata[None]
-        wanted = [i for i, drawn in enumerate(labels) if drawn == label]
-        anchors = [members[rng.randrange(len(members))] for _ in wanted]
-        for i, found in zip(wanted, nearest(vectors[members], vectors[anchors], k), strict=True):
-            sets[i] = [pool[members[j]] for j in found]
-    return sets
+@dataclass
+class ExamplePool:
+    """Rows the prompts draw example sets from, encoded for neighbour search once, and split by label."""
+
+    rows: list[Row]
+    vectors: Any
+    strata: dict[str | None, list[int]]
+
+    @classmethod
+    def of(cls, rows: list[Row], schema: TableSchema) -> ExamplePool:
+        encoder = RowEncoder(schema, include_label=True).fit(rows)
+        strata: dict[str | None, list[int]] = {None: list(range(len(rows)))}
+        if schema.label is not None:
+            for i, row in enumerate(rows):
+                strata.setdefault(row[schema.label], []).append(i)
+        return cls(rows, encoder.transform(rows), strata)
+
+    def sets(self, labels: Sequence[str | None], k: int, rng: random.Random) -> list[list[Row]]:
+        """One example set per drawn label: a random anchor and its ``k - 1`` nearest rows, all of that label
+        when the pool has one (training showed each target neighbours of its own label, so rows of the other
+        label would pull the features away from the drawn one); any row otherwise."""
+        sets: list[list[Row]] = [[] for _ in labels]
+        if k == 0:
+            return sets
+        for label in dict.fromkeys(labels):
+            members = self.strata.get(label) or self.strata[None]
+            wanted = [i for i, drawn in enumerate(labels) if drawn == label]
+            anchors = [members[rng.randrange(len(members))] for _ in wanted]
+            for i, found in zip(wanted, nearest(self.vectors[members], self.vectors[anchors], k), strict=True):
+                sets[i] = [self.rows[members[j]] for j in found]
+        return sets
+

@@ -6,8 +6,8 @@ import random
 from collections import Counter
 
 from server_node.pipeline.table_generate import (
+    ExamplePool,
     RowRules,
-    _example_sets,
     generate_table_rows,
     row_start,
     table_prompt,
@@ -51,23 +51,23 @@ def test_rules_from_the_bootstrap() -> None:
 
 def test_example_sets_are_an_anchor_and_its_nearest_rows() -> None:
     pool = [{"a": str(i), "c": "x", "y": "n"} for i in range(0, 100, 10)]
-    sets = _example_sets(pool, SCHEMA, [None] * 5, 3, random.Random(0))
+    sets = ExamplePool.of(pool, SCHEMA).sets([None] * 5, 3, random.Random(0))
     assert len(sets) == 5
     for examples in sets:
         values = sorted(int(r["a"]) for r in examples)
         assert len(values) == 3 and values[-1] - values[0] == 20  # three neighbours in a row
-    assert _example_sets(pool, SCHEMA, [None, None], 0, random.Random(0)) == [[], []]
+    assert ExamplePool.of(pool, SCHEMA).sets([None, None], 0, random.Random(0)) == [[], []]
 
 
 def test_example_sets_carry_the_drawn_label() -> None:
     # alternating labels: unrestricted, the nearest rows would mix them
     pool = [{"a": str(i), "c": "x", "y": "np"[i % 2]} for i in range(20)]
-    sets = _example_sets(pool, SCHEMA, ["p", "n", "p", "n"] * 5, 3, random.Random(1))
+    sets = ExamplePool.of(pool, SCHEMA).sets(["p", "n", "p", "n"] * 5, 3, random.Random(1))
     for label, examples in zip(["p", "n", "p", "n"] * 5, sets, strict=True):
         values = sorted(int(r["a"]) for r in examples)
         assert {r["y"] for r in examples} == {label} and values[-1] - values[0] == 4  # nearest of that label
     only_n = [r for r in pool if r["y"] == "n"]
-    assert all(len(s) == 3 for s in _example_sets(only_n, SCHEMA, ["p", "p"], 3, random.Random(0)))  # no p rows yet
+    assert all(len(s) == 3 for s in ExamplePool.of(only_n, SCHEMA).sets(["p", "p"], 3, random.Random(0)))  # no p rows yet
 
 
 def test_a_random_model_spends_its_budget_and_every_attempt_is_counted() -> None:
