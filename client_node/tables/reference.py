@@ -41,16 +41,23 @@ class PoolPlan:
     """A pool's release before any row is read: its noise as the RDP history entry the run composes with
     DP-SGD, and its (epsilon, delta) alone, the share of the run's that calibrated it."""
 
-    mechanism: Mechanism  # GAUSSIAN_STATISTICS (histograms) or MARGINALS
     history: list[HistoryEntry]
     epsilon: float
     delta: float
-    marginals: MarginalSettings | None = None  # the AIM or MST settings, for a marginal pool
-    rho: float | None = None
+    marginals: MarginalSettings | None = None  # AIM or MST makes the pool; None: noisy histograms
+
+    @property
+    def mechanism(self) -> Mechanism:
+        return Mechanism.MARGINALS if self.marginals is not None else Mechanism.GAUSSIAN_STATISTICS
 
     @property
     def noise_multiplier(self) -> float:
         return self.history[0][0]
+
+    @property
+    def rho(self) -> float:
+        """The zCDP of the release (a Gaussian of this noise on sensitivity 1): what AIM or MST is given."""
+        return 1.0 / (2.0 * self.noise_multiplier**2)
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,7 @@ def plan_pool(schema: TableSchema, *, epsilon: float, delta: float, marginals: M
         raise TableSchemaError("a DP reference pool needs every column's declared domain",
                                detail={"undeclared": schema.undeclared})
     noise, certified = gaussian_release_noise(epsilon=epsilon, delta=delta)
-    history = [(noise, 1.0, 1)]
-    if marginals is not None:  # AIM or MST at the zCDP rho of that Gaussian
-        return PoolPlan(Mechanism.MARGINALS, history, certified, delta, marginals, 1.0 / (2.0 * noise**2))
-    return PoolPlan(Mechanism.GAUSSIAN_STATISTICS, history, certified, delta)
+    return PoolPlan([(noise, 1.0, 1)], certified, delta, marginals)
 
 
 def make_pool(plan: PoolPlan, rows: list[Row], schema: TableSchema, *, factor: float = 10.0, max_rows: int = 20_000,
@@ -93,7 +97,6 @@ def make_pool(plan: PoolPlan, rows: list[Row], schema: TableSchema, *, factor: f
     """Release what ``plan`` says (no ledger: the caller charged ``plan.history`` before) and sample about
     ``factor`` reference rows per (noisily counted) private row, at most ``max_rows``."""
     if plan.marginals is not None:
-        assert plan.rho is not None
         release = release_marginals(rows, schema, rho=plan.rho, epsilon=plan.epsilon, delta=plan.delta,
                                     settings=plan.marginals, run_id=run_id)
         n = max(1, min(max_rows, round(factor * max(release.rows_estimate, 1.0))))
