@@ -119,18 +119,9 @@ def test_a_server_job_runs_on_cuda(tmp_path) -> None:
 
 def test_ghost_clipping_and_hooks_take_the_same_steps_on_cuda() -> None:
     """What ``per_sample: auto`` picks on CUDA (ghost) against the hooks, as tests/shared/training does on CPU."""
-    from shared.lora import LoraSpec
-    from shared.records import Record
-    from shared.training import TrainConfig
+    from tests.utils.training import clipped_adapter
 
-    records = [Record(instruction=f"question {i} " * (1 + i % 4), response=f"answer {i} " * (1 + i % 3)) for i in range(24)]
-    adapters = []
-    for mode in ("hooks", "ghost"):
-        config = TrainConfig(epsilon=8.0, epochs=1, batch_size=8, max_grad_norm=0.01, learning_rate=0.05,
-                             precision="fp32", device="cuda", per_sample=mode, lora=LoraSpec(r=2, target_modules=("q_proj", "v_proj")))
-        adapters.append(PrivateLoraTrainer(config=config, progress=False).train(
-            model=make_tiny_llama(seed=3), tokenizer=make_tiny_tokenizer(), records=records,
-            template=GenerationTemplate.for_task("tests")).tensors)
+    adapters = [clipped_adapter(mode, device="cuda") for mode in ("hooks", "ghost")]
     for name, expected in adapters[0].items():
         rel = (adapters[1][name] - expected).norm() / expected.norm().clamp(min=1e-12)
         assert rel < 1e-3, f"{name}: relative difference {rel:.2e}"
