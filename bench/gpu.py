@@ -136,15 +136,14 @@ def generation_rows(shape: str, settings: GpuSettings) -> list[dict[str, Any]]:
     rng = random.Random(0)
     prompts = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(settings.prompt_tokens))
                for _ in range(settings.generation_batch)]  # byte tokens: one a character
-    never = settings.vocab + 1  # our sampler stops at end-of-sequence; an id it cannot draw keeps every row going
+    never = settings.vocab + 1  # both generators stop at the config's end-of-sequence: an id never drawn
     model.generation_config.eos_token_id = never
 
     def run_generate() -> int:
         batch = left_padded(tokenizer, prompts, add_special_tokens=False, device=model.device)
         with torch.inference_mode():
             out = model.generate(**batch, max_new_tokens=settings.new_tokens, min_new_tokens=settings.new_tokens,
-                                 do_sample=True, temperature=1.0, top_k=50, pad_token_id=tokenizer.pad_token_id,
-                                 eos_token_id=never)
+                                 do_sample=True, temperature=1.0, top_k=50, pad_token_id=tokenizer.pad_token_id)
         return int(out.shape[1] - batch["input_ids"].shape[1])
 
     def ours(static: bool) -> int:
