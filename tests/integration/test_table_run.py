@@ -16,6 +16,7 @@ import httpx
 
 from shared.adapters import decode_adapter
 from shared.services import console_script, running_service
+from shared.storage import ArtifactStore
 from tests.utils.proxy import RecordingProxy
 
 
@@ -82,8 +83,7 @@ def test_a_dp_table_run_through_both_services(tmp_path) -> None:
     jobs = [json.loads(body) for body in _bodies(sent, "application/json") if b'"table"' in body]
     assert len(jobs) == 1
     shown = jobs[0]["table"]["example_rows"]
-    kept = (tmp_path / "client" / "artifacts" / report["training"]["example_rows_sha256"][:2]
-            / report["training"]["example_rows_sha256"]).read_text().splitlines()
+    kept = ArtifactStore(tmp_path / "client" / "artifacts").get(report["training"]["example_rows_sha256"]).decode().splitlines()
     assert shown == [json.loads(line) for line in kept] and len(shown) == min(1000, report["training"]["reference_pool"]["rows"])
     rest = sent
     for body in _bodies(sent, "application/json"):
