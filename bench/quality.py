@@ -55,7 +55,7 @@ from server_node.inference import LocalTextModel
 from server_node.jobs.checks import wanted_per_condition
 from server_node.pipeline.distill import Parent, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
-from server_node.pipeline.grade import grade_samples, passes
+from server_node.pipeline.grade import LabelCalibration, grade_samples, passes
 from shared.adapters import decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
@@ -102,6 +102,7 @@ class QualitySettings(BaseModel):
     generation_batch: int = 16
     min_grade: float = JobCreateRequest.model_fields["min_grade"].default
     min_condition: float = JobCreateRequest.model_fields["min_condition"].default
+    label_calibration: LabelCalibration = LabelCalibration.BATCH
     bootstrap: int = 200
     knowledge_epochs: int = 2
     knowledge_batch: int = 16
@@ -217,7 +218,8 @@ class Bench:
         """The server's grade stage: the expert's criteria and the label each sample was given."""
         with self.timed(f"grade {label}"):
             grades = grade_samples(lm=LocalTextModel(self.expert.model, self.expert.tokenizer), samples=samples,
-                                   domain=DOMAIN, chat=self.expert.resolved.chat, labels=CONDITIONS.labels)
+                                   domain=DOMAIN, chat=self.expert.resolved.chat, labels=CONDITIONS.labels,
+                                   label_calibration=self.s.label_calibration)
         kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True)
                 if passes(g, min_grade=self.s.min_grade, min_condition=self.s.min_condition)]
         self.log(f"  kept {len(kept)} of {len(samples)}")

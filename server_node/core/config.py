@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server_node.pipeline.grade import GradingMethod
+from server_node.pipeline.grade import GradingMethod, LabelCalibration
 from shared.config import ComputeSettings, default_data_dir
 from shared.constants import (
     DEFAULT_BASE_MODEL,
@@ -42,6 +42,8 @@ class ServerSettings(ComputeSettings, BaseSettings):
     allow_non_private: bool = Field(False, description="accept epsilon = inf adapters (benchmarks only)")
     embedding_model: str | None = Field(DEFAULT_EMBEDDING_MODEL, description="near-duplicate removal; empty: exact only")
     grading_method: GradingMethod = Field(GradingMethod.LIKELIHOOD, description="likelihood or questions (see grade.py)")
+    label_calibration: LabelCalibration = Field(LabelCalibration.BATCH, description=(
+        "the label check's calibration: by the graded batch, or content-free (see grade.py)"))
     generation_batch_size: int = Field(16, ge=1, le=512, description="prompts decoded together")
     grading_batch_size: int = Field(16, ge=1, le=512, description="samples graded together")
     knowledge_epochs: int = Field(2, ge=1, le=100, description="knowledge adapter training (its LoRA shape is the "

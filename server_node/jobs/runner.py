@@ -160,6 +160,7 @@ def _grade(ctx: JobContext, request: JobCreateRequest, samples: Samples, *, tabl
     grades = grade_samples(lm=ctx.backend.expert(), samples=samples, domain=request.task.domain,
                            chat=_expert_chat(ctx), labels=labels if not table else None,
                            label_prompt=request.task.label_question, method=ctx.settings.grading_method,
+                           label_calibration=ctx.settings.label_calibration,
                            criteria=TABLE_CRITERIA if table else None, batch_size=ctx.settings.grading_batch_size,
                            on_progress=control.progress)
     graded = [{**s, "grade": g.score, "criteria": g.criteria, "reason": g.reason, "label": g.label}

@@ -7,15 +7,28 @@ turn. Small models lean to one answer whatever the sample, so each criterion is 
 answer prior on a content-free sample (contextual calibration). The sample's grade is the mean over
 criteria; the reason names each criterion's score and the weakest one.
 
-The condition check: when the task names labels, a sample's requested label is the one its instruction
-names, and the expert is asked which label the response shows (measured on our reviews benchmark: only
-about 60% of DP samples match their requested label, 67% without DP).
+The default ``likelihood`` grading asks no questions for relevance and fluency: relevance compares the
+text's likelihood after a domain cue with its likelihood after a neutral one; fluency compares the text's
+words in order with the same words shuffled, so a fluent text scores high whatever its topic or style
+(an absolute likelihood threshold scored human reviews 0.16 and kept bland samples; on 100 real reviews
+the order beat the shuffle by 1.8 to 3.9 nats per token, repeated or random words by 0.0 to 0.3).
+
+The condition check: when the task names labels, a sample's requested label is its given ``label``
+condition (else the one its instruction names), and the expert is asked which label the text shows. That
+answer is calibrated by the graded batch, not by a content-free prompt: the content-free prior can lean the
+other way from the model's bias on real text (Gemma 3 270M on 200 labelled real reviews: content-free prior
+0.58 positive, mean answer 0.31 positive, so content-free calibration called every review negative; the
+same answers calibrated by the batch's mean were right on 78% of each label, ranking AUC 0.87). The batch's
+mean answer, each requested label weighing the same, estimates the model's bias; small batches shrink that
+estimate toward the content-free one (``calibration_weight``).
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +41,14 @@ if TYPE_CHECKING:
 class GradingMethod(StrEnum):
     LIKELIHOOD = "likelihood"
     QUESTIONS = "questions"
+
+
+class LabelCalibration(StrEnum):
+    """How the condition check's answer is calibrated: by the graded batch (default) or by the content-free
+    sample alone (the older behaviour, kept to compare)."""
+
+    BATCH = "batch"
+    CONTENT_FREE = "content-free"
 
 CRITERIA: dict[str, str] = {
     "relevance": "Is this example about {domain}?",
@@ -90,6 +111,16 @@ def yes_probabilities(lm: TextModel, prompts: Sequence[str], *, chat: bool, batc
     return [p[0] for p in lm.option_probabilities(prompts, YES_NO, chat=chat, batch_size=batch_size)]
 
 
+FLUENT_MARGIN = 1.0  # nats per token the words in order must beat their shuffle by to score 0.5
+
+
+def shuffled_words(text: str) -> str:
+    """The text's words in a fixed pseudo-random order (seeded by the text, so grading is deterministic)."""
+    words = text.split()
+    random.Random(zlib.crc32(text.encode())).shuffle(words)
+    return " ".join(words)
+
+
 def likelihood_criteria(
     lm: TextModel, samples: Sequence[dict[str, str]], domain: str, *, batch_size: int = 8
 ) -> dict[str, list[float]]:
@@ -103,9 +134,11 @@ def likelihood_criteria(
     anywhere = lp(["A question:\n"] * n, heads)
     out = {"relevance": [_sigmoid(4 * (a - b)) for a, b in zip(on_domain, anywhere, strict=True)]}
     asked = [f"Question: {s['instruction']}\nAnswer:" if s.get("instruction") else "Text:" for s in samples]
-    bodies = [f" {s.get('response') or s.get('text', '')}\n" for s in samples]
+    words = [s.get("response") or s.get("text", "") for s in samples]
+    bodies = [f" {w}\n" for w in words]
     given = lp(asked, bodies)
-    out["fluency"] = [_sigmoid(2 + g) for g in given]
+    scrambled = lp(asked, [f" {shuffled_words(w)}\n" for w in words])
+    out["fluency"] = [_sigmoid(2 * (g - s - FLUENT_MARGIN)) for g, s in zip(given, scrambled, strict=True)]
     if any(s.get("instruction") for s in samples):
         alone = lp(["Answer:"] * n, bodies)
         out["plausibility"] = [_sigmoid(4 * (g - a)) if s.get("instruction") else 0.5
@@ -126,6 +159,7 @@ def grade_samples(
     labels: Sequence[str] | None = None,
     label_prompt: str | None = None,
     method: GradingMethod = GradingMethod.LIKELIHOOD,
+    label_calibration: LabelCalibration = LabelCalibration.BATCH,
     criteria: Mapping[str, str] | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
@@ -144,11 +178,15 @@ def grade_samples(
     steps = (1 if method is GradingMethod.LIKELIHOOD else len(questions)) + (1 if labels else 0)
     per_criterion: dict[str, list[float]] = {}
 
-    def ask(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> list[list[float]]:
+    def answers(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> tuple[list[list[float]], list[float]]:
+        """The expert's distribution over ``options`` for each text, and for the content-free sample."""
         prompts = [render_question(lm.tokenizer, t, question, chat=chat, options=options) for t in prompt_texts]
         raw = lm.option_probabilities(prompts, options, chat=chat, batch_size=batch_size)
         content_free = render_question(lm.tokenizer, CONTENT_FREE, question, chat=chat, options=options)
-        prior = lm.option_probabilities([content_free], options, chat=chat)[0]
+        return raw, lm.option_probabilities([content_free], options, chat=chat)[0]
+
+    def ask(prompt_texts: Sequence[str], question: str, options: Sequence[str]) -> list[list[float]]:
+        raw, prior = answers(prompt_texts, question, options)
         return [_calibrated(p, prior) for p in raw]
 
     if method is GradingMethod.LIKELIHOOD:
@@ -164,7 +202,10 @@ def grade_samples(
     if labels:
         requested = [requested_label(s, labels) for s in samples]
         shown = [f"Text: {s.get('response') or s.get('text', '')}" for s in samples]
-        distributions = ask(shown, label_question(labels, label_prompt), labels)
+        raw, content_free = answers(shown, label_question(labels, label_prompt), labels)
+        bias = (label_bias(raw, requested, labels, content_free)
+                if label_calibration is LabelCalibration.BATCH else content_free)
+        distributions = [_calibrated(p, bias) for p in raw]
         per_criterion[CONDITION] = [
             d[list(labels).index(want)] if want is not None else 0.0 for d, want in zip(distributions, requested, strict=True)
         ]
@@ -185,6 +226,32 @@ def passes(grade: Grade, *, min_grade: float, min_condition: float) -> bool:
     """Kept: the mean grade reaches ``min_grade`` and, where a label was requested, the label condition
     reaches ``min_condition``."""
     return grade.score >= min_grade and grade.criteria.get(CONDITION, 1.0) >= min_condition
+
+
+CALIBRATION_WEIGHT = 4  # the content-free estimate counts as this many samples of the batch
+
+
+def label_bias(distributions: Sequence[Sequence[float]], requested: Sequence[str | None], labels: Sequence[str],
+               content_free: Sequence[float], *, calibration_weight: float = CALIBRATION_WEIGHT) -> list[float]:
+    """The expert's bias over the labels: its mean answer over the batch, each requested label weighing
+    the same (so a batch requested 70/30 does not read as a bias toward the 70), shrunk toward the
+    content-free answer by ``calibration_weight`` pseudo-samples. A sample then passes as label A when the
+    expert sees more of A in it than in the batch's average sample: assumes the batch roughly follows its
+    requests; a generator that ignores them makes the check rank samples within the batch."""
+    groups = [[d for d, r in zip(distributions, requested, strict=True) if r == label] for label in labels]
+    groups = [g for g in groups if g] or ([list(distributions)] if distributions else [])
+    if not groups:
+        return list(content_free)
+    k = len(labels)
+    mean = [sum(sum(d[i] for d in g) / len(g) for g in groups) / len(groups) for i in range(k)]
+    n = sum(len(g) for g in groups)
+    w = n / (n + calibration_weight)
+    return _normalized([w * m + (1 - w) * c for m, c in zip(_normalized(mean), _normalized(content_free), strict=True)])
+
+
+def _normalized(values: Sequence[float]) -> list[float]:
+    total = sum(values)
+    return [v / total for v in values]
 
 
 def _calibrated(probs: Sequence[float], prior: Sequence[float]) -> list[float]:
