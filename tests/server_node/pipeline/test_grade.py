@@ -120,3 +120,36 @@ def test_a_sample_of_the_wrong_label_fails_however_good_its_mean() -> None:
     assert not passes(wrong_label, min_grade=0.5, min_condition=0.5)
     assert passes(wrong_label, min_grade=0.5, min_condition=0.0)
     assert passes(unlabelled, min_grade=0.5, min_condition=0.9)
+
+
+def test_label_bias_is_the_class_balanced_mean_answer() -> None:
+    from server_node.pipeline.grade import _calibrated, label_bias
+
+    labels = ["negative", "positive"]
+    # an expert that leans negative on everything, a little less on positive texts
+    pos, neg = [0.6, 0.4], [0.8, 0.2]
+    balanced = label_bias([pos, neg], ["positive", "negative"], labels, [0.5, 0.5], calibration_weight=0)
+    assert balanced == pytest.approx([0.7, 0.3])
+    assert _calibrated(pos, balanced)[1] > 0.5 > _calibrated(neg, balanced)[1]  # each passes as its own label
+    # requested 3:1, the same texts: each requested label weighs the same, so the bias is unchanged
+    skewed = label_bias([pos, pos, pos, neg], ["positive"] * 3 + ["negative"], labels, [0.5, 0.5], calibration_weight=0)
+    assert skewed == pytest.approx(balanced)
+
+
+def test_label_bias_of_a_small_batch_leans_on_the_content_free_answer() -> None:
+    from server_node.pipeline.grade import label_bias
+
+    labels = ["negative", "positive"]
+    assert label_bias([], [], labels, [0.4, 0.6]) == pytest.approx([0.4, 0.6])
+    two = label_bias([[0.8, 0.2], [0.8, 0.2]], ["negative", "positive"], labels, [0.4, 0.6], calibration_weight=2)
+    assert two == pytest.approx([0.6, 0.4])  # halfway: two samples against two pseudo-samples
+    unrequested = label_bias([[0.9, 0.1]], [None], labels, [0.5, 0.5], calibration_weight=0)
+    assert unrequested == pytest.approx([0.9, 0.1])  # no requested label: the plain mean
+
+
+def test_shuffled_words_are_the_same_words_in_a_fixed_order() -> None:
+    from server_node.pipeline.grade import shuffled_words
+
+    text = "the fabric is soft and the fit is true to size"
+    once = shuffled_words(text)
+    assert once == shuffled_words(text) and sorted(once.split()) == sorted(text.split()) and once != text
