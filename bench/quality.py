@@ -61,6 +61,7 @@ from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
 from shared.compute import resolve_compute
 from shared.conditions import count_by_condition
+from shared.config import ModelSettings
 from shared.lora import DEFAULT_TARGET_MODULES, LoraSpec
 from shared.models.embedding import SentenceEmbedder
 from shared.models.loading import LoadedModel, load_causal_lm, load_for, signature_of
@@ -127,9 +128,11 @@ class QualitySettings(BaseModel):
 class Bench:
     """The models and data of one benchmark run; each method is one step of the table."""
 
-    def __init__(self, settings: QualitySettings, *, wheels_dir: Path, log: Callable[[str], None] = print) -> None:
+    def __init__(self, settings: QualitySettings, *, wheels_dir: Path, log: Callable[[str], None] = print,
+                 artifacts: Path | None = None) -> None:
         self.s = settings
         self.log = log
+        self.artifacts = artifacts  # where each group's adapter and samples are kept, for later experiments
         self.timings: dict[str, float] = {}
         self.task: ReviewTask = build_review_task(
             wheels_dir, n_train=settings.n_train, n_holdout=settings.n_holdout, n_test=settings.n_test,
@@ -161,6 +164,14 @@ class Bench:
                             "holdout": self.losses(base, holdout)}
 
     # --- steps --------------------------------------------------------------------------------------
+
+    def keep(self, name: str, payload: bytes | list[dict[str, Any]]) -> None:
+        """Write a group's adapter (bytes) or samples (JSON lines) under ``artifacts``, if set."""
+        if self.artifacts is None:
+            return
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        data = payload if isinstance(payload, bytes) else "".join(json.dumps(x) + "\n" for x in payload).encode()
+        (self.artifacts / name).write_bytes(data)
 
     def timed(self, name: str) -> _Timer:
         return _Timer(self.timings, name, self.log)
@@ -197,6 +208,7 @@ class Bench:
                 "releases": [r.value for r in cert.releases], "history": cert.history,
                 "condition_counts": counts, "ledger": ledger.status(self.dataset.dataset_id).as_dict(),
                 "seconds": round(run.result.seconds, 1), "final_loss": run.result.losses[-1] if run.result.losses else None}
+        self.keep(f"adapter-eps={eps_label(epsilon)}.safetensors", run.adapter)
         return decode_adapter(run.adapter), info
 
     def generate(self, subject: Subject, label: str, counts: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -212,7 +224,9 @@ class Bench:
                                       wanted=wanted_per_condition(request, self.template))
         self.log(f"  {len(result.samples)} samples from {result.attempts} attempts ({result.malformed} malformed, "
                  f"{result.duplicates} duplicates)")
-        return [{**x.fields, "conditions": dict(x.conditions)} for x in result.samples]
+        samples = [{**x.fields, "conditions": dict(x.conditions)} for x in result.samples]
+        self.keep(f"samples-{label}.jsonl", samples)
+        return samples
 
     def grade(self, samples: list[dict[str, Any]], label: str) -> tuple[list[dict[str, Any]], list[float]]:
         """The server's grade stage: the expert's criteria and the label each sample was given."""
@@ -222,6 +236,7 @@ class Bench:
                                    label_calibration=self.s.label_calibration)
         kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True)
                 if passes(g, min_grade=self.s.min_grade, min_condition=self.s.min_condition)]
+        self.keep(f"grades-{label}.jsonl", [{"score": g.score, "criteria": g.criteria} for g in grades])
         self.log(f"  kept {len(kept)} of {len(samples)}")
         return kept, [g.score for g in grades]
 
@@ -363,7 +378,8 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, name: str | None
         old = json.loads(previous.read_text())
         if old.get("settings") == settings.model_dump(mode="json"):
             done = old.get("groups", {})
-    bench = Bench(settings, wheels_dir=wheels_dir, log=log)
+    artifacts = ModelSettings().model_cache.parent / "bench" / (name or "quality") if name else None
+    bench = Bench(settings, wheels_dir=wheels_dir, log=log, artifacts=artifacts)
     task = bench.task
     real = classifier_scores([r.text for r in task.train], task.train_labels, task.test_texts, task.test_labels,
                              seed=settings.seed, bootstrap=settings.bootstrap)
