@@ -53,7 +53,8 @@ from client_node.runs.runner import condition_shares
 from client_node.training.private_run import run_private_training
 from server_node.inference import LocalTextModel
 from server_node.jobs.checks import wanted_per_condition
-from server_node.pipeline.distill import Parent, train_knowledge_adapter
+from server_node.pipeline.choices import KnowledgeStart
+from server_node.pipeline.distill import train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import LabelCalibration, grade_samples, passes
 from shared.adapters import decode_adapter
@@ -108,6 +109,7 @@ class QualitySettings(BaseModel):
     knowledge_epochs: int = 2
     knowledge_batch: int = 16
     knowledge_lr: float = 1e-3
+    knowledge_start: KnowledgeStart = KnowledgeStart.BASE  # fresh LoRA, or the DP adapter refined further
     judge_records: int = 40  # held-out records whose conditions both adapters write for, judged pairwise
     write_tokens: int = 64
     exposure_candidates: int = 127
@@ -240,7 +242,8 @@ class Bench:
         self.log(f"  kept {len(kept)} of {len(samples)}")
         return kept, [g.score for g in grades]
 
-    def knowledge_adapter(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str) -> DecodedAdapter:
+    def knowledge_adapter(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str, *,
+                          start: KnowledgeStart | None = None) -> DecodedAdapter:
         """The server's training stage on the graded samples (the knowledge adapter keeps the template)."""
         s = self.s
         config = TrainConfig(epsilon=INF, epochs=s.knowledge_epochs, batch_size=s.knowledge_batch,
@@ -248,8 +251,8 @@ class Bench:
         loaded = load_causal_lm(self.base)
         with self.timed(f"train knowledge adapter {label}"):
             data = train_knowledge_adapter(model=loaded.model, tokenizer=loaded.tokenizer, samples=samples,
-                                           parent=Parent.of_adapter(parent), base=self.signature,
-                                           description=TASK_DESCRIPTION, config=config)
+                                           parent=parent, base=self.signature, description=TASK_DESCRIPTION,
+                                           config=config, start=start or s.knowledge_start)
         return decode_adapter(data)
 
     # --- measures ------------------------------------------------------------------------------------
@@ -325,6 +328,11 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
+def artifacts_of(name: str) -> Path:
+    """Where a named run keeps its adapters, samples and grades (beside the model cache, not committed)."""
+    return ModelSettings().model_cache.parent / "bench" / name
+
+
 def eps_label(epsilon: float | None) -> str:
     return "-" if epsilon is None else "inf" if math.isinf(epsilon) else f"{epsilon:g}"
 
@@ -368,9 +376,10 @@ def epsilon_group(bench: Bench, epsilon: float) -> tuple[list[dict[str, Any]], d
 
 
 def run_quality(settings: QualitySettings, *, wheels_dir: Path, name: str | None = None,
-                log: Callable[[str], None] = print) -> dict[str, Any]:
+                log: Callable[[str], None] = print, artifacts: Path | None = None) -> dict[str, Any]:
     """Every group of rows (base, then each epsilon), measured; with ``name`` saved after each group and the
-    groups already saved under that name with the same settings kept, not rerun."""
+    groups already saved under that name with the same settings kept, not rerun. Each group's adapter,
+    samples and grades are written under ``artifacts`` (default with a name: ``.cache/bench/<name>/``)."""
     started = time.perf_counter()
     previous = RESULTS / f"{name}.json" if name else None
     done: dict[str, Any] = {}
@@ -378,7 +387,8 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, name: str | None
         old = json.loads(previous.read_text())
         if old.get("settings") == settings.model_dump(mode="json"):
             done = old.get("groups", {})
-    artifacts = ModelSettings().model_cache.parent / "bench" / (name or "quality") if name else None
+    if artifacts is None and name:
+        artifacts = artifacts_of(name)
     bench = Bench(settings, wheels_dir=wheels_dir, log=log, artifacts=artifacts)
     task = bench.task
     real = classifier_scores([r.text for r in task.train], task.train_labels, task.test_texts, task.test_labels,

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server_node.pipeline.grade import GradingMethod, LabelCalibration
+from server_node.pipeline.choices import GradingMethod, KnowledgeStart, LabelCalibration
 from shared.config import ComputeSettings, default_data_dir
 from shared.constants import (
     DEFAULT_BASE_MODEL,
@@ -48,6 +48,8 @@ class ServerSettings(ComputeSettings, BaseSettings):
     grading_batch_size: int = Field(16, ge=1, le=512, description="samples graded together")
     knowledge_epochs: int = Field(2, ge=1, le=100, description="knowledge adapter training (its LoRA shape is the "
                                                                    "client adapter's)")
+    knowledge_start: KnowledgeStart = Field(KnowledgeStart.BASE, description=(
+        "the knowledge adapter starts from fresh LoRA (base) or from the client's DP adapter (parent)"))
     knowledge_batch_size: int = Field(8, ge=1, le=512, description="knowledge adapter batch size")
     knowledge_learning_rate: float = Field(1e-3, gt=0, le=1.0, description="knowledge adapter learning rate")
     knowledge_max_length: int = Field(256, ge=32, le=8192, description="tokens per text example")

@@ -23,6 +23,7 @@ from server_node.inference.backend import InferenceBackend
 from server_node.jobs.checks import wanted_per_condition
 from server_node.jobs.store import job_queue
 from server_node.models import Job, StoredAdapter, StoredSampleSet
+from server_node.pipeline.choices import KnowledgeStart
 from server_node.pipeline.distill import Parent, train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
 from server_node.pipeline.grade import TABLE_CRITERIA, grade_samples, passes
@@ -186,9 +187,10 @@ def _train(ctx: JobContext, request: JobCreateRequest, samples: Samples, source:
            control: Control) -> tuple[Samples, dict[str, int]]:
     table = source.parent.template.table is not None
     loaded = ctx.pool.fresh_base(source.hosted)
+    start = ctx.settings.knowledge_start if source.adapter is not None else KnowledgeStart.BASE  # DP samples: fresh
     data = train_knowledge_adapter(
-        model=loaded.model, tokenizer=loaded.tokenizer, samples=samples, parent=source.parent,
-        base=source.hosted.signature, description=request.task.description,
+        model=loaded.model, tokenizer=loaded.tokenizer, samples=samples, start=start,
+        parent=source.adapter if start is KnowledgeStart.PARENT else source.parent, base=source.hosted.signature, description=request.task.description,
         config=_knowledge_config(ctx.settings, source.lora, table=table), table_neighbours=request.table.neighbours,
         seed=request.seed, on_step=lambda info: control.progress(info.step, info.total_steps), on_pass=control.check)
     return [{"adapter_sha256": ctx.store.put(data)}], {}

@@ -1,5 +1,9 @@
 """Train: fit LoRA on the base model over the refined synthetic set -> the knowledge adapter.
 
+It starts from fresh LoRA (``KnowledgeStart.BASE``) or from the client's DP adapter itself
+(``KnowledgeStart.PARENT``: the DP adapter refined further on the graded samples, so what it learned of the
+private data is kept, not relearned from a few hundred samples; post-processing too).
+
 No DP noise is added here: the samples already carry the client adapter's guarantee by post-processing,
 so the knowledge adapter inherits that certificate (naming its parent's sha256) instead of a new one.
 Instruction samples train a domain model (the instruction is the user turn); text samples train a
@@ -13,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from server_node.pipeline.choices import KnowledgeStart
 from shared.adapters import AdapterKind, AdapterMetadata, encode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.models.architecture import BaseModelSignature
@@ -54,10 +59,23 @@ def train_knowledge_adapter(
     config: TrainConfig,
     table_neighbours: int = 5,
     seed: int = 0,
+    start: KnowledgeStart = KnowledgeStart.BASE,
     on_step: Callable[[StepInfo], None] | None = None,
     on_pass: Callable[[], None] | None = None,
 ) -> bytes:
-    """Fine-tune ``model`` (modified in place) on ``samples`` and encode the adapter with its inherited certificate."""
+    """Fine-tune ``model`` (modified in place) on ``samples`` and encode the adapter with its inherited certificate.
+
+    Raises:
+        ValueError: ``start`` is the parent but ``parent`` is no adapter (DP samples), or its LoRA shape is
+            not ``config.lora``.
+    """
+    initial = None
+    if start is KnowledgeStart.PARENT:
+        if not isinstance(parent, DecodedAdapter):
+            raise ValueError("a knowledge adapter can start from its parent only when the parent is an adapter")
+        if parent.metadata.lora != config.lora:
+            raise ValueError("the knowledge adapter's LoRA shape differs from its parent's; it cannot start from it")
+        initial = parent.tensors
     if isinstance(parent, DecodedAdapter):
         parent = Parent.of_adapter(parent)
     records = [Record(instruction=s.get("instruction", ""), input=s.get("input", ""), response=s.get("response", ""),
@@ -67,7 +85,7 @@ def train_knowledge_adapter(
     config = config.model_copy(update={"epsilon": float("inf"), "batch_size": min(config.batch_size, len(records))})
     template = knowledge_template(parent.template, description)
     result = PrivateLoraTrainer(config=config, progress=False, on_step=on_step, on_pass=on_pass).train(
-        model=model, tokenizer=tokenizer, records=records, template=template)
+        model=model, tokenizer=tokenizer, records=records, template=template, initial=initial)
     metadata = AdapterMetadata(
         kind=AdapterKind.KNOWLEDGE, base_model=base.model_id, base_model_sha256=base.weights_sha256, lora=config.lora,
         template=template, certificate=parent.certificate.inherited(parent.sha256),

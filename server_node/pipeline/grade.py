@@ -31,24 +31,13 @@ import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from server_node.pipeline.choices import GradingMethod, LabelCalibration
 
 if TYPE_CHECKING:
     from server_node.inference.text_model import TextModel
 
-
-class GradingMethod(StrEnum):
-    LIKELIHOOD = "likelihood"
-    QUESTIONS = "questions"
-
-
-class LabelCalibration(StrEnum):
-    """How the condition check's answer is calibrated: by the graded batch (default) or by the content-free
-    sample alone (the older behaviour, kept to compare)."""
-
-    BATCH = "batch"
-    CONTENT_FREE = "content-free"
 
 CRITERIA: dict[str, str] = {
     "relevance": "Is this example about {domain}?",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -39,10 +39,15 @@ def attach_lora(model: torch.nn.Module, spec: LoraSpec) -> PeftModel:
 
 def load_lora(model: torch.nn.Module, adapter: DecodedAdapter) -> PeftModel:
     """Wrap a base model and load a decoded adapter's weights into it, failing on any missing key."""
+    return set_lora_tensors(attach_lora(model, adapter.metadata.lora), adapter.tensors)
+
+
+def set_lora_tensors(peft_model: PeftModel, tensors: Mapping[str, torch.Tensor]) -> PeftModel:
+    """Copy LoRA matrices (keyed as ``lora_state_dict`` gives them) into an attached model, failing on any
+    missing or unexpected key."""
     from peft import set_peft_model_state_dict
 
-    peft_model = attach_lora(model, adapter.metadata.lora)
-    result = set_peft_model_state_dict(peft_model, adapter.tensors)
+    result = set_peft_model_state_dict(peft_model, dict(tensors))
     missing_lora = [k for k in result.missing_keys if ".lora_" in k]
     if missing_lora or result.unexpected_keys:
         raise ValueError(

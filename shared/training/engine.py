@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from shared.adapters.peft_io import attach_lora, lora_state_dict
+from shared.adapters.peft_io import attach_lora, lora_state_dict, set_lora_tensors
 from shared.compute import Compute, resolve_compute
 from shared.errors import TrainingConfigError
 from shared.lora import LoraSpec
@@ -166,10 +166,12 @@ class PrivateLoraTrainer:
         records: Sequence[Record],
         template: GenerationTemplate,
         plan: TrainPlan | None = None,
+        initial: Mapping[str, torch.Tensor] | None = None,
     ) -> TrainResult:
         """Fine-tune LoRA on ``records`` (each a chat example under ``template``) and return the adapter.
 
         The base model is modified in place (LoRA modules are injected); ``result.model`` is the peft model.
+        ``initial``: LoRA matrices of the config's shape to start from (a warm start) instead of peft's init.
         """
         cfg = self.config
         plan = plan or self.plan(len(records))
@@ -177,6 +179,8 @@ class PrivateLoraTrainer:
         torch.manual_seed(cfg.seed)
         examples, truncated = tokenize_examples(tokenizer, template, records, max_length=cfg.max_length)
         model = self._prepare_model(model, compute)
+        if initial is not None:
+            set_lora_tensors(model, initial)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer: Any = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
         loader = self._prepare_data_loader(examples, tokenizer)

@@ -26,11 +26,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.bench]
 
 
 @pytest.mark.timeout(3000)
-def test_quick_quality_benchmark_measures_every_row() -> None:
+def test_quick_quality_benchmark_measures_every_row(tmp_path) -> None:
     settings = QualitySettings.quick().model_copy(update={"n_train": 64, "n_holdout": 24, "n_test": 100, "n_samples": 12,
                                                            "mia_members": 16, "judge_records": 4,
                                                            "exposure_candidates": 15, "max_new_tokens": 32})
-    result = run_quality(settings, wheels_dir=ModelSettings().model_cache / "wheels", log=lambda _: None)
+    wheels = ModelSettings().model_cache / "wheels"
+    result = run_quality(settings, wheels_dir=wheels, log=lambda _: None, artifacts=tmp_path)
     json.dumps(result)  # JSON-able as saved
     rows = {(r["row"], r["epsilon"]): r for r in result["rows"]}
     assert set(rows) == {(REAL, "-"), (BASE, "-"), (BASE_GRADED, "-"), (RAW, "8"), (PIPELINE, "8"), (RAW, "inf"),
@@ -57,3 +58,10 @@ def test_quick_quality_benchmark_measures_every_row() -> None:
     page = render_html({**result, "must_hold": checks})
     assert page.startswith("<!doctype html>") and page.count("<svg") == 3
     assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+    # the knowledge experiment reuses the run's artifacts: both starts measured against the DP adapter
+    kept = rows[(PIPELINE, "8")]["samples"]
+    if kept:
+        both = knowledge.run(settings, tmp_path, [8.0], wheels_dir=wheels, log=lambda _: None)
+        assert [r["start"] for r in both["rows"]] == ["base", "parent"]
+        assert all(r["kept samples"] == kept and r["loss knowledge"] > 0 for r in both["rows"])

@@ -1,0 +1,82 @@
+"""Where the knowledge adapter should start: fresh LoRA on the base (as built) or the client's DP adapter
+refined further on the graded samples. Reuses a quality run's artifacts (its DP adapter, samples and
+grades under ``.cache/bench/<source>/``), so only the knowledge adapters are trained; each is measured
+against that DP adapter as ``bench.quality`` does (held-out loss of the text given its conditions, and the
+expert judge's pairwise preference in both orders).
+
+Run:  python -m bench.knowledge [--source quality] [--epsilons 8 inf]   (after python -m bench.quality)
+Writes bench/results/knowledge.json and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, machine, save, table
+from bench.quality import Bench, QualitySettings, artifacts_of, eps_label
+from server_node.pipeline.choices import KnowledgeStart
+from server_node.pipeline.grade import Grade, passes
+from shared.adapters import decode_adapter
+from shared.config import ModelSettings
+
+
+def kept_samples(folder: Path, label: str, settings: QualitySettings) -> list[dict[str, Any]]:
+    """The samples the quality run's grading kept, re-derived from its samples and grades."""
+    samples = [json.loads(line) for line in (folder / f"samples-{label}.jsonl").read_text().splitlines()]
+    grades = [json.loads(line) for line in (folder / f"grades-{label}.jsonl").read_text().splitlines()]
+    return [{**x, "grade": g["score"]} for x, g in zip(samples, grades, strict=True)
+            if passes(Grade(g["score"], g["criteria"], ""), min_grade=settings.min_grade,
+                      min_condition=settings.min_condition)]
+
+
+def run(settings: QualitySettings, folder: Path, epsilons: list[float], *, wheels_dir: Path,
+        log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Both starts at each epsilon, from the quality run whose artifacts are in ``folder``."""
+    started = time.perf_counter()
+    bench = Bench(settings, wheels_dir=wheels_dir, log=log)
+    rows = []
+    for epsilon in epsilons:
+        label = f"eps={eps_label(epsilon)}"
+        adapter = decode_adapter((folder / f"adapter-{label}.safetensors").read_bytes())
+        kept = kept_samples(folder, label, settings)
+        dp = bench.subject(f"adapter {label}", adapter)
+        for start in KnowledgeStart:
+            knowledge = bench.subject(f"knowledge {label} from {start}",
+                                      bench.knowledge_adapter(adapter, kept, f"{label} from {start}", start=start))
+            promise = bench.knowledge_promise(dp, knowledge)
+            loss, wins = promise["heldout_loss"], promise["win_rate_vs_dp"]
+            rows.append({"epsilon": eps_label(epsilon), "start": start.value, "kept samples": len(kept),
+                         "loss knowledge": round(loss["knowledge"], 3), "loss dp": round(loss["dp"], 3),
+                         "loss base": round(loss["base"], 3), "win rate vs dp": wins.get("win_rate"),
+                         "wins/losses/ties": f"{wins.get('wins')}/{wins.get('losses')}/{wins.get('ties')}",
+                         "promise": promise})
+    return {"settings": settings.model_dump(mode="json"), "machine": machine(), "rows": rows,
+            "timings": bench.timings, "total_seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default="quality", help="the quality run whose artifacts to reuse")
+    parser.add_argument("--epsilons", nargs="+", type=float, default=[8.0])
+    parser.add_argument("--name", default="knowledge")
+    parser.add_argument("--wheels-dir", type=Path, default=None)
+    args = parser.parse_args()
+    wheels = args.wheels_dir or ModelSettings().model_cache / "wheels"
+    settings = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
+    epsilons = [e if math.isfinite(e) else math.inf for e in args.epsilons]
+    result = run(settings, artifacts_of(args.source), epsilons, wheels_dir=wheels)
+    result.update(source=args.source, command="python -m bench.knowledge --source " + args.source + " --epsilons "
+                  + " ".join(map(eps_label, epsilons)))
+    print(table(result["rows"], ["epsilon", "start", "kept samples", "loss knowledge", "loss dp", "loss base",
+                                 "win rate vs dp", "wins/losses/ties"]))
+    print(f"saved {save(args.name, result)}")
+
+
+if __name__ == "__main__":
+    main()
