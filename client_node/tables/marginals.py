@@ -31,7 +31,7 @@ from shared.mechanisms import GaussianMechanism
 from shared.privacy import Accountant, Mechanism
 from shared.tables.rows import Row, canonical_value
 from shared.tables.schema import ColumnKind, ColumnSpec, TableSchema
-from shared.training.accounting import epsilon_of_history, noise_for_target
+from shared.training.accounting import epsilon_of_history, gaussian_release_noise
 
 
 class MarginalAlgorithm(StrEnum):
@@ -105,9 +105,7 @@ def noise_multiplier_of(rho: float) -> float:
 def rho_for(epsilon: float, delta: float) -> float:
     """The largest rho (to 1e-6 in epsilon) the ledger's RDP accountant charges at most ``epsilon`` for at
     ``delta``: one Gaussian step at sample rate 1, calibrated as DP-SGD's noise is."""
-    if not (math.isfinite(epsilon) and epsilon > 0 and 0 < delta < 1):
-        raise ValueError(f"a marginal release needs a finite epsilon > 0 and 0 < delta < 1, got ({epsilon}, {delta})")
-    noise = noise_for_target(epsilon=epsilon, delta=delta, sample_rate=1.0, steps=1, tolerance=1e-6)
+    noise, _ = gaussian_release_noise(epsilon=epsilon, delta=delta)
     return 1.0 / (2.0 * noise**2)
 
 

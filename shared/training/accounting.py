@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 HistoryEntry = tuple[float, float, int]
 
+# opacus' RDP orders (1.1 .. 63) and larger ones: a small epsilon at a small delta needs an order above
+# log(1/delta) / epsilon (eps 0.1 at delta 1e-6: about 140), which opacus' largest, 63, cannot reach. Every
+# order is a valid bound, so more orders only tighten the epsilon (equal where the best order is below 63).
+RDP_ORDERS: tuple[float, ...] = (*[1 + x / 10.0 for x in range(1, 100)], *range(12, 64),
+                                 64, 80, 96, 128, 160, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
+
 _REGISTRY: dict[Accountant, str] = {Accountant.RDP: "rdp", Accountant.PRV: "prv", Accountant.GDP: "gdp"}
 
 
@@ -64,8 +70,10 @@ def noise_for_target(
         raise ValueError(f"target epsilon must be finite and > 0, got {epsilon}")
     name = Accountant(accountant)
     if not prior:
+        orders = {"alphas": list(RDP_ORDERS)} if name is Accountant.RDP else {}
         return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
-                                          steps=steps, accountant=_REGISTRY[name], epsilon_tolerance=tolerance))
+                                          steps=steps, accountant=_REGISTRY[name], epsilon_tolerance=tolerance,
+                                          **orders))
     before = epsilon_of_history(prior, delta=delta, accountant=name)
     if before >= epsilon - tolerance:
         raise ValueError(f"the run's earlier releases spend eps {before:.3f} of its target {epsilon}; "
@@ -88,9 +96,9 @@ def noise_for_target(
 def gaussian_release_noise(*, epsilon: float, delta: float) -> tuple[float, float]:
     """The noise multiplier of one Gaussian release (sensitivity 1, sample rate 1, one step) that is
     (``epsilon``, ``delta``)-DP, and the epsilon it is certified at: by the RDP accountant (the ledger's,
-    tightest) where its orders reach ``epsilon``; where they cannot (a small epsilon at a small delta, e.g.
-    0.1 at 1e-6: the largest order, 63, leaves log(1/delta)/62 > 0.2), by zCDP's conversion: noise
-    1/sqrt(2 rho) is rho-zCDP, hence (rho + 2 sqrt(rho log(1/delta)), delta)-DP (Bun and Steinke 2016).
+    tightest) where its orders reach ``epsilon``; where they cannot (below about 0.001 at delta 1e-6, with the
+    largest order 4096), by zCDP's conversion: noise 1/sqrt(2 rho) is rho-zCDP,
+    hence (rho + 2 sqrt(rho log(1/delta)), delta)-DP (Bun and Steinke 2016).
 
     Raises:
         ValueError: epsilon not finite and positive, or delta not in (0, 1).
@@ -117,6 +125,8 @@ def epsilon_of_history(history: Sequence[HistoryEntry], *, delta: float, account
         entries = [(*entries[0][:2], sum(int(n) for *_, n in entries))]
     acc = create_accountant(accountant)
     acc.history = [(float(s), float(q), int(n)) for s, q, n in entries]
+    if Accountant(accountant) is Accountant.RDP:
+        return float(acc.get_epsilon(delta=delta, alphas=list(RDP_ORDERS)))
     return float(acc.get_epsilon(delta=delta))
 
 

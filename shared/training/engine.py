@@ -34,7 +34,7 @@ from shared.lora import LoraSpec
 from shared.privacy import DPCertificate, Mechanism, round_record_count
 from shared.prompts import GenerationTemplate
 from shared.records import Record
-from shared.training.accounting import HistoryEntry, add_steps, noise_for_target
+from shared.training.accounting import HistoryEntry, add_steps, epsilon_of_history, noise_for_target
 from shared.training.config import PerSampleMode, TrainConfig, tokens_per_pass_for
 from shared.training.data import ExampleDataset, make_collate, physical_batches
 from shared.training.examples import tokenize_examples
@@ -151,12 +151,13 @@ class PrivateLoraTrainer:
         return TrainPlan(n_records, sample_rate, steps, noise, delta, cfg.epsilon, private=True, prior=prior)
 
     def epsilon_spent(self) -> float:
-        """Epsilon spent so far by the current run, from its own accountant (0 before; inf without DP)."""
+        """Epsilon spent so far by the current run, from its own accountant's history (0 before; inf without
+        DP), converted as the ledger converts it (``epsilon_of_history``: the same RDP orders)."""
         if not self.config.private:
             return math.inf
         if self._accountant is None or not self._accountant.history:
             return 0.0
-        return float(self._accountant.get_epsilon(delta=self._delta))
+        return epsilon_of_history(self._accountant.history, delta=self._delta, accountant=self.config.accountant)
 
     def train(
         self,

@@ -95,9 +95,28 @@ def test_one_gaussian_release_at_any_epsilon() -> None:
     noise, certified = gaussian_release_noise(epsilon=0.8, delta=1e-6)  # the RDP accountant reaches it
     assert certified == pytest.approx(0.8, abs=1e-4) and certified <= 0.8 + 1e-9
     assert epsilon_of_history([(noise, 1.0, 1)], delta=1e-6) == pytest.approx(certified)
-    noise, certified = gaussian_release_noise(epsilon=0.1, delta=1e-6)  # it cannot (orders up to 63): zCDP
+    noise, certified = gaussian_release_noise(epsilon=0.0005, delta=1e-6)  # it cannot (orders up to 4096): zCDP
     rho = 1 / (2 * noise**2)
-    assert certified == pytest.approx(0.1) and rho + 2 * math.sqrt(rho * math.log(1e6)) == pytest.approx(0.1)
-    assert epsilon_of_history([(noise, 1.0, 1)], delta=1e-6) > 0.1  # what the ledger's RDP orders would say
+    assert certified == pytest.approx(0.0005) and rho + 2 * math.sqrt(rho * math.log(1e6)) == pytest.approx(0.0005)
+    assert epsilon_of_history([(noise, 1.0, 1)], delta=1e-6) > 0.0005  # what the ledger's RDP orders would say
     with pytest.raises(ValueError):
         gaussian_release_noise(epsilon=0.0, delta=1e-6)
+
+
+def test_a_small_epsilon_release_is_certified_by_rdp_with_the_larger_orders() -> None:
+    """eps 0.1 at delta 1e-6 needs an RDP order near 140: opacus' default orders (up to 63) cannot certify it."""
+    from opacus.accountants import RDPAccountant
+
+    from shared.training.accounting import RDP_ORDERS, gaussian_release_noise
+
+    noise, certified = gaussian_release_noise(epsilon=0.1, delta=1e-6)
+    assert 0.099 <= certified <= 0.1
+    assert epsilon_of_history([(noise, 1.0, 1)], delta=1e-6) == pytest.approx(certified)
+    default = RDPAccountant()
+    default.history = [(noise, 1.0, 1)]
+    assert default.get_epsilon(delta=1e-6) > 0.15  # what the ledger charged before: 1.6 x the target
+    assert max(RDP_ORDERS) >= 4096 and set(RDPAccountant.DEFAULT_ALPHAS) <= set(RDP_ORDERS)
+    # where opacus' orders already reach the best bound, nothing changes
+    acc = RDPAccountant()
+    acc.history = [(1.0, 0.125, 80)]
+    assert epsilon_of_history([(1.0, 0.125, 80)], delta=1e-5) == pytest.approx(acc.get_epsilon(delta=1e-5))
