@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from bench import knowledge as knowledge_bench
 from bench.html_report import render_html
 from bench.quality import (
     BASE,
@@ -62,6 +63,6 @@ def test_quick_quality_benchmark_measures_every_row(tmp_path) -> None:
     # the knowledge experiment reuses the run's artifacts: both starts measured against the DP adapter
     kept = rows[(PIPELINE, "8")]["samples"]
     if kept:
-        both = knowledge.run(settings, tmp_path, [8.0], wheels_dir=wheels, log=lambda _: None)
+        both = knowledge_bench.run(settings, tmp_path, [8.0], wheels_dir=wheels, log=lambda _: None)
         assert [r["start"] for r in both["rows"]] == ["base", "parent"]
         assert all(r["kept samples"] == kept and r["loss knowledge"] > 0 for r in both["rows"])
