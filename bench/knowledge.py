@@ -18,12 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, machine, save, table
+from bench.common import RESULTS, machine, save, table, wheels_dir_of
 from bench.quality import Bench, QualitySettings, artifacts_of, eps_label
 from server_node.pipeline.choices import KnowledgeStart
 from server_node.pipeline.grade import Grade, passes
 from shared.adapters import decode_adapter
-from shared.config import ModelSettings
 
 
 def kept_samples(folder: Path, label: str, settings: QualitySettings) -> list[dict[str, Any]]:
@@ -67,7 +66,7 @@ def main() -> None:
     parser.add_argument("--name", default="knowledge")
     parser.add_argument("--wheels-dir", type=Path, default=None)
     args = parser.parse_args()
-    wheels = args.wheels_dir or ModelSettings().model_cache / "wheels"
+    wheels = wheels_dir_of(args)
     settings = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
     epsilons = [e if math.isfinite(e) else math.inf for e in args.epsilons]
     result = run(settings, artifacts_of(args.source), epsilons, wheels_dir=wheels)

@@ -245,7 +245,4 @@ def _normalized(values: Sequence[float]) -> list[float]:
 
 def _calibrated(probs: Sequence[float], prior: Sequence[float]) -> list[float]:
     """The distribution after dividing each option's probability by its content-free prior."""
-    eps = 1e-6
-    scaled = [p / max(q, eps) for p, q in zip(probs, prior, strict=True)]
-    total = sum(scaled)
-    return [x / total for x in scaled]
+    return _normalized([p / max(q, 1e-6) for p, q in zip(probs, prior, strict=True)])
