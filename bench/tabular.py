@@ -5,7 +5,8 @@ Routes: ``mst`` and ``aim`` (OpenDP's marginal algorithms over the documented do
 histograms, k-nearest example prompts, DP-LoRA; the server's row generation and the expert's grading, only
 the HTTP hops left out) and ``real`` (the training rows themselves: the ceiling). Splits: German credit 800
 training rows and 200 test rows; Adult the whole adult.data (32,561) against adult.test (16,281); HARMONIC
-on a subsample (``harmonic_train``) because DP-LoRA on 2 cores takes hours for thousands of rows.
+on at most ``harmonic_train`` rows, and its DP-SGD capped at ``harmonic_steps`` (every row stays in the
+reference release and the sampling) because DP-LoRA on 2 cores takes hours for thousands of rows.
 Domains come from the datasets' documentation (``client_node.datasets.domains``), never from the rows.
 Metrics: TSTR with logistic regression, random forest and gradient boosting (ROC AUC, positive-class F1,
 accuracy, macro-F1, MCC, bootstrap standard errors over the test rows), DCR and copies against the test
@@ -81,6 +82,10 @@ class TabularSettings(BaseModel):
     oneway_split: float | None = None
     # HARMONIC (DP-LoRA on the client, rows from the server's generation)
     harmonic_train: dict[str, int] = {"german": 800, "adult": 1000}
+    # DP-SGD steps at most (None: the epochs'): every private row stays in the reference release and the
+    # Poisson sampling (rate B/N), only the compute is cut
+    harmonic_steps: dict[str, int | None] = {"german": None, "adult": None}
+    reference_share: float = 0.1  # of the run's epsilon, for the reference pool's release (the rest: DP-SGD)
     harmonic_reference: str = "mst"  # route harmonic-marginals: the algorithm whose rows make the reference pool
     n_holdout: int = 64
     neighbours: int = 5
@@ -209,12 +214,13 @@ def harmonic_row(name: str, parsed: ParsedTable, train: list[Row], test: list[Ro
     timings: dict[str, float] = {}
     loaded = load_causal_lm("smollm2-135m-instruct", prepare=True)
     config = TrainConfig(epsilon=epsilon, delta=1e-5 if epsilon < INF else None, epochs=s.epochs,
+                         max_steps=s.harmonic_steps.get(name),
                          batch_size=s.batch_size, learning_rate=s.learning_rate, max_length=s.max_length[name], seed=s.seed,
                          lora=LoraSpec(r=s.lora_rank, alpha=2.0 * s.lora_rank, target_modules=s.lora_targets))
     start = time.perf_counter()
     run = run_table_training(dataset=dataset, ledger=ledger, config=config, model=loaded.model, tokenizer=loaded.tokenizer,
                              settings=TableSettings(neighbours=s.neighbours, seed=s.seed, neighbour_source=source,
-                                                    example_rows=s.example_rows,
+                                                    example_rows=s.example_rows, reference_share=s.reference_share,
                                                     marginals=_marginal_settings(s.harmonic_reference, s)),
                              base=loaded.signature(), progress=False)
     timings["train"] = round(time.perf_counter() - start, 1)

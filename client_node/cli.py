@@ -78,6 +78,8 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
                      help="table under DP: reference rows the server's prompts show (0: its own bootstrap rows)")
     run.add_argument("--max-length", type=int, default=None, help="tokens per training example (default 256, tables 1024)")
     run.add_argument("--epochs", type=int, default=2)
+    run.add_argument("--max-steps", type=int, default=None,
+                     help="at most this many DP-SGD steps (a compute budget; every record stays in the sampling)")
     run.add_argument("--batch-size", type=int, default=16)
     run.add_argument("--n-samples", type=int, default=100)
     run.add_argument("--max-new-tokens", type=int, default=160)
@@ -243,6 +245,7 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:  # type: ignore
     train.add_argument("--epsilon", type=float, default=8.0, help="target epsilon; 'inf' trains without DP")
     train.add_argument("--delta", type=float, default=None, help="default 1/(10 N)")
     train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--max-steps", type=int, default=None, help="at most this many DP-SGD steps")
     train.add_argument("--batch-size", type=int, default=16, help="expected (Poisson) batch size")
     train.add_argument("--lr", type=float, default=3e-3)
     train.add_argument("--max-grad-norm", type=float, default=1.0)
@@ -332,7 +335,8 @@ def _train(args: argparse.Namespace) -> int:
     settings = ctx.settings
     config = TrainConfig(
         epsilon=math.inf if str(args.epsilon).lower() in {"inf", "infinity"} else args.epsilon, delta=args.delta,
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, max_grad_norm=args.max_grad_norm,
+        epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
+        max_grad_norm=args.max_grad_norm,
         lora=LoraSpec(r=args.rank, alpha=args.alpha, target_modules=tuple(t.strip() for t in args.targets.split(",") if t.strip())),
         max_length=args.max_length, accountant=args.accountant, seed=args.seed,
         device=args.device or settings.device, precision=args.precision or settings.precision,
@@ -442,7 +446,7 @@ def _run(args: argparse.Namespace) -> int:
                                 conditions=_conditions(args))
         dataset_id = str(added["dataset_id"])
     request = RunCreateRequest(
-        dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs,
+        dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs, max_steps=args.max_steps,
         batch_size=args.batch_size, n_samples=args.n_samples, min_grade=args.min_grade, grade=not args.no_grade,
         rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
         sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),

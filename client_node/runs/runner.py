@@ -341,7 +341,8 @@ def run_compute(ctx: RunContext, request: RunCreateRequest) -> Compute:
 
 def _train_config(ctx: RunContext, request: RunCreateRequest, dataset: StoredDataset) -> TrainConfig:
     compute = run_compute(ctx, request)
-    config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, learning_rate=request.learning_rate,
+    config = TrainConfig(epsilon=request.epsilon, epochs=request.epochs, max_steps=request.max_steps,
+                         learning_rate=request.learning_rate,
                          batch_size=min(request.batch_size, len(dataset.train_records)),
                          max_length=request.max_length_for(table=dataset.schema is not None), lora=_lora(request),
                          device=compute.device, precision=compute.precision)

@@ -64,6 +64,8 @@ class RunCreateRequest(BaseModel):
                                         description="settings of generator 'marginals' (tables)")
     epsilon: float = Field(8.0, gt=0, description="target epsilon of the DP training or generation (must fit the budget)")
     epochs: int = Field(2, ge=1, le=100)
+    max_steps: int | None = Field(None, ge=1, le=1_000_000, description=(
+        "at most this many DP-SGD steps (fewer than the epochs give): every record stays in the sampling"))
     batch_size: int = Field(16, ge=1, le=4096)
     learning_rate: float = Field(3e-3, gt=0, le=1)
     lora_rank: int = Field(8, ge=1, le=64)

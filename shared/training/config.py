@@ -48,6 +48,9 @@ class TrainConfig(BaseModel):
     delta: float | None = Field(None, gt=0, lt=1, description="default: 1 / (10 N), below 1/N")
     max_grad_norm: float = Field(1.0, gt=0)
     epochs: int = Field(2, ge=1, le=1000)
+    max_steps: int | None = Field(None, ge=1, description=(
+        "stop after this many (Poisson) steps, before the epochs end: a compute budget for large private sets, "
+        "which keeps every record in the sampling (the accountant charges the steps taken, each at rate B/N)"))
     batch_size: int = Field(16, ge=1, description="expected batch size (Poisson sampling rate = 1/ceil(N/B))")
     learning_rate: float = Field(3e-3, gt=0, le=1.0)
     lora: LoraSpec = Field(default_factory=LoraSpec)

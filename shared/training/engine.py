@@ -139,6 +139,8 @@ class PrivateLoraTrainer:
         batches_per_epoch = math.ceil(n_records / cfg.batch_size)
         sample_rate = 1.0 / batches_per_epoch  # as opacus' DPDataLoader derives it
         steps = cfg.epochs * batches_per_epoch
+        if cfg.max_steps is not None:
+            steps = min(steps, cfg.max_steps)
         delta = cfg.delta_for(n_records)
         if not cfg.private:
             return TrainPlan(n_records, sample_rate, steps, 0.0, 0.0, math.inf, private=False)

@@ -58,6 +58,17 @@ def test_a_prior_release_composes_into_the_plan_the_steps_and_the_certificate() 
         trainer.plan(40, prior=[(0.3, 1.0, 1)])
 
 
+def test_max_steps_stops_early_at_the_full_sampling_rate_and_buys_less_noise() -> None:
+    """A step budget below the epochs' steps: every record stays in the sampling (rate B/N, not B/budget),
+    the accountant charges only the steps taken, and the same epsilon then needs less noise."""
+    full = PrivateLoraTrainer(config=tiny_config(epsilon=4.0, epochs=2), progress=False).plan(40)
+    trainer, result = _train(tiny_config(epsilon=4.0, epochs=2, max_steps=3))
+    assert result.plan.steps == result.certificate.steps == 3 < full.steps == 10
+    assert result.plan.sample_rate == full.sample_rate == pytest.approx(1 / 5)
+    assert result.plan.noise_multiplier < full.noise_multiplier
+    assert sum(n for _, _, n in result.history) == 3 and 3.8 <= result.certificate.epsilon <= 4.0
+
+
 def test_before_step_sees_each_step_before_it_is_taken() -> None:
     seen: list[int] = []
     trainer, result = _train(tiny_config(), before_step=lambda h: seen.append(sum(n for _, _, n in h)))
