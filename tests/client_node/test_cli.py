@@ -170,3 +170,16 @@ def test_table_flags_set_the_pool_and_the_rows_the_server_shows() -> None:
     assert settings.neighbour_source.value == "marginals" and settings.marginals.algorithm.value == "aim"
     assert settings.example_rows == 0 and settings.neighbours == 3
     assert _table_settings(build_parser().parse_args(["run", "--dataset", "d"])).example_rows == 1000
+
+
+def test_max_steps_reaches_the_run_request_and_a_zero_budget_is_refused() -> None:
+    import pydantic
+
+    from client_node.cli import build_parser
+    from client_node.runs.schemas import RunCreateRequest
+
+    args = build_parser().parse_args(["run", "--dataset", "d", "--max-steps", "12"])
+    assert args.max_steps == 12 and build_parser().parse_args(["run", "--dataset", "d"]).max_steps is None
+    assert RunCreateRequest(dataset_id="d", max_steps=args.max_steps).max_steps == 12
+    with pytest.raises(pydantic.ValidationError, match="max_steps"):
+        RunCreateRequest(dataset_id="d", max_steps=0)
