@@ -363,6 +363,18 @@ def _how(settings: dict[str, Any], route: str) -> dict[str, Any]:
     return {k: v for k, v in full.items() if k not in skip}
 
 
+def reusable_rows(saved: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a saved results file measured the way ``current`` measures their route. A row's own
+    settings are read through ``_how`` as well, so a knob added after it was saved reads as the default it
+    ran with (rows saved before rows named their own settings were all measured the file's way)."""
+    kept = []
+    for r in saved["rows"]:
+        r.setdefault("settings", _how(saved.get("settings", {}), r["route"]))
+        if _how(r["settings"], r["route"]) == _how(current, r["route"]):
+            kept.append(r)
+    return kept
+
+
 def _key(dataset: str, route: str, epsilon: float | str, repeat: int) -> tuple[str, str, str, int]:
     return dataset, route, "-" if route == "real" else str(float(epsilon)), repeat
 
@@ -379,9 +391,7 @@ def run_tabular(settings: TabularSettings, *, name: str, wheels_dir: Path, save_
     current = settings.model_dump(mode="json")
     if save_each and previous.exists():
         old = json.loads(previous.read_text())
-        for r in old["rows"]:  # rows saved before rows named their own settings were all measured the file's way
-            r.setdefault("settings", _how(old.get("settings", {}), r["route"]))
-        rows = [r for r in old["rows"] if r["settings"] == _how(current, r["route"])]
+        rows = reusable_rows(old, current)
         if len(rows) < len(old["rows"]):
             log(f"dropping {len(old['rows']) - len(rows)} rows of {previous} measured with other settings "
                 "(give another --name to keep them)")
