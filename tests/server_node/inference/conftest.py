@@ -25,14 +25,16 @@ class Scripted(BaseHTTPRequestHandler):
             server.in_flight += 1  # type: ignore[attr-defined]
             server.most = max(server.most, server.in_flight)  # type: ignore[attr-defined]
         time.sleep(server.delay)  # type: ignore[attr-defined]
+        # counted out before answering: once the caller has the answer it may send its next request, which
+        # could otherwise arrive while this thread still counted itself (a race in the count, not the client)
+        with server.lock:  # type: ignore[attr-defined]
+            server.in_flight -= 1  # type: ignore[attr-defined]
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        with server.lock:  # type: ignore[attr-defined]
-            server.in_flight -= 1  # type: ignore[attr-defined]
 
     def log_message(self, *args: object) -> None:
         pass
