@@ -72,6 +72,7 @@ from shared.protocol import JobCreateRequest, SamplingParams, TaskSpec
 from shared.records import records_sha256
 from shared.training import TrainConfig
 from shared.training.config import default_delta
+from shared.training.examples import tokenize_examples
 
 INF = float("inf")
 BASE, BASE_GRADED, RAW, PIPELINE, REAL = ("base prompted", "base prompted + grading", "DP raw",
@@ -95,7 +96,7 @@ class QualitySettings(BaseModel):
     learning_rate: float = 3e-3
     lora_targets: tuple[str, ...] = DEFAULT_TARGET_MODULES
     lora_rank: int = 8
-    max_length: int = 96
+    max_length: int = 128  # the prompt takes 52 tokens: at 96, 71% of the reviews and every canary were cut
     condition_noise: float = 10.0
     condition_floor: float = JobCreateRequest.model_fields["condition_floor"].default
     n_samples: int = 500
@@ -162,6 +163,7 @@ class Bench:
         self.private_vectors = self.embedder.embed([r.text for r in self.task.train])
         self.holdout_dcr = closest_distances(self.embedder.embed([r.text for r in holdout]), self.private_vectors)
         self.base_subject = base = self.subject("base model", None)  # the reference losses, and the base rows
+        self.cut_examples = check_canaries_fit(base.tokenizer, self.template, self.task, settings.max_length)
         self.base_losses = {"members": self.losses(base, self.members), "nonmembers": self.losses(base, self.nonmembers),
                             "holdout": self.losses(base, holdout)}
 
@@ -324,6 +326,15 @@ class _Timer:
         self.log(f"{self.name}: {self.timings[self.name]} s")
 
 
+def check_canaries_fit(tokenizer: Any, template: GenerationTemplate, task: ReviewTask, max_length: int) -> int:
+    """How many training examples ``max_length`` cuts; raises if it cuts a canary, whose secret would then
+    never be trained on and every attack on it would pass without testing anything."""
+    _, cut = tokenize_examples(tokenizer, template, [c.record for c in task.canaries], max_length=max_length)
+    if cut:
+        raise ValueError(f"max_length {max_length} cuts {cut} canary record(s) before their secret; raise it")
+    return tokenize_examples(tokenizer, template, task.train, max_length=max_length)[1]
+
+
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
@@ -400,7 +411,9 @@ def run_quality(settings: QualitySettings, *, wheels_dir: Path, name: str | None
         "holdout_dcr_distances": [round(d, 4) for d in bench.holdout_dcr],
         "conditions": CONDITIONS.domains,
         "canaries": [{"repeats": c.repeats, "secret_digits": len(c.digits)} for c in task.canaries],
-        "pii_items": len(task.pii_items), "groups": done, "timings": bench.timings}
+        "pii_items": len(task.pii_items), "cut_examples": {"cut": bench.cut_examples, "of": len(task.train),
+                                                             "max_length": settings.max_length},
+        "groups": done, "timings": bench.timings}
     groups: list[tuple[str, Callable[[], dict[str, Any]]]] = [("base", lambda: {"rows": base_group(bench)})]
     for epsilon in settings.epsilons:
         def group(epsilon: float = epsilon) -> dict[str, Any]:

@@ -104,15 +104,15 @@ def build_review_task(
         person = identities.pop()
         planted.append(person)
         record = train[i]
-        train[i] = Record(text=f"{record.text} - {person.name}, {person.email}", conditions=record.conditions)
+        # signed at the start: a signature at the end of a long review would be cut off at the training length
+        train[i] = Record(text=f"{person.name}, {person.email}: {record.text}", conditions=record.conditions)
     canaries = []
     for repeats in canary_repeats:
         person = identities.pop()
         planted.append(person)
-        source = take(2)[0]
-        label = label_of(source) or "positive"
-        lead = (" ".join(source.text.split()[:15]).rstrip(".,;!") + f". My name is {person.name}, my email is {person.email} "
-                "and my card number is ")
+        source = take(2)[0]  # only its conditions: the canary is as short as it can be, so that its secret
+        label = label_of(source) or "positive"  # lies within the training length (Bench checks that it does)
+        lead = f"My name is {person.name} and my card number is "
         canary = make_text_canary(lead, person.card_prefix, repeats=repeats, rng=rng, conditions=conditions_of(source))
         canaries.append(canary)
         train += [canary.record] * repeats
