@@ -4,7 +4,8 @@ grades under ``.cache/bench/<source>/``), so only the knowledge adapters are tra
 against that DP adapter as ``bench.quality`` does (held-out loss of the text given its conditions, and the
 expert judge's pairwise preference in both orders).
 
-Run:  python -m bench.knowledge [--source quality] [--epsilons 8 inf]   (after python -m bench.quality)
+Run:  python -m bench.knowledge [--source quality] [--epsilons 8 inf] [--settings '{"knowledge_lr": 3e-4}']
+      (after python -m bench.quality; --settings changes only how the knowledge adapters train)
 Writes bench/results/knowledge.json and prints the table.
 """
 
@@ -14,7 +15,7 @@ import argparse
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +60,29 @@ def run(settings: QualitySettings, folder: Path, epsilons: list[float], *, wheel
             "timings": bench.timings, "total_seconds": round(time.perf_counter() - started, 1)}
 
 
-def main() -> None:
+KNOWLEDGE_SETTINGS = ("knowledge_epochs", "knowledge_batch", "knowledge_lr")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default="quality", help="the quality run whose artifacts to reuse")
     parser.add_argument("--epsilons", nargs="+", type=float, default=[8.0])
     parser.add_argument("--name", default="knowledge")
     parser.add_argument("--wheels-dir", type=Path, default=None)
-    args = parser.parse_args()
+    parser.add_argument("--settings", type=json.loads, default={},
+                        help='the knowledge adapter\'s settings over the source run\'s, e.g. \'{"knowledge_lr": 3e-4}\'')
+    args = parser.parse_args(argv)
+    wrong = sorted(k for k in args.settings if k not in KNOWLEDGE_SETTINGS)
+    if wrong:  # anything else would no longer match the source run's adapters and samples
+        parser.error(f"--settings may set only {', '.join(KNOWLEDGE_SETTINGS)}; not {', '.join(wrong)}")
     wheels = wheels_dir_of(args)
-    settings = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
+    source = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
+    settings = source.model_copy(update=args.settings)
     epsilons = [e if math.isfinite(e) else math.inf for e in args.epsilons]
     result = run(settings, artifacts_of(args.source), epsilons, wheels_dir=wheels)
-    result.update(source=args.source, command="python -m bench.knowledge --source " + args.source + " --epsilons "
-                  + " ".join(map(eps_label, epsilons)))
+    result.update(source=args.source, overrides=args.settings, command="python -m bench.knowledge --source "
+                  + args.source + " --epsilons " + " ".join(map(eps_label, epsilons))
+                  + (f" --settings '{json.dumps(args.settings)}'" if args.settings else ""))
     print(table(result["rows"], ["epsilon", "start", "kept samples", "loss knowledge", "loss dp", "loss base",
                                  "win rate vs dp", "wins/losses/ties"]))
     print(f"saved {save(args.name, result)}")

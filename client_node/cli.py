@@ -352,7 +352,18 @@ def _train(args: argparse.Namespace) -> int:
         emit(f"  dataset budget: spent {run.budget.epsilon_spent:.3f} of {run.budget.epsilon_budget}")
         emit(f"  computed on {summary['compute']['device']} in {summary['compute']['precision']} "
              f"({summary['compute']['reason']})")
+        for line in truncation_lines(summary["truncated_examples"], run.result.plan.n_records, config.max_length):
+            emit(line)
     return 0
+
+
+def truncation_lines(truncated: int, records: int, max_length: int) -> list[str]:
+    """A warning when ``max_length`` cut records: what was cut was never trained on (a secret at the end of a
+    cut record is neither learned nor protected by anything the run measured about it)."""
+    if not truncated:
+        return []
+    return [f"  warning: {truncated} of {records} records were cut at --max-length {max_length} tokens (prompt "
+            "included); their ends were not trained on: raise --max-length to train on whole records"]
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -491,15 +502,18 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def run_lines(run: dict[str, Any], budget: Any) -> list[str]:
-    """The ledger line (``budget``: the dataset's ``BudgetStatus``) and, for conditioned records, the released
-    counts and the samples received per condition."""
+    """The ledger line (``budget``: the dataset's ``BudgetStatus``), a warning if training cut records, and,
+    for conditioned records, the released counts and the samples received per condition."""
     from shared.conditions import condition_key
 
     lines = [f"  ledger: this run eps {run['epsilon_spent'] if run['epsilon_spent'] is not None else 'inf'}; "
              f"dataset {run['dataset_id']} spent eps {budget.epsilon_spent:.3f} of {budget.epsilon_budget} "
              f"in {budget.runs} run(s)"]
     report = run.get("report") or {}
-    released = (report.get("training") or {}).get("condition_counts")
+    training = report.get("training") or {}
+    if training.get("truncated_examples"):
+        lines += truncation_lines(training["truncated_examples"], training["records"], training["max_length"])
+    released = training.get("condition_counts")
     received = (report.get("samples") or {}).get("per_condition") or {}
     if released:
         noise = released["noise_multiplier"]

@@ -373,7 +373,11 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,
                                on_step=on_step, on_pass=control.check)
     counts = run.condition_counts
-    return run.adapter, run.result.certificate.epsilon, _finite({"condition_counts": counts.as_dict()}) if counts else None
+    training: dict[str, Any] = {"records": run.result.plan.n_records, "max_length": config.max_length,
+                                "truncated_examples": run.result.truncated_examples}
+    if counts:
+        training["condition_counts"] = counts.as_dict()
+    return run.adapter, run.result.certificate.epsilon, _finite(training)
 
 
 def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str | None,

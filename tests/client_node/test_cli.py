@@ -159,6 +159,8 @@ def test_a_finished_run_prints_the_ledger_and_its_counts_per_condition(tmp_path)
     assert "sigma 10.0" in lines[1]
     assert lines[2:] == ["    label=negative: count 12.4, samples received 4",
                          "    label=positive: count 27.9, samples received 6"]
+    run["report"]["training"] |= {"records": 40, "max_length": 64, "truncated_examples": 3}  # records were cut
+    assert "3 of 40 records were cut at --max-length 64" in run_lines(run, ledger.status("d1"))[1]
 
 
 def test_table_flags_set_the_pool_and_the_rows_the_server_shows() -> None:
@@ -183,3 +185,11 @@ def test_max_steps_reaches_the_run_request_and_a_zero_budget_is_refused() -> Non
     assert RunCreateRequest(dataset_id="d", max_steps=args.max_steps).max_steps == 12
     with pytest.raises(pydantic.ValidationError, match="max_steps"):
         RunCreateRequest(dataset_id="d", max_steps=0)
+
+
+def test_train_warns_when_max_length_cut_records_and_is_silent_otherwise() -> None:
+    from client_node.cli import truncation_lines
+
+    assert truncation_lines(0, 100, 256) == []
+    (line,) = truncation_lines(79, 100, 96)
+    assert "79 of 100 records were cut at --max-length 96" in line and "raise --max-length" in line

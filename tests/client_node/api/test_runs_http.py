@@ -212,6 +212,7 @@ def test_a_conditioned_run_sends_shares_not_labels_and_samples_carry_their_condi
     report = run["report"]  # released counts beside what came back; TSTR on the label the samples were written for
     assert sum(report["samples"]["per_condition"].values()) == 6
     assert {c["conditions"]["label"] for c in report["training"]["condition_counts"]["counts"]} == {"negative", "positive"}
+    assert report["training"]["truncated_examples"] == 0 and report["training"]["records"] > 0
     tstr = report["utility"]["tstr"]
     assert tstr["samples_labelled"] == 6 and tstr["synthetic"]["n_test"] == tstr["real"]["n_test"] == 4
 
