@@ -76,7 +76,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
                           "(--algorithm; auto: histograms)")
     run.add_argument("--example-rows", type=int, default=1000,
                      help="table under DP: reference rows the server's prompts show (0: its own bootstrap rows)")
-    run.add_argument("--max-length", type=int, default=None, help="tokens per training example (default 256, tables 1024)")
+    run.add_argument("--max-length", type=int, default=None, help="tokens per training example, prompt included; longer ones are cut, and counted (default 256, tables 1024)")
     run.add_argument("--epochs", type=int, default=2)
     run.add_argument("--max-steps", type=int, default=None,
                      help="at most this many DP-SGD steps (a compute budget; every record stays in the sampling)")
@@ -252,7 +252,7 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:  # type: ignore
     train.add_argument("--rank", type=int, default=8)
     train.add_argument("--alpha", type=float, default=16.0)
     train.add_argument("--targets", default=",".join(DEFAULT_TARGET_MODULES), help="comma-separated module names")
-    train.add_argument("--max-length", type=int, default=256)
+    train.add_argument("--max-length", type=int, default=256, help="tokens per example, prompt included; longer ones are cut")
     add_compute_flags(train, env_prefix=ENV_PREFIX)
     train.add_argument("--accountant", choices=["rdp", "prv"], default="rdp")
     train.add_argument("--seed", type=int, default=0)

@@ -71,7 +71,7 @@ class RunCreateRequest(BaseModel):
     lora_rank: int = Field(8, ge=1, le=64)
     lora_targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGET_MODULES), min_length=1,
                                     description="module names LoRA adapts (all linear layers by default)")
-    max_length: int | None = Field(None, ge=32, le=4096, description="tokens per example; default 256, tables 1024")
+    max_length: int | None = Field(None, ge=32, le=4096, description="tokens per example, prompt included (longer examples are cut and counted in the report); default 256, tables 1024")
     domain: str | None = Field(None, max_length=200, description="default: the dataset's name")
     labels: list[str] | None = None
     n_samples: int = Field(100, ge=1, le=100_000)
