@@ -58,7 +58,7 @@ from shared.protocol import (
 )
 from shared.storage import ArtifactStore
 from shared.tables import parse_row_json, row_json
-from shared.training import PrivateLoraTrainer, TrainConfig
+from shared.training import PrivateLoraTrainer, TrainConfig, TrainResult
 from shared.training.config import default_delta
 
 logger = logging.getLogger(__name__)
@@ -352,8 +352,10 @@ def _train_config(ctx: RunContext, request: RunCreateRequest, dataset: StoredDat
 
 
 def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
-           control: Control) -> tuple[bytes, float, dict[str, Any] | None]:
-    """The DP adapter's bytes, its epsilon and, for a table, how its examples were built."""
+           control: Control) -> tuple[bytes, float, dict[str, Any]]:
+    """The DP adapter's bytes, its epsilon and a summary of training: how many examples ``max_length`` cut
+    (for every run: ``client-node run`` warns about them), and for a table how its examples were built, for
+    conditioned records the released counts."""
     dataset = ctx.client.datasets.get(request.dataset_id)
     config = _train_config(ctx, request, dataset)
     # the bar's total before the model loads: the planned steps
@@ -364,7 +366,7 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
         table = run_table_training(dataset=dataset, ledger=ctx.client.ledger, config=config, settings=request.table,
                                    model=loaded.model, tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id,
                                    progress=False, on_step=on_step, on_pass=control.check)
-        training = _finite(table.as_dict())
+        training = _finite(table.as_dict() | _cut_examples(table.result, config))
         if table.example_rows:  # kept for the job's prompts (rows of the pool's DP release)
             training["example_rows_sha256"] = ctx.artifacts.put(
                 "".join(row_json(r, dataset.schema.names) + "\n" for r in table.example_rows).encode())
@@ -373,11 +375,13 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
                                tokenizer=loaded.tokenizer, base=loaded.signature(), run_id=run_id, progress=False,
                                on_step=on_step, on_pass=control.check)
     counts = run.condition_counts
-    training: dict[str, Any] = {"records": run.result.plan.n_records, "max_length": config.max_length,
-                                "truncated_examples": run.result.truncated_examples}
-    if counts:
-        training["condition_counts"] = counts.as_dict()
+    training = _cut_examples(run.result, config) | ({"condition_counts": counts.as_dict()} if counts else {})
     return run.adapter, run.result.certificate.epsilon, _finite(training)
+
+
+def _cut_examples(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
+    return {"records": result.plan.n_records, "max_length": config.max_length,
+            "truncated_examples": result.truncated_examples}
 
 
 def _job_request(ctx: RunContext, request: RunCreateRequest, *, adapter_id: str | None,

@@ -67,6 +67,8 @@ def test_a_dp_table_run_through_both_services(tmp_path) -> None:
     report = run["report"]
     assert 0 < report["privacy"]["epsilon"] <= 8.0 + 1e-6 and report["privacy"]["mechanism"] == "dp-sgd"
     assert report["training"]["reference_pool"]["epsilon"] <= 0.8 + 1e-9
+    # the cut-examples summary every run carries (client-node run warns from it)
+    assert report["training"]["records"] == report["training"]["examples"] and report["training"]["max_length"] > 0
     assert report["samples"]["rows"] == len(samples) >= 1
     tstr = report["utility"]["tstr"]
     assert set(tstr["synthetic"]) == set(tstr["real"]) == {"logistic_regression", "random_forest", "gradient_boosting"}
