@@ -75,6 +75,7 @@ from shared.training.config import default_delta
 from shared.training.examples import tokenize_examples
 
 INF = float("inf")
+REVIEW_TEMPLATE = GenerationTemplate.for_task(TASK_DESCRIPTION, record_format=RecordFormat.TEXT, conditions=CONDITIONS)
 BASE, BASE_GRADED, RAW, PIPELINE, REAL = ("base prompted", "base prompted + grading", "DP raw",
                                           "full pipeline (DP + grading)", "train on real")
 
@@ -137,9 +138,7 @@ class Bench:
         self.log = log
         self.artifacts = artifacts  # where each group's adapter and samples are kept, for later experiments
         self.timings: dict[str, float] = {}
-        self.task: ReviewTask = build_review_task(
-            wheels_dir, n_train=settings.n_train, n_holdout=settings.n_holdout, n_test=settings.n_test,
-            canary_repeats=settings.canary_repeats, pii_records=settings.pii_records, seed=settings.seed)
+        self.task: ReviewTask = review_task(settings, wheels_dir)
         # the client's dataset: the training records (a canary once per repeat) and the task's held-out records
         records = (*self.task.train, *self.task.holdout)
         self.dataset = StoredDataset(
@@ -150,8 +149,7 @@ class Bench:
         self.signature = signature_of(self.base)
         self.expert: LoadedModel = load_for(resolve_model(settings.expert_model), resolve_compute())
         self.embedder = SentenceEmbedder.load(resolve_model(settings.embedder))
-        self.template = GenerationTemplate.for_task(TASK_DESCRIPTION, record_format=RecordFormat.TEXT,
-                                                    conditions=CONDITIONS)
+        self.template = REVIEW_TEMPLATE
         self.sampling = SamplingParams(temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
         rng = random.Random(settings.seed + 1)
         holdout = self.dataset.holdout_records
@@ -324,6 +322,13 @@ class _Timer:
     def __exit__(self, *exc: object) -> None:
         self.timings[self.name] = round(time.perf_counter() - self.start, 1)
         self.log(f"{self.name}: {self.timings[self.name]} s")
+
+
+def review_task(settings: QualitySettings, wheels_dir: Path) -> ReviewTask:
+    """The run's private, held-out and test reviews, with canaries and PII planted as ``settings`` say."""
+    return build_review_task(wheels_dir, n_train=settings.n_train, n_holdout=settings.n_holdout,
+                             n_test=settings.n_test, canary_repeats=settings.canary_repeats,
+                             pii_records=settings.pii_records, seed=settings.seed)
 
 
 def check_canaries_fit(tokenizer: Any, template: GenerationTemplate, task: ReviewTask, max_length: int) -> int:

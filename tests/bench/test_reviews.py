@@ -6,17 +6,13 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
-from bench.quality import QualitySettings, check_canaries_fit
-from bench.reviews import CONDITIONS, TASK_DESCRIPTION, build_review_task
+from bench.quality import REVIEW_TEMPLATE as TEMPLATE
+from bench.quality import QualitySettings, check_canaries_fit, review_task
 from shared.config import ModelSettings
 from shared.models.resolve import resolve_model
-from shared.prompts import GenerationTemplate, RecordFormat
 from shared.training.examples import tokenize_examples
 
 pytestmark = pytest.mark.integration  # the bundled reviews, identities and tokenizer
-
-TEMPLATE = GenerationTemplate.for_task(TASK_DESCRIPTION, record_format=RecordFormat.TEXT, conditions=CONDITIONS)
-
 
 @pytest.fixture(scope="module")
 def tokenizer():
@@ -25,9 +21,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def task():
-    s = QualitySettings()
-    return build_review_task(ModelSettings().model_cache / "wheels", n_train=s.n_train, n_holdout=s.n_holdout,
-                             n_test=s.n_test, canary_repeats=s.canary_repeats, pii_records=s.pii_records, seed=s.seed)
+    return review_task(QualitySettings(), ModelSettings().model_cache / "wheels")
 
 
 def test_every_canary_secret_is_trained_on_at_the_default_length(tokenizer, task) -> None:
