@@ -97,7 +97,7 @@ class QualitySettings(BaseModel):
     learning_rate: float = 3e-3
     lora_targets: tuple[str, ...] = DEFAULT_TARGET_MODULES
     lora_rank: int = 8
-    max_length: int = 128  # the prompt takes 52 tokens: at 96, 71% of the reviews and every canary were cut
+    max_length: int = 128  # the prompt takes 52 tokens: at 96 every earlier canary's secret and 79% of reviews were cut
     condition_noise: float = 10.0
     condition_floor: float = JobCreateRequest.model_fields["condition_floor"].default
     n_samples: int = 500
