@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import machine, save, settings_parser, table
+from bench.common import machine, save, settings_parser, table, with_overrides
 from client_node.datasets.demo import clinic_records
 from client_node.training.export import export_adapter
 from shared.adapters import decode_adapter, encode_adapter
@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     name = args.name or ("backends_quick" if args.quick else "backends")
     base = BackendSettings.quick() if args.quick else BackendSettings()
-    settings = BackendSettings.model_validate({**base.model_dump(), **args.settings})
+    settings = with_overrides(parser, base, args.settings)
     if args.render_only:
         from bench.common import RESULTS
 

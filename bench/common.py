@@ -7,11 +7,16 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 def machine() -> dict[str, Any]:
@@ -75,6 +80,20 @@ def settings_parser(doc: str | None, *, benchmark: str, quick: str) -> argparse.
     parser.add_argument("--render-only", action="store_true",
                         help="re-read bench/results/<name>.json and redo the report without running")
     return parser
+
+
+def with_overrides(parser: argparse.ArgumentParser, base: SettingsT, overrides: Mapping[str, Any], *,
+                   allowed: Iterable[str] | None = None) -> SettingsT:
+    """``base`` with the ``--settings`` overrides, validated like the defaults: a misspelt key or a wrong type
+    stops the command (exit 2) instead of running the defaults, or an unchecked value, for an hour."""
+    known = sorted(allowed if allowed is not None else type(base).model_fields)
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        parser.error(f"--settings: cannot set {', '.join(unknown)} here; this benchmark takes {', '.join(known)}")
+    try:
+        return type(base).model_validate({**base.model_dump(), **overrides})
+    except ValidationError as error:
+        parser.error(f"--settings: {error}")
 
 
 def wheels_dir_of(args: argparse.Namespace) -> Path:

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import machine, save, settings_parser, table
+from bench.common import machine, save, settings_parser, table, with_overrides
 from shared.lora import DEFAULT_TARGET_MODULES, LoraSpec
 
 # the public configurations of the shapes (vocabulary 49,152, tied embeddings, as SmolLM2)
@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = settings_parser(__doc__, benchmark="gpu", quick="tiny shapes on the CPU (the benchmark's own test)")
     args = parser.parse_args(argv)
     name = args.name or ("gpu_quick" if args.quick else "gpu")
-    settings = (GpuSettings.quick() if args.quick else GpuSettings()).model_copy(update=args.settings)
+    settings = with_overrides(parser, GpuSettings.quick() if args.quick else GpuSettings(), args.settings)
     if settings.device.startswith("cuda"):
         import torch
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, machine, save, table, wheels_dir_of
+from bench.common import RESULTS, machine, save, table, wheels_dir_of, with_overrides
 from bench.quality import Bench, QualitySettings, artifacts_of, eps_label
 from server_node.pipeline.choices import KnowledgeStart
 from server_node.pipeline.grade import Grade, passes
@@ -72,12 +72,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--settings", type=json.loads, default={},
                         help='the knowledge adapter\'s settings over the source run\'s, e.g. \'{"knowledge_lr": 3e-4}\'')
     args = parser.parse_args(argv)
-    wrong = sorted(k for k in args.settings if k not in KNOWLEDGE_SETTINGS)
-    if wrong:  # anything else would no longer match the source run's adapters and samples
-        parser.error(f"--settings may set only {', '.join(KNOWLEDGE_SETTINGS)}; not {', '.join(wrong)}")
     wheels = wheels_dir_of(args)
     source = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
-    settings = source.model_copy(update=args.settings)
+    # only the knowledge adapter's settings: anything else would no longer match the source run's adapters and samples
+    settings = with_overrides(parser, source, args.settings, allowed=KNOWLEDGE_SETTINGS)
     epsilons = [e if math.isfinite(e) else math.inf for e in args.epsilons]
     result = run(settings, artifacts_of(args.source), epsilons, wheels_dir=wheels)
     result.update(source=args.source, overrides=args.settings, command="python -m bench.knowledge --source "

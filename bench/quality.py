@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of
+from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of, with_overrides
 from bench.reviews import CONDITIONS, DOMAIN, TASK_DESCRIPTION, ReviewTask, build_review_task
 from client_node.datasets.store import StoredDataset
 from client_node.evaluation.heldout import per_record_losses
@@ -529,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         report(json.loads((RESULTS / f"{name}.json").read_text()), name)
         return
     base = QualitySettings.quick() if args.quick else QualitySettings()
-    settings = base.model_copy(update=args.settings)
+    settings = with_overrides(parser, base, args.settings)
     report(run_quality(settings, wheels_dir=wheels_dir_of(args), name=name), name)
 
 

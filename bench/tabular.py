@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of
+from bench.common import RESULTS, machine, save, settings_parser, table, wheels_dir_of, with_overrides
 from client_node.datasets.domains import DOMAINS
 from client_node.datasets.public import adult_csv, german_credit_csv
 from client_node.datasets.store import DatasetStore
@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         report(json.loads((RESULTS / f"{name}.json").read_text()), name)
         return
     base = TabularSettings.quick() if args.quick else TabularSettings()
-    settings = TabularSettings.model_validate({**base.model_dump(), **args.settings})
+    settings = with_overrides(parser, base, args.settings)
     report(run_tabular(settings, name=name, wheels_dir=wheels_dir_of(args), save_each=True), name)
 
 

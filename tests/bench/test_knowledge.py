@@ -12,5 +12,5 @@ from bench.quality import QualitySettings
 def test_only_the_knowledge_adapters_settings_may_change(capsys) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["--settings", '{"knowledge_lr": 3e-4, "n_train": 3000}'])
-    assert stopped.value.code == 2 and "not n_train" in capsys.readouterr().err
+    assert stopped.value.code == 2 and "cannot set n_train" in capsys.readouterr().err
     assert set(KNOWLEDGE_SETTINGS) <= set(QualitySettings.model_fields)
