@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from bench.common import machine, save, settings_parser, table, with_overrides
+from bench.common import RESULTS, machine, save, settings_parser, table, with_overrides
 from client_node.datasets.demo import clinic_records
 from client_node.training.export import export_adapter
 from shared.adapters import decode_adapter, encode_adapter
@@ -213,8 +213,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     base = BackendSettings.quick() if args.quick else BackendSettings()
     settings = with_overrides(parser, base, args.settings)
     if args.render_only:
-        from bench.common import RESULTS
-
         result = json.loads((RESULTS / f"{name}.json").read_text())
     else:
         result = run_backends(settings, vllm_python=str(Path(args.vllm_python).absolute()))  # not resolve(): a venv's python is a symlink

@@ -380,6 +380,7 @@ def _train(ctx: RunContext, request: RunCreateRequest, run_id: str,
 
 
 def _cut_examples(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
+    """What ``client-node run`` needs to warn that ``max_length`` cut records, the same for text and tables."""
     return {"records": result.plan.n_records, "max_length": config.max_length,
             "truncated_examples": result.truncated_examples}
 
