@@ -103,6 +103,7 @@ class QualitySettings(BaseModel):
     n_samples: int = 500
     max_new_tokens: int = 80
     temperature: float = 0.8
+    guidance: float = 0.0  # condition guidance at sampling (server-side post-processing; bench.guidance sweeps it)
     generation_batch: int = 16
     min_grade: float = JobCreateRequest.model_fields["min_grade"].default
     min_condition: float = JobCreateRequest.model_fields["min_condition"].default
@@ -150,7 +151,8 @@ class Bench:
         self.expert: LoadedModel = load_for(resolve_model(settings.expert_model), resolve_compute())
         self.embedder = SentenceEmbedder.load(resolve_model(settings.embedder))
         self.template = REVIEW_TEMPLATE
-        self.sampling = SamplingParams(temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
+        self.sampling = SamplingParams(temperature=settings.temperature, max_new_tokens=settings.max_new_tokens,
+                                       guidance=settings.guidance)
         rng = random.Random(settings.seed + 1)
         holdout = self.dataset.holdout_records
         self.judge_records = rng.sample(holdout, min(settings.judge_records, len(holdout)))

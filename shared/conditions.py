@@ -91,6 +91,14 @@ class ConditionSpace(BaseModel):
         """The conditions as the prompt states them: ``label: positive; item: dress``."""
         return "; ".join(f"{name}: {value}" for name, value in conditions)
 
+    def contrasts(self, conditions: Conditions) -> list[Conditions]:
+        """The combinations that differ from ``conditions`` in the label alone (in the first condition when
+        none is the label): what condition guidance steers a sample away from."""
+        name = LABEL if LABEL in self.domains else self.names[0]
+        given = dict(conditions)
+        return [tuple((k, value if k == name else v) for k, v in conditions)
+                for value in self.domains[name] if value != given.get(name)]
+
     def allocate(self, n: int, shares: Mapping[Conditions, float] | None = None, *,
                  floor: float = 0.0) -> dict[Conditions, int]:
         """How many of ``n`` samples to write per combination: ``shares`` (default equal) mixed with equal

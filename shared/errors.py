@@ -337,6 +337,14 @@ class PipelineError(SynthError, RuntimeError):
     http_status = 500
 
 
+class SamplingGuidanceError(PipelineError):
+    """A job asks for condition guidance where it cannot run: an adapter without declared conditions, or an
+    inference engine (guidance needs token-level control of decoding, which runs in this process)."""
+
+    code = "sampling_guidance_unsupported"
+    http_status = 422
+
+
 class ConditionSharesError(PipelineError):
     """A job's condition shares do not fit its adapter: conditions it does not declare, or none at all."""
 

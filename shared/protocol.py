@@ -192,6 +192,11 @@ class SamplingParams(_Wire):
     top_k: int = Field(50, ge=0, le=1000, description="0: no top-k (transformers' default is 50)")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_new_tokens: int = Field(160, ge=1, le=2048)
+    guidance: float = Field(0.0, ge=0.0, le=10.0, description=(
+        "condition guidance for adapters with declared conditions: each token's log-probabilities given the "
+        "sample's condition are pushed away from those given another value of its label by this factor, "
+        "within the model's top candidates (classifier-free guidance, Sanchez et al. 2023). Post-processing: "
+        "no privacy cost; twice the compute per token; in-process inference only. 0: off"))
 
 
 MAX_EXAMPLE_ROWS = 4096

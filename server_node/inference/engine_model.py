@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from server_node.inference.engine_client import EngineClient
-from shared.errors import InferenceEngineRequestError
+from shared.errors import InferenceEngineRequestError, SamplingGuidanceError
 from shared.models.scoring import option_token_ids
 
 
@@ -33,7 +33,11 @@ class EngineTextModel:
         self.prompt_logprobs = prompt_logprobs
 
     def sample(self, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0, top_k: int = 50,
-               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None) -> list[str]:
+               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None,
+               negative_prompts: Sequence[str] | None = None, guidance: float = 0.0) -> list[str]:
+        if guidance > 0:
+            raise SamplingGuidanceError("condition guidance needs token-level decoding, which an inference engine "
+                                        "does not expose; use the local backend or sampling.guidance 0")
         ids = [self._ids(p, add_special_tokens) for p in prompts]
         base = {"model": self.model, "max_tokens": max_new_tokens, "temperature": max(0.0, temperature),
                 "top_p": top_p, "top_k": top_k if top_k > 0 else -1, "skip_special_tokens": True}

@@ -20,8 +20,10 @@ class TextModel(Protocol):
     tokenizer: Any
 
     def sample(self, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0, top_k: int = 50,
-               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None) -> list[str]:
-        """The new text after each prompt, stripped; ``seed`` makes a call reproducible."""
+               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None,
+               negative_prompts: Sequence[str] | None = None, guidance: float = 0.0) -> list[str]:
+        """The new text after each prompt, stripped; ``seed`` makes a call reproducible. With ``guidance`` > 0,
+        tokens are pushed away from what each ``negative_prompts`` entry would write (condition guidance)."""
         ...
 
     def option_probabilities(self, prompts: Sequence[str], options: Sequence[str], *, chat: bool,
@@ -47,13 +49,15 @@ class LocalTextModel:
         self.model, self.tokenizer = model, tokenizer
 
     def sample(self, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0, top_k: int = 50,
-               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None) -> list[str]:
+               top_p: float = 1.0, add_special_tokens: bool = False, seed: int | None = None,
+               negative_prompts: Sequence[str] | None = None, guidance: float = 0.0) -> list[str]:
         if seed is not None:
             import torch
 
             torch.manual_seed(seed)
         return sample_texts(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
-                            top_k=top_k, top_p=top_p, add_special_tokens=add_special_tokens)
+                            top_k=top_k, top_p=top_p, add_special_tokens=add_special_tokens,
+                            negative_prompts=negative_prompts, guidance=guidance)
 
     def option_probabilities(self, prompts: Sequence[str], options: Sequence[str], *, chat: bool,
                              batch_size: int = 8) -> list[list[float]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from server_node.pipeline.table_generate import example_pool
 from shared.conditions import Conditions
-from shared.errors import ConditionSharesError, ExampleRowsError
+from shared.errors import ConditionSharesError, ExampleRowsError, SamplingGuidanceError
 from shared.prompts import GenerationTemplate
 from shared.protocol import JobCreateRequest
 
@@ -37,8 +37,12 @@ def check_against_template(request: JobCreateRequest, template: GenerationTempla
     """Raises:
     ConditionSharesError: see ``wanted_per_condition``.
     ExampleRowsError: example rows for an adapter that writes no table, or a row its table does not allow.
+    SamplingGuidanceError: condition guidance for an adapter without declared conditions.
     """
     wanted_per_condition(request, template)
+    if request.sampling.guidance > 0 and template.conditions is None:
+        raise SamplingGuidanceError("condition guidance steers samples between declared conditions; this job's "
+                                    "adapter declares none (set sampling.guidance to 0)")
     rows = request.table.example_rows
     if rows:
         if template.table is None:

@@ -7,6 +7,11 @@ and the multinomial draw is over those ``k``: the same distribution as transform
 order (temperature -> top-k -> top-p), at a fraction of the cost. Without top-k, the candidates are the
 256 largest logits, with true probabilities from the full softmax, and a row whose nucleus does not fit
 among them falls back to the full vocabulary, so the distribution is exact there too.
+
+Condition guidance (classifier-free guidance for language models, Sanchez et al. 2023): each row also
+runs a negative prompt (the same request with another condition), and the next token is drawn from
+``log p(x|c) + w * (log p(x|c) - log p(x|c'))`` restricted to the conditioned model's own top candidates,
+so what the condition changes is amplified and nothing the conditioned model finds implausible is drawn.
 """
 
 from __future__ import annotations
@@ -64,6 +69,18 @@ def _draw(logits: Any, *, temperature: float, top_k: int, top_p: float, generato
     return tokens
 
 
+def guided_logits(logits: Any, negative: Any, *, guidance: float, top_k: int) -> Any:
+    """Log-probabilities given the condition pushed away from those given the negative one by ``guidance``,
+    over the conditioned distribution's top ``top_k`` (256 without top-k) tokens; -inf elsewhere."""
+    import torch
+
+    conditioned, contrast = logits.float().log_softmax(dim=-1), negative.float().log_softmax(dim=-1)
+    k = min(top_k if top_k > 0 else _CANDIDATES, conditioned.shape[-1])
+    floor = conditioned.topk(k, dim=-1).values[:, -1:]
+    guided = conditioned + guidance * (conditioned - contrast)
+    return guided.masked_fill(conditioned < floor, -torch.inf)
+
+
 def sample_texts(
     model: Any,
     tokenizer: Any,
@@ -76,6 +93,8 @@ def sample_texts(
     add_special_tokens: bool = False,
     strip: bool = True,
     static_cache: bool | None = None,
+    negative_prompts: Sequence[str] | None = None,
+    guidance: float = 0.0,
 ) -> list[str]:
     """Continue every prompt (left-padded, one KV cache for the batch); the new text of each (stripped
     unless ``strip`` is False).
@@ -84,14 +103,20 @@ def sample_texts(
     ``static_cache`` (default: on CUDA) preallocates the cache and the attention mask for the prompt plus
     ``max_new_tokens``, so every decoding step has the same shapes and, on CUDA, runs as one compiled CUDA
     graph (``torch.compile`` mode ``reduce-overhead``) instead of a launch per kernel; the tokens are the
-    same as with the growing cache (tested).
+    same as with the growing cache (tested). With ``guidance`` > 0, each prompt's ``negative_prompts`` entry
+    runs beside it in the same batch (twice the rows) and tokens are drawn by ``guided_logits``.
     """
     import torch
 
+    guided = guidance > 0
+    if guided and (negative_prompts is None or len(negative_prompts) != len(prompts)):
+        raise ValueError("guidance needs one negative prompt per prompt")
+    rows = len(prompts)
     device = model_device(model)
     static = device.type == "cuda" if static_cache is None else static_cache
     # static: prompt lengths bucketed, so a compiled step meets few distinct shapes (batched by length)
-    batch = left_padded(tokenizer, prompts, add_special_tokens=add_special_tokens, device=device,
+    batch = left_padded(tokenizer, [*prompts, *negative_prompts] if guided and negative_prompts else prompts,
+                        add_special_tokens=add_special_tokens, device=device,
                         multiple_of=STATIC_LENGTH_BUCKET if static else None)
     mask = batch["attention_mask"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -99,7 +124,7 @@ def sample_texts(
     eos_ids = torch.tensor(eos if isinstance(eos, list) else [eos], device=device)
     positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
     prompt_length = mask.shape[1]
-    finished = torch.zeros(mask.shape[0], dtype=torch.bool, device=device)
+    finished = torch.zeros(rows, dtype=torch.bool, device=device)
     new: list[Any] = []
     with torch.inference_mode():
         if static:
@@ -114,7 +139,10 @@ def sample_texts(
                         use_cache=True, logits_to_keep=1)
         position = positions[:, -1:]
         for i in range(max_new_tokens):
-            token = _draw(out.logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+            logits = out.logits[:, -1, :]
+            if guided:
+                logits = guided_logits(logits[:rows], logits[rows:], guidance=guidance, top_k=top_k)
+            token = _draw(logits, temperature=temperature, top_k=top_k, top_p=top_p)
             token = torch.where(finished, torch.full_like(token, pad), token)
             new.append(token)
             finished |= torch.isin(token, eos_ids)
@@ -127,7 +155,8 @@ def sample_texts(
             else:
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
                 extra = {}
-            out = step(input_ids=token[:, None], attention_mask=mask, position_ids=position, past_key_values=cache,
+            fed = torch.cat([token, token]) if guided else token  # the negative rows follow the same text
+            out = step(input_ids=fed[:, None], attention_mask=mask, position_ids=position, past_key_values=cache,
                        use_cache=True, **extra)
     if not new:
         return ["" for _ in prompts]

@@ -8,7 +8,7 @@ import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
 from shared.models.generation import generate_texts
-from shared.models.sampling import filter_candidates, sample_texts
+from shared.models.sampling import filter_candidates, guided_logits, sample_texts
 from shared.models.tiny import make_tiny_llama, make_tiny_tokenizer
 
 
@@ -69,3 +69,38 @@ def test_the_static_cache_writes_the_same_tokens() -> None:
         sampled.append(sample_texts(model, tokenizer, prompts * 2, max_new_tokens=30, temperature=1.0, top_k=0,
                                     static_cache=static, strip=False))
     assert sampled[0] == sampled[1] and len({len(t) for t in sampled[0]}) > 1  # rows stopped at different lengths
+
+
+def test_guided_logits_push_away_from_the_negative_within_the_top_candidates() -> None:
+    torch.manual_seed(0)
+    logits, negative = torch.randn(3, 100) * 2, torch.randn(3, 100) * 2
+    conditioned = logits.log_softmax(dim=-1)
+    plain = guided_logits(logits, negative, guidance=0.0, top_k=10)
+    kept = plain.isfinite()
+    assert (kept.sum(dim=-1) == 10).all()
+    assert torch.equal(kept, conditioned >= conditioned.topk(10).values[:, -1:])
+    assert torch.allclose(plain[kept], conditioned[kept])
+    guided = guided_logits(logits, negative, guidance=2.0, top_k=10)
+    assert torch.equal(guided.isfinite(), kept)  # guidance never draws what the conditioned model would not
+    shift = (guided - plain)[kept]
+    assert torch.allclose(shift, 2.0 * (conditioned - negative.log_softmax(dim=-1))[kept], atol=1e-5)
+
+
+def test_guided_decoding_equals_a_step_by_step_reference_under_padding() -> None:
+    """Prompt and negative prompt of different lengths share one left-padded batch and one KV cache; each
+    greedy token must be the argmax of the guided scores computed from scratch for both texts."""
+    model, tokenizer = make_tiny_llama(seed=3), make_tiny_tokenizer()
+    prompt, negative = "a considerably longer prompt", "short"
+    ours = sample_texts(model, tokenizer, [prompt], max_new_tokens=12, temperature=0.0, strip=False,
+                        negative_prompts=[negative], guidance=1.5)
+    ids = {p: tokenizer(p, add_special_tokens=False)["input_ids"] for p in (prompt, negative)}
+    new: list[int] = []
+    with torch.inference_mode():
+        for _ in range(12):
+            last = [model(input_ids=torch.tensor([ids[p] + new])).logits[:, -1, :] for p in (prompt, negative)]
+            new.append(int(guided_logits(*last, guidance=1.5, top_k=50).argmax(dim=-1)))
+    assert ours == [tokenizer.decode(new, skip_special_tokens=True)]
+    plain = sample_texts(model, tokenizer, [prompt], max_new_tokens=12, temperature=0.0, strip=False)
+    assert ours != plain  # the negative changed what was written
+    with pytest.raises(ValueError, match="one negative prompt per prompt"):
+        sample_texts(model, tokenizer, [prompt, negative], max_new_tokens=2, negative_prompts=[negative], guidance=1.0)
