@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from server_node.jobs.checks import wanted_per_condition
+from server_node.jobs.checks import check_against_template, wanted_per_condition
 from shared.conditions import ConditionSpace
-from shared.errors import ConditionSharesError
+from shared.errors import ConditionSharesError, SamplingGuidanceError
 from shared.prompts import GenerationTemplate, RecordFormat
-from shared.protocol import ConditionShare, JobCreateRequest, TaskSpec
+from shared.protocol import ConditionShare, JobCreateRequest, SamplingParams, TaskSpec
 
 SPACE = ConditionSpace(domains={"label": ["negative", "positive"]})
 CONDITIONED = GenerationTemplate.for_task("reviews", record_format=RecordFormat.TEXT, conditions=SPACE)
@@ -35,3 +35,12 @@ def test_shares_that_do_not_fit_the_adapter_are_refused() -> None:
     assert info.value.code == "condition_shares_invalid" and info.value.http_status == 422
     with pytest.raises(ConditionSharesError, match="declares no conditions"):
         wanted_per_condition(_request(wrong), GenerationTemplate.for_task("reviews"))
+
+
+def test_guidance_needs_declared_conditions() -> None:
+    guided = _request(sampling=SamplingParams(guidance=1.5))
+    check_against_template(guided, CONDITIONED)  # the conditioned adapter takes it
+    with pytest.raises(SamplingGuidanceError, match="declares none") as info:
+        check_against_template(guided, GenerationTemplate.for_task("reviews"))
+    assert info.value.code == "sampling_guidance_unsupported" and info.value.http_status == 422
+    check_against_template(_request(), GenerationTemplate.for_task("reviews"))  # off by default

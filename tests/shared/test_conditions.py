@@ -58,3 +58,11 @@ def test_reports_name_and_count_combinations_one_way() -> None:
     assert count_by_condition(given) == {"(none)": 1, "label=negative": 1, "label=positive": 2}
     assert ConditionSpace(domains={"label": ["a", "b"], "item": ["x", "y"]}).labels == ["a", "b"]
     assert ConditionSpace(domains={"item": ["x", "y"]}).labels is None
+
+
+def test_contrasts_change_the_label_alone_or_the_first_condition_without_one() -> None:
+    space = ConditionSpace(domains={"label": ["negative", "neutral", "positive"], "item": ["dress", "top"]})
+    assert space.contrasts((("item", "top"), ("label", "neutral"))) == [
+        (("item", "top"), ("label", "negative")), (("item", "top"), ("label", "positive"))]
+    unlabelled = ConditionSpace(domains={"ward": ["a", "b"], "year": ["2020", "2021"]})
+    assert unlabelled.contrasts((("ward", "b"), ("year", "2020"))) == [(("ward", "a"), ("year", "2020"))]

@@ -42,3 +42,15 @@ def test_concurrency_is_bounded_across_callers(scripted) -> None:
     client = EngineClient(url_of(scripted), max_concurrency=3)
     results = client.map(lambda i: client.post("/v1/completions", {"i": i}), range(9))
     assert len(results) == 9 and scripted.most <= 3 and len(scripted.seen) == 9
+
+
+def test_an_engine_refuses_condition_guidance_before_sending_anything(scripted) -> None:
+    """Guidance needs token-level decoding the OpenAI API does not expose: a clear 422, no request made."""
+    from server_node.inference.engine_model import EngineTextModel
+    from shared.errors import SamplingGuidanceError
+    from shared.models.tiny import make_tiny_tokenizer
+
+    lm = EngineTextModel(EngineClient(url_of(scripted), retries=0), "m", make_tiny_tokenizer())
+    with pytest.raises(SamplingGuidanceError, match="local backend") as info:
+        lm.sample(["a prompt"], max_new_tokens=4, negative_prompts=["another"], guidance=1.0)
+    assert info.value.http_status == 422 and scripted.seen == []

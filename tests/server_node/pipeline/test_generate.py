@@ -78,3 +78,39 @@ def test_each_sample_is_asked_for_its_condition_in_the_planned_numbers() -> None
     assert {p.split("Conditions: label: ")[1].split("<")[0] for p in asked} == {"negative", "positive"}
     with pytest.raises(ValueError, match="sum to"):
         generate_samples(lm=lm, template=template, n_samples=6, wanted=wanted, sampling=SamplingParams())
+
+
+def test_guided_samples_run_each_prompt_beside_one_with_another_label() -> None:
+    """With guidance, every prompt goes to the model with a negative prompt: the same request with the other
+    label (the item kept); without, none. An unconditioned template cannot be guided."""
+    import pytest
+
+    from shared.conditions import ConditionSpace
+    from shared.prompts import RecordFormat
+
+    space = ConditionSpace(domains={"label": ["negative", "positive"], "item": ["dress", "top"]})
+    template = GenerationTemplate.for_task("clothing reviews", record_format=RecordFormat.TEXT, conditions=space)
+    lm = LocalTextModel(make_tiny_llama(), make_tiny_tokenizer())
+    calls: list[tuple[list[str], list[str] | None, float]] = []
+    sample = lm.sample
+
+    def spy(prompts, *, negative_prompts=None, guidance=0.0, **kw):  # type: ignore[no-untyped-def]
+        calls.append((list(prompts), negative_prompts and list(negative_prompts), guidance))
+        return sample(prompts, negative_prompts=negative_prompts, guidance=guidance, **kw)
+
+    lm.sample = spy  # type: ignore[method-assign]
+    guided = SamplingParams(temperature=1.0, max_new_tokens=8, guidance=1.5)
+    result = generate_samples(lm=lm, template=template, n_samples=4, wanted=space.allocate(4), batch_size=4,
+                              sampling=guided)
+    assert len(result.samples) == 4
+    for prompts, negatives, guidance in calls:
+        assert guidance == 1.5 and negatives is not None and len(negatives) == len(prompts)
+        for prompt, negative in zip(prompts, negatives, strict=True):
+            assert prompt != negative
+            assert prompt.replace("positive", "X").replace("negative", "X") == \
+                negative.replace("positive", "X").replace("negative", "X")
+    calls.clear()
+    generate_samples(lm=lm, template=template, n_samples=2, wanted=space.allocate(2), sampling=SamplingParams())
+    assert all(negatives is None and guidance == 0.0 for _, negatives, guidance in calls)
+    with pytest.raises(ValueError, match="declares conditions"):
+        generate_samples(lm=lm, template=GenerationTemplate.for_task("reviews"), n_samples=2, sampling=guided)
