@@ -83,6 +83,9 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--batch-size", type=int, default=16)
     run.add_argument("--n-samples", type=int, default=100)
     run.add_argument("--max-new-tokens", type=int, default=160)
+    run.add_argument("--guidance", type=float, default=0.0,
+                     help="condition guidance on the server (declared conditions only): steer each sample away from "
+                          "another value of its label by this factor; no privacy cost, twice the sampling compute")
     run.add_argument("--min-grade", type=float, default=0.5)
     run.add_argument("--no-grade", action="store_true")
     run.add_argument("--no-rewrite", action="store_true")
@@ -460,7 +463,7 @@ def _run(args: argparse.Namespace) -> int:
         dataset_id=dataset_id, server_url=args.server, epsilon=args.epsilon, epochs=args.epochs, max_steps=args.max_steps,
         batch_size=args.batch_size, n_samples=args.n_samples, min_grade=args.min_grade, grade=not args.no_grade,
         rewrite=not args.no_rewrite, train_knowledge_adapter=not args.no_knowledge_adapter,
-        sampling=SamplingParams(max_new_tokens=args.max_new_tokens), generator=Generator(args.generator),
+        sampling=SamplingParams(max_new_tokens=args.max_new_tokens, guidance=args.guidance), generator=Generator(args.generator),
         labels=args.labels, max_length=args.max_length, table=_table_settings(args),
         marginals=MarginalSettings(algorithm=MarginalAlgorithm(args.algorithm), rows=args.rows),
         votes=VoteSettings(noise=VoteNoise(args.vote_noise), groups=args.vote_groups,

@@ -18,6 +18,7 @@ from shared.errors import (
     RequestInvalidError,
     RequestTooLargeError,
     SampleSetNotFoundError,
+    SamplingGuidanceError,
 )
 from shared.protocol import JobCreateRequest, JobPublic, JobsPublic
 from shared.web.openapi import error_responses
@@ -28,9 +29,13 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_202_ACCEPTED,
              responses=error_responses(AdapterNotFoundError, SampleSetNotFoundError, RequestInvalidError,
-                                       ConditionSharesError, ExampleRowsError, RequestTooLargeError))
+                                       ConditionSharesError, ExampleRowsError, SamplingGuidanceError,
+                                       RequestTooLargeError))
 def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient, state: StateDep) -> JobPublic:
     """Queue a job on one of the caller's adapters (checked against the adapter); a worker picks it up."""
+    if request.sampling.guidance > 0 and state.jobs.backend.name != "local":
+        raise SamplingGuidanceError("condition guidance needs token-level decoding, which this server's inference "
+                                    "engine does not expose; set sampling.guidance to 0")
     template_of = lambda row: read_stored_metadata(  # noqa: E731
         state.store, row, max_bytes=state.settings.max_adapter_bytes).template
     return to_public(create_job(session, owner_id=client.client_id, request=request, template_of=template_of))
