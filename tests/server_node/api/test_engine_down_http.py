@@ -1,5 +1,6 @@
 """A server configured for an inference engine that is down: the job fails with a reason, soon, and the
-server keeps serving (a real uvicorn process on tiny models; nothing listens at the engine's address)."""
+server keeps serving (a real uvicorn process on tiny models; nothing listens at the engine's address).
+Condition guidance, which needs in-process decoding, is refused at creation."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def test_job_fails_cleanly_when_the_engine_is_down(tmp_path) -> None:
     token = create_tokens(env, "hospital")["hospital"]
     with running_server(env, log=tmp_path / "server.log") as url:
         adapter = _upload(url, token)
+        guided = {**SMALL_JOB, "adapter_id": adapter["adapter_id"], "sampling": {"guidance": 1.5}}
+        refused = httpx.post(f"{url}/v1/jobs", json=guided, headers=_auth(token))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "sampling_guidance_unsupported", refused.text
+        assert httpx.get(f"{url}/v1/jobs", headers=_auth(token)).json()["count"] == 0  # nothing queued
         r = httpx.post(f"{url}/v1/jobs", json={**SMALL_JOB, "adapter_id": adapter["adapter_id"]}, headers=_auth(token))
         assert r.status_code == 202, r.text
         job = _wait(url, token, r.json()["job_id"], until=_terminal, timeout=60)
