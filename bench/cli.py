@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = {
     "quality": "utility and privacy of every row of the KnowledgeSG-style table (--quick for a CI-sized run)",
     "knowledge": "the knowledge adapter from fresh LoRA or from the DP adapter, on a quality run's kept samples",
+    "guidance": "condition guidance at sampling, on a quality run's DP adapter and the base model (the control)",
     "tabular": "HARMONIC-style DP synthesis of German credit and Adult: TSTR, DCR, copies, DLT, fidelity",
     "end_to_end": "stage timings of the demo pipeline through both services",
     "server_generation": "the server's generation against plain batched and one-at-a-time generate",

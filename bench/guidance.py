@@ -6,7 +6,7 @@ measures TSTR as ``bench.quality`` does. The unguided rows are re-measured in th
 samples and grades, so every ratio compares like with like. Guidance is the server's post-processing of
 the DP adapter: the privacy cost is the source run's, unchanged.
 
-Run:  python -m bench.guidance [--source quality] [--epsilon 8] [--guidance 1.0] [--name guidance]
+Run:  python -m bench.guidance [--source quality] [--epsilon 8] [--guidance 1.0] [--subjects dp base] [--name guidance]
       (after python -m bench.quality with the same source name, on a machine that kept its artifacts)
 Writes bench/results/<name>.json after each group (a rerun with the same arguments keeps those done).
 """
@@ -25,6 +25,7 @@ from bench.knowledge import kept_samples
 from bench.quality import Bench, QualitySettings, artifacts_of, eps_label
 from shared.adapters import decode_adapter
 
+SUBJECTS = ("dp", "base")
 COLUMNS = ["subject", "guidance", "stage", "samples", "auc", "auc se", "accuracy", "macro_f1", "condition score",
            "generate s"]
 
@@ -47,9 +48,9 @@ def measured_rows(bench: Bench, subject: str, guidance: float, samples: list[dic
 
 
 def run(settings: QualitySettings, folder: Path, epsilon: float, guidance: float, *, wheels_dir: Path,
-        name: str, done: dict[str, Any], log: Callable[[str], None] = print,
+        name: str, done: dict[str, Any], subjects: Sequence[str] = SUBJECTS, log: Callable[[str], None] = print,
         save_group: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Unguided (stored) and guided rows for the DP adapter at ``epsilon`` and for the base model."""
+    """Unguided (stored) and guided rows for the DP adapter at ``epsilon`` and (the control) the base model."""
     started = time.perf_counter()
     guided_settings = settings.model_copy(update={"guidance": guidance})
     bench = Bench(guided_settings, wheels_dir=wheels_dir, log=log, artifacts=artifacts_of(name))
@@ -57,7 +58,8 @@ def run(settings: QualitySettings, folder: Path, epsilon: float, guidance: float
     dp_label = f"eps={eps_label(epsilon)}"
     counts = source["groups"][dp_label]["certificate"]["condition_counts"]
     groups = dict(done)
-    for subject, label in ((f"DP {dp_label}", dp_label), ("base prompted", "base prompted")):
+    chosen = [(f"DP {dp_label}", dp_label)] * ("dp" in subjects) + [("base prompted", "base prompted")] * ("base" in subjects)
+    for subject, label in chosen:
         key = f"{subject} guidance={guidance:g}"
         if key in groups:
             log(f"{key}: kept from the previous call")
@@ -97,12 +99,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--source", default="quality", help="the quality run whose adapter and samples to reuse")
     parser.add_argument("--epsilon", type=float, default=8.0)
     parser.add_argument("--guidance", type=float, default=1.0, help="the guidance factor w (0: off)")
+    parser.add_argument("--subjects", nargs="+", choices=SUBJECTS, default=list(SUBJECTS),
+                        help="the DP adapter, the base model (the control), or both")
     parser.add_argument("--name", default="guidance")
     parser.add_argument("--wheels-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    folder = artifacts_of(args.source)
+    needed = [RESULTS / f"{args.source}.json", folder / f"adapter-eps={eps_label(args.epsilon)}.safetensors"]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        parser.error(f"no quality run {args.source!r} with its artifacts here (missing {', '.join(missing)}); run "
+                     f"python -m bench.quality --name {args.source} on this machine first")
     settings = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
     command = (f"python -m bench.guidance --source {args.source} --epsilon {eps_label(args.epsilon)} "
-               f"--guidance {args.guidance:g} --name {args.name}")
+               f"--guidance {args.guidance:g} --subjects {' '.join(args.subjects)} --name {args.name}")
     previous = RESULTS / f"{args.name}.json"
     done = {}
     if previous.exists():
@@ -113,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     def save_group(groups: dict[str, Any]) -> None:
         save(args.name, {"command": command, "source": args.source, "machine": machine(), "groups": groups})
 
-    result = run(settings, artifacts_of(args.source), args.epsilon, args.guidance, wheels_dir=wheels_dir_of(args),
-                 name=args.name, done=done, save_group=save_group)
+    result = run(settings, folder, args.epsilon, args.guidance, wheels_dir=wheels_dir_of(args),
+                 name=args.name, done=done, subjects=args.subjects, save_group=save_group)
     result.update(command=command, source=args.source)
     print(table(table_rows(result), COLUMNS))
     print(f"saved {save(args.name, result)}")
