@@ -506,6 +506,7 @@ __all__ = [
     "RunNotFoundError",
     "SampleSetInvalidError",
     "SampleSetNotFoundError",
+    "SamplingGuidanceError",
     "ServerRequestError",
     "ServerUnavailableError",
     "StageInterruptedError",
