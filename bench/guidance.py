@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, machine, save, table, wheels_dir_of
-from bench.knowledge import kept_samples
-from bench.quality import Bench, QualitySettings, artifacts_of, eps_label
+from bench.quality import Bench, QualitySettings, artifacts_of, eps_label, kept_by_grades, stored_samples
 from shared.adapters import decode_adapter
 
 SUBJECTS = ("dp", "base")
@@ -30,52 +29,43 @@ COLUMNS = ["subject", "guidance", "stage", "samples", "auc", "auc se", "accuracy
            "generate s"]
 
 
-def stored_samples(folder: Path, label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A source run's samples and their grades (score, criteria), as it wrote them."""
-    def read(kind: str) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in (folder / f"{kind}-{label}.jsonl").read_text().splitlines()]
-    return read("samples"), read("grades")
-
-
 def measured_rows(bench: Bench, subject: str, guidance: float, samples: list[dict[str, Any]],
                   grades: list[dict[str, Any]], kept: list[dict[str, Any]], seconds: float | None) -> list[dict[str, Any]]:
-    """The raw and the graded row of one subject at one guidance."""
-    condition = [g["criteria"].get("condition") for g in grades if "condition" in g["criteria"]]
+    """The raw and the graded row of one subject at one guidance; the raw row carries the expert's mean
+    probability of the requested label over every sample."""
+    condition = [g["criteria"]["condition"] for g in grades if "condition" in g["criteria"]]
     mean_condition = round(sum(condition) / len(condition), 4) if condition else None
-    return [{"subject": subject, "guidance": guidance, "stage": stage, **bench.tstr(chosen),
-             "condition score": mean_condition, "generate s": seconds}
-            for stage, chosen in (("raw", samples), ("graded", kept))]
+    return [{"subject": subject, "guidance": guidance, "stage": "raw", **bench.tstr(samples),
+             "condition score": mean_condition, "generate s": seconds},
+            {"subject": subject, "guidance": guidance, "stage": "graded", **bench.tstr(kept), "generate s": seconds}]
 
 
-def run(settings: QualitySettings, folder: Path, epsilon: float, guidance: float, *, wheels_dir: Path,
-        name: str, done: dict[str, Any], subjects: Sequence[str] = SUBJECTS, log: Callable[[str], None] = print,
+def run(settings: QualitySettings, source: dict[str, Any], folder: Path, epsilon: float, guidance: float, *,
+        wheels_dir: Path, name: str, done: dict[str, Any], subjects: Sequence[str] = SUBJECTS,
+        log: Callable[[str], None] = print,
         save_group: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Unguided (stored) and guided rows for the DP adapter at ``epsilon`` and (the control) the base model."""
+    """Unguided (stored) and guided rows for the DP adapter at ``epsilon`` and (the control) the base model,
+    from the quality run ``source`` (its results) whose artifacts are in ``folder``."""
     started = time.perf_counter()
     guided_settings = settings.model_copy(update={"guidance": guidance})
     bench = Bench(guided_settings, wheels_dir=wheels_dir, log=log, artifacts=artifacts_of(name))
-    source = json.loads((RESULTS / f"{folder.name}.json").read_text())
     dp_label = f"eps={eps_label(epsilon)}"
-    counts = source["groups"][dp_label]["certificate"]["condition_counts"]
+    plans = {"dp": (f"DP {dp_label}", dp_label, source["groups"][dp_label]["certificate"]["condition_counts"]),
+             "base": ("base prompted", "base prompted", None)}
     groups = dict(done)
-    chosen = [(f"DP {dp_label}", dp_label)] * ("dp" in subjects) + [("base prompted", "base prompted")] * ("base" in subjects)
-    for subject, label in chosen:
+    for subject, label, counts in (plans[s] for s in subjects):
         key = f"{subject} guidance={guidance:g}"
         if key in groups:
             log(f"{key}: kept from the previous call")
             continue
         samples, grades = stored_samples(folder, label)
-        kept = kept_samples(folder, label, settings)
-        rows = measured_rows(bench, subject, 0.0, samples, grades, kept, source["timings"].get(f"generate {label}"))
-        if label == dp_label:
-            writer = bench.subject(f"adapter {dp_label}", decode_adapter(
-                (folder / f"adapter-{dp_label}.safetensors").read_bytes()))
-        else:
-            writer = bench.base_subject
+        rows = measured_rows(bench, subject, 0.0, samples, grades, kept_by_grades(samples, grades, settings),
+                             source["timings"].get(f"generate {label}"))
+        writer = bench.base_subject if counts is None else bench.subject(
+            f"adapter {dp_label}", decode_adapter((folder / f"adapter-{dp_label}.safetensors").read_bytes()))
         guided_label = f"{label} guidance={guidance:g}"
-        new = bench.generate(writer, guided_label, counts if label == dp_label else None)
-        new_kept, _ = bench.grade(new, guided_label)
-        new_grades = [json.loads(line) for line in (artifacts_of(name) / f"grades-{guided_label}.jsonl").read_text().splitlines()]
+        new = bench.generate(writer, guided_label, counts)
+        new_kept, new_grades = bench.grade(new, guided_label)
         rows += measured_rows(bench, subject, guidance, new, new_grades, new_kept, bench.timings[f"generate {guided_label}"])
         groups[key] = {"rows": rows, "timings": {k: v for k, v in bench.timings.items() if guided_label in k}}
         if save_group is not None:
@@ -110,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if missing:
         parser.error(f"no quality run {args.source!r} with its artifacts here (missing {', '.join(missing)}); run "
                      f"python -m bench.quality --name {args.source} on this machine first")
-    settings = QualitySettings.model_validate(json.loads((RESULTS / f"{args.source}.json").read_text())["settings"])
+    source = json.loads((RESULTS / f"{args.source}.json").read_text())
+    settings = QualitySettings.model_validate(source["settings"])
     command = (f"python -m bench.guidance --source {args.source} --epsilon {eps_label(args.epsilon)} "
                f"--guidance {args.guidance:g} --subjects {' '.join(args.subjects)} --name {args.name}")
     previous = RESULTS / f"{args.name}.json"
@@ -123,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     def save_group(groups: dict[str, Any]) -> None:
         save(args.name, {"command": command, "source": args.source, "machine": machine(), "groups": groups})
 
-    result = run(settings, folder, args.epsilon, args.guidance, wheels_dir=wheels_dir_of(args),
+    result = run(settings, source, folder, args.epsilon, args.guidance, wheels_dir=wheels_dir_of(args),
                  name=args.name, done=done, subjects=args.subjects, save_group=save_group)
     result.update(command=command, source=args.source)
     print(table(table_rows(result), COLUMNS))

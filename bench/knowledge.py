@@ -20,19 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, machine, save, table, wheels_dir_of, with_overrides
-from bench.quality import Bench, QualitySettings, artifacts_of, eps_label
+from bench.quality import Bench, QualitySettings, artifacts_of, eps_label, kept_by_grades, stored_samples
 from server_node.pipeline.choices import KnowledgeStart
-from server_node.pipeline.grade import Grade, passes
 from shared.adapters import decode_adapter
-
-
-def kept_samples(folder: Path, label: str, settings: QualitySettings) -> list[dict[str, Any]]:
-    """The samples the quality run's grading kept, re-derived from its samples and grades."""
-    samples = [json.loads(line) for line in (folder / f"samples-{label}.jsonl").read_text().splitlines()]
-    grades = [json.loads(line) for line in (folder / f"grades-{label}.jsonl").read_text().splitlines()]
-    return [{**x, "grade": g["score"]} for x, g in zip(samples, grades, strict=True)
-            if passes(Grade(g["score"], g["criteria"], ""), min_grade=settings.min_grade,
-                      min_condition=settings.min_condition)]
 
 
 def run(settings: QualitySettings, folder: Path, epsilons: list[float], *, wheels_dir: Path,
@@ -44,7 +34,7 @@ def run(settings: QualitySettings, folder: Path, epsilons: list[float], *, wheel
     for epsilon in epsilons:
         label = f"eps={eps_label(epsilon)}"
         adapter = decode_adapter((folder / f"adapter-{label}.safetensors").read_bytes())
-        kept = kept_samples(folder, label, settings)
+        kept = kept_by_grades(*stored_samples(folder, label), settings)
         dp = bench.subject(f"adapter {label}", adapter)
         for start in KnowledgeStart:
             knowledge = bench.subject(f"knowledge {label} from {start}",

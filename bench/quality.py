@@ -56,7 +56,7 @@ from server_node.jobs.checks import wanted_per_condition
 from server_node.pipeline.choices import KnowledgeStart
 from server_node.pipeline.distill import train_knowledge_adapter
 from server_node.pipeline.generate import generate_samples
-from server_node.pipeline.grade import LabelCalibration, grade_samples, passes
+from server_node.pipeline.grade import Grade, LabelCalibration, grade_samples, passes
 from shared.adapters import decode_adapter
 from shared.adapters.codec import DecodedAdapter
 from shared.adapters.peft_io import load_lora
@@ -232,17 +232,18 @@ class Bench:
         self.keep(f"samples-{label}.jsonl", samples)
         return samples
 
-    def grade(self, samples: list[dict[str, Any]], label: str) -> tuple[list[dict[str, Any]], list[float]]:
-        """The server's grade stage: the expert's criteria and the label each sample was given."""
+    def grade(self, samples: list[dict[str, Any]], label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The server's grade stage: the expert's criteria and the label each sample was given. Returns the
+        kept samples and every sample's grade (score, criteria), as kept under ``artifacts``."""
         with self.timed(f"grade {label}"):
-            grades = grade_samples(lm=LocalTextModel(self.expert.model, self.expert.tokenizer), samples=samples,
+            graded = grade_samples(lm=LocalTextModel(self.expert.model, self.expert.tokenizer), samples=samples,
                                    domain=DOMAIN, chat=self.expert.resolved.chat, labels=CONDITIONS.labels,
                                    label_calibration=self.s.label_calibration)
-        kept = [{**x, "grade": g.score} for x, g in zip(samples, grades, strict=True)
-                if passes(g, min_grade=self.s.min_grade, min_condition=self.s.min_condition)]
-        self.keep(f"grades-{label}.jsonl", [{"score": g.score, "criteria": g.criteria} for g in grades])
+        grades = [{"score": g.score, "criteria": g.criteria} for g in graded]
+        kept = kept_by_grades(samples, grades, self.s)
+        self.keep(f"grades-{label}.jsonl", grades)
         self.log(f"  kept {len(kept)} of {len(samples)}")
-        return kept, [g.score for g in grades]
+        return kept, grades
 
     def knowledge_adapter(self, parent: DecodedAdapter, samples: list[dict[str, Any]], label: str, *,
                           start: KnowledgeStart | None = None) -> DecodedAdapter:
@@ -351,6 +352,21 @@ def artifacts_of(name: str) -> Path:
     return ModelSettings().model_cache.parent / "bench" / name
 
 
+def stored_samples(folder: Path, label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A run's samples of one group and their grades (score, criteria), as ``Bench`` kept them."""
+    def read(kind: str) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in (folder / f"{kind}-{label}.jsonl").read_text().splitlines()]
+    return read("samples"), read("grades")
+
+
+def kept_by_grades(samples: Sequence[dict[str, Any]], grades: Sequence[dict[str, Any]],
+                   settings: QualitySettings) -> list[dict[str, Any]]:
+    """The samples the server's grading keeps (``passes`` at the settings' thresholds), each with its score."""
+    return [{**x, "grade": g["score"]} for x, g in zip(samples, grades, strict=True)
+            if passes(Grade(g["score"], g["criteria"], ""), min_grade=settings.min_grade,
+                      min_condition=settings.min_condition)]
+
+
 def eps_label(epsilon: float | None) -> str:
     return "-" if epsilon is None else "inf" if math.isinf(epsilon) else f"{epsilon:g}"
 
@@ -368,7 +384,7 @@ def base_group(bench: Bench) -> list[dict[str, Any]]:
     samples = bench.generate(bench.base_subject, "base prompted", None)
     kept, grades = bench.grade(samples, "base prompted")
     return [_row(BASE, None, bench.tstr(samples), sample_texts=_sample_texts(samples)),
-            _row(BASE_GRADED, None, bench.tstr(kept), grades=[round(g, 4) for g in grades],
+            _row(BASE_GRADED, None, bench.tstr(kept), grades=[round(g["score"], 4) for g in grades],
                  sample_texts=_sample_texts(kept))]
 
 
@@ -389,7 +405,7 @@ def epsilon_group(bench: Bench, epsilon: float) -> tuple[list[dict[str, Any]], d
     del writer
     gc.collect()
     return [_row(RAW, epsilon, bench.tstr(raw), attacks=attacks, sample_texts=_sample_texts(raw)),
-            _row(PIPELINE, epsilon, bench.tstr(kept), grades=[round(g, 4) for g in grades], knowledge=promise,
+            _row(PIPELINE, epsilon, bench.tstr(kept), grades=[round(g["score"], 4) for g in grades], knowledge=promise,
                  sample_texts=_sample_texts(kept))], certificate
 
 

@@ -85,7 +85,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--max-new-tokens", type=int, default=160)
     run.add_argument("--guidance", type=float, default=0.0,
                      help="condition guidance on the server (declared conditions only): steer each sample away from "
-                          "another value of its label by this factor; no privacy cost, twice the sampling compute")
+                          "another value of its label by this factor; no privacy cost, twice the rows per decoding step")
     run.add_argument("--min-grade", type=float, default=0.5)
     run.add_argument("--no-grade", action="store_true")
     run.add_argument("--no-rewrite", action="store_true")

@@ -196,7 +196,7 @@ class SamplingParams(_Wire):
         "condition guidance for adapters with declared conditions: each token's log-probabilities given the "
         "sample's condition are pushed away from those given another value of its label by this factor, "
         "within the model's top candidates (classifier-free guidance, Sanchez et al. 2023). Post-processing: "
-        "no privacy cost; twice the compute per token; in-process inference only. 0: off"))
+        "no privacy cost; each decoding step runs twice the rows; in-process inference only. 0: off"))
 
 
 MAX_EXAMPLE_ROWS = 4096

@@ -37,6 +37,7 @@ ADAPTER_PREFIX = "privsynth-"
 
 class InferenceBackend(Protocol):
     name: str
+    token_level: bool  # decoding runs here, token by token (condition guidance needs it)
 
     def sampler(self, hosted: HostedModel, adapter: DecodedAdapter) -> AbstractContextManager[TextModel]:
         """The base model with the client's adapter, for the duration of the block."""
@@ -51,6 +52,7 @@ class InferenceBackend(Protocol):
 
 class LocalBackend:
     name = "local"
+    token_level = True
 
     def __init__(self, pool: ModelPool) -> None:
         self.pool = pool
@@ -73,6 +75,7 @@ class EngineBackend:
     same engine or a second one."""
 
     name = "engine"
+    token_level = False
 
     def __init__(self, *, base: HostedModel, base_client: EngineClient, base_name: str | None,
                  expert: ResolvedModel | None, expert_client: EngineClient, expert_name: str | None,

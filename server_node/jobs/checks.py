@@ -1,4 +1,5 @@
-"""What a job asks that its adapter's template decides: the samples per condition and the example rows.
+"""What a job asks that its adapter's template (or the server's inference backend) decides: the samples per
+condition, the example rows, condition guidance.
 
 Checked when the job is created, so a request that cannot run is a 422 at ``POST /v1/jobs`` rather than a
 job that fails later; the runner plans with the same functions.
@@ -6,11 +7,16 @@ job that fails later; the runner plans with the same functions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from server_node.pipeline.table_generate import example_pool
 from shared.conditions import Conditions
 from shared.errors import ConditionSharesError, ExampleRowsError, SamplingGuidanceError
 from shared.prompts import GenerationTemplate
 from shared.protocol import JobCreateRequest
+
+if TYPE_CHECKING:
+    from server_node.inference.backend import InferenceBackend
 
 
 def wanted_per_condition(request: JobCreateRequest, template: GenerationTemplate) -> dict[Conditions, int] | None:
@@ -48,3 +54,12 @@ def check_against_template(request: JobCreateRequest, template: GenerationTempla
         if template.table is None:
             raise ExampleRowsError("the job sends example rows, but its adapter writes text, not table rows")
         example_pool(template.table, rows)
+
+
+def check_against_backend(request: JobCreateRequest, backend: InferenceBackend) -> None:
+    """Raises:
+    SamplingGuidanceError: condition guidance on a backend that does not decode token by token (an engine).
+    """
+    if request.sampling.guidance > 0 and not backend.token_level:
+        raise SamplingGuidanceError(f"condition guidance needs token-level decoding, which this server's {backend.name} "
+                                    "backend does not expose; set sampling.guidance to 0")

@@ -84,7 +84,7 @@ def generate_samples(
         wanted: a conditioned template's samples per combination (``ConditionSpace.allocate``, summing to
             ``n_samples``); each prompt states its combination and each sample records it. With
             ``sampling.guidance`` > 0 each sample is also steered away from another value of its label
-            (post-processing of the adapter: no privacy cost; twice the compute per token).
+            (post-processing of the adapter: no privacy cost; twice the rows per decoding step).
     """
     import torch
 

@@ -115,7 +115,7 @@ def sample_texts(
     device = model_device(model)
     static = device.type == "cuda" if static_cache is None else static_cache
     # static: prompt lengths bucketed, so a compiled step meets few distinct shapes (batched by length)
-    batch = left_padded(tokenizer, [*prompts, *negative_prompts] if guided and negative_prompts else prompts,
+    batch = left_padded(tokenizer, [*prompts, *(negative_prompts or ())] if guided else prompts,
                         add_special_tokens=add_special_tokens, device=device,
                         multiple_of=STATIC_LENGTH_BUCKET if static else None)
     mask = batch["attention_mask"]

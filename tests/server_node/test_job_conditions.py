@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server_node.jobs.checks import check_against_template, wanted_per_condition
+from server_node.inference.backend import EngineBackend, LocalBackend
+from server_node.jobs.checks import check_against_backend, check_against_template, wanted_per_condition
 from shared.conditions import ConditionSpace
 from shared.errors import ConditionSharesError, SamplingGuidanceError
 from shared.prompts import GenerationTemplate, RecordFormat
@@ -44,3 +45,12 @@ def test_guidance_needs_declared_conditions() -> None:
         check_against_template(guided, GenerationTemplate.for_task("reviews"))
     assert info.value.code == "sampling_guidance_unsupported" and info.value.http_status == 422
     check_against_template(_request(), GenerationTemplate.for_task("reviews"))  # off by default
+
+
+def test_guidance_runs_only_where_decoding_is_token_by_token() -> None:
+    """The backends' own declarations decide (the engine's HTTP refusal is tested in test_engine_down_http)."""
+    guided = _request(sampling=SamplingParams(guidance=1.5))
+    check_against_backend(guided, LocalBackend(pool=None))  # type: ignore[arg-type]  # the check reads no pool
+    with pytest.raises(SamplingGuidanceError, match="engine backend"):
+        check_against_backend(guided, EngineBackend)  # type: ignore[arg-type]  # its class-level declaration
+    check_against_backend(_request(), EngineBackend)  # type: ignore[arg-type]  # unguided jobs run anywhere

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 
 from server_node.adapters.intake import read_stored_metadata
 from server_node.api.deps import CurrentClient, SessionDep, StateDep
+from server_node.jobs.checks import check_against_backend
 from server_node.jobs.store import cancel_job, create_job, get_owned_job, list_jobs, to_public
 from shared.errors import (
     AdapterNotFoundError,
@@ -33,9 +34,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
                                        RequestTooLargeError))
 def create(request: JobCreateRequest, session: SessionDep, client: CurrentClient, state: StateDep) -> JobPublic:
     """Queue a job on one of the caller's adapters (checked against the adapter); a worker picks it up."""
-    if request.sampling.guidance > 0 and state.jobs.backend.name != "local":
-        raise SamplingGuidanceError("condition guidance needs token-level decoding, which this server's inference "
-                                    "engine does not expose; set sampling.guidance to 0")
+    check_against_backend(request, state.jobs.backend)
     template_of = lambda row: read_stored_metadata(  # noqa: E731
         state.store, row, max_bytes=state.settings.max_adapter_bytes).template
     return to_public(create_job(session, owner_id=client.client_id, request=request, template_of=template_of))
